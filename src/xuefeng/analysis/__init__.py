@@ -1,0 +1,1 @@
+"""analysis part of xuefeng (see DESIGN.md §2)."""

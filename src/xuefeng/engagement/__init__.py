@@ -1,0 +1,1 @@
+"""engagement part of xuefeng (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""engine part of xuefeng (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""geo part of xuefeng (see DESIGN.md §2)."""

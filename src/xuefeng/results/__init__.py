@@ -1,0 +1,1 @@
+"""results part of xuefeng (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""scenario part of xuefeng (see DESIGN.md §2)."""

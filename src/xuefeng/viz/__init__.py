@@ -1,0 +1,1 @@
+"""viz part of xuefeng (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""web part of xuefeng (see DESIGN.md §2)."""
