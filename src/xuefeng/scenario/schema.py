@@ -180,7 +180,11 @@ class Airfield(Frozen):
 
 
 class Theater(Frozen):
+    """The map. Features may be written inline or in GeoJSON files named in
+    `layers` (paths relative to the scenario file); the loader merges them."""
+
     bounds: Bounds
+    layers: list[str] = Field(default_factory=list, description="GeoJSON files with map features.")
     h3_resolution: int = Field(default=6, ge=3, le=9, description="H3 hex resolution.")
     default_terrain: TerrainClass = TerrainClass.hills
     terrain: list[TerrainRegion] = Field(default_factory=list)
