@@ -1,0 +1,102 @@
+"""`Results`: what one batch of campaign replications yields (DESIGN.md §2).
+
+This is the contract between the engine (which fills it) and everything that
+reads runs — summaries, the history check, plots, reports, the web API. It
+holds plain arrays and tables only, so it never imports the engine and can be
+saved, loaded, concatenated across chunks and compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+#: Casualty ledger categories. `wounded` counts every man wounded, including
+#: those who later died of wounds (as the seed's sources count them);
+#: `died_of_wounds` is that subset. Likewise `sick` counts everyone who fell
+#: ill and `died_of_illness` is the subset who died.
+CATEGORIES: tuple[str, ...] = (
+    "killed",
+    "wounded",
+    "died_of_wounds",
+    "missing",
+    "captured",
+    "sick",
+    "died_of_illness",
+    "returned_to_duty",
+)
+#: Categories that are battle casualties (killed, wounded, missing).
+BATTLE_CATEGORIES: tuple[str, ...] = ("killed", "wounded", "missing")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Per-replication outcome; every array has the replication axis first.
+
+    winner: index into `Results.sides` of the side that won by the scenario's
+        victory conditions, -1 for no decision.
+    objective_lost: the victory condition's objective was taken.
+    advance_km: furthest distance any attacking unit got from the attack's
+        start point, measured along the line from start point to objective.
+    end_time: when the campaign ended (conditions met or limit date).
+    offensive_end_time: when the attacker was back at its start line after the
+        offensive (NaT if it never was).
+    arrival_time: (replication, unit) when each unit arrived on the map
+        (NaT if it never did; the start time for units present at start).
+    """
+
+    winner: np.ndarray  # (R,) int
+    objective_lost: np.ndarray  # (R,) bool
+    advance_km: np.ndarray  # (R,) float
+    end_time: np.ndarray  # (R,) datetime64[s]
+    offensive_end_time: np.ndarray  # (R,) datetime64[s]
+    arrival_time: np.ndarray  # (R, U) datetime64[s]
+
+
+@dataclass(frozen=True)
+class Results:
+    """A batch of replications of one scenario.
+
+    ledger: (replication, unit, category) men, categories as `CATEGORIES`.
+    civilian_casualties, aircrew_lost: (replication, side) counts.
+    series: per-step unit time series (dims replication × time × unit), kept
+        only for the replications asked for (None when none were).
+    events: event log with columns replication, time, kind, side, units, cell,
+        lat, lon, detail.
+    replication_ids: global replication numbers (chunks of an ensemble keep
+        their global ids, so concatenation and resumption are exact).
+    """
+
+    scenario: str
+    seed: int
+    sides: tuple[str, ...]
+    unit_ids: tuple[str, ...]
+    unit_names: tuple[str, ...]
+    unit_sides: np.ndarray  # (U,) int index into sides
+    start: dt.datetime
+    step_hours: int
+    replication_ids: np.ndarray  # (R,) int64
+    ledger: np.ndarray  # (R, U, len(CATEGORIES)) float
+    civilian_casualties: np.ndarray  # (R,) float
+    aircrew_lost: np.ndarray  # (R, len(sides)) float
+    outcome: Outcome
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    series: xr.Dataset | None = None
+
+    @property
+    def replications(self) -> int:
+        return int(self.replication_ids.shape[0])
+
+    def side_ledger(self) -> np.ndarray:
+        """(R, side, category) totals over each side's units."""
+        out = np.zeros((self.replications, len(self.sides), len(CATEGORIES)))
+        for s in range(len(self.sides)):
+            out[:, s, :] = self.ledger[:, self.unit_sides == s, :].sum(axis=1)
+        return out
+
+    def category(self, name: str) -> int:
+        return CATEGORIES.index(name)
