@@ -1,16 +1,202 @@
-"""Scenario commands: validate, schema, scenario list/show, sources."""
+"""Scenario commands: validate, schema, scenario list/show, sources.
+
+Thin: load through `xuefeng.scenario`, turn a ScenarioError into one message
+and exit status 2, render with Rich. Figures come from `scenario.summary`.
+"""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from xuefeng.cli.errors import fail
+from xuefeng.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, list_scenarios, load_scenario
+from xuefeng.scenario.schema import Provenance, Unit
+from xuefeng.scenario.summary import counts, order_of_battle, subtree_strengths
+
+MAX_LISTED_ERRORS = 10
+
+ScenarioArg = Annotated[str, typer.Argument(
+    help="Packaged scenario name, a folder with scenario.yaml, or a .yaml file.")]
+
+
+def _load(source: str) -> Scenario:
+    """Load or exit 2 with the error's one line."""
+    try:
+        return load_scenario(source)
+    except ScenarioError as exc:
+        fail(str(exc))
+
+
+def _men(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _prov(p: Provenance) -> str:
+    return escape(p.source + (f": {p.note}" if p.note else ""))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def validate(path: ScenarioArg) -> None:
+    """Check a scenario; print a summary, or the errors found (exit status 2).
+
+    Files over 20 MB (scenario or GeoJSON layer) are refused.
+    """
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as exc:
+        lines = [str(exc)]
+        lines += [f"  {e.one_line(with_more=False)}" for e in exc.others[:MAX_LISTED_ERRORS]]
+        if len(exc.others) > MAX_LISTED_ERRORS:
+            lines.append(f"  … {len(exc.others) - MAX_LISTED_ERRORS} more not shown")
+        fail("\n".join(lines))
+    c = counts(scenario)
+    men = ", ".join(f"{side} {_men(n)} men" for side, n in c["men_by_side"].items())
+    typer.echo(
+        f"ok: {scenario.meta.title} ({scenario.meta.name}): {_n(c['units'], 'unit')} ({men}), "
+        f"{_n(c['air_groups'], 'air group')} ({_n(c['aircraft'], 'aircraft', 'aircraft')}), "
+        f"{_n(c['claims'], 'claim')}, {_n(c['events'], 'event')}, {_n(c['plans'], 'plan')}; "
+        f"map: {_n(c['towns'], 'town')}, {_n(c['airfields'], 'airfield')}, {_n(c['roads'], 'road')}, "
+        f"{_n(c['rivers'], 'river')}, {_n(c['terrain_regions'], 'terrain region')}")
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def schema() -> None:
+    """Print the JSON Schema of the scenario format (GeoJSON layers merged)."""
+    typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+def scenario_list() -> None:
+    """List the packaged scenarios."""
+    found = list_scenarios()
+    if not found:
+        typer.echo("no packaged scenarios installed")
+        return
+    table = Table(title="Packaged scenarios")
+    table.add_column("Name", style="bold")
+    table.add_column("Title")
+    for name, title in found:
+        table.add_row(escape(name) + (" (default)" if name == DEFAULT_SCENARIO else ""), escape(title))
+    Console().print(table)
+
+
+def scenario_show(
+    name: Annotated[str, typer.Argument(help="Packaged scenario name, folder or .yaml file.")] = DEFAULT_SCENARIO,
+    as_json: Annotated[bool, typer.Option("--json", help="Print units, air groups and claims as JSON.")] = False,
+) -> None:
+    """Show the order of battle: units with strengths and sources, side totals, air groups."""
+    scenario = _load(name)
+    if as_json:
+        typer.echo(json.dumps(order_of_battle(scenario), indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    console.print(f"[bold]{escape(scenario.meta.title)}[/] ({escape(scenario.meta.name)}), "
+                  f"{scenario.meta.start:%Y-%m-%d} – {scenario.meta.end:%Y-%m-%d}")
+    for tree in _oob_trees(scenario):
+        console.print(tree)
+    if scenario.air_groups:
+        console.print(_air_table(scenario))
+
+
+def sources(name: ScenarioArg = DEFAULT_SCENARIO) -> None:
+    """Show every source's figures (the claims the simulation is compared with)."""
+    console = Console()
+    console.print(_claims_table(_load(name)))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _oob_trees(scenario: Scenario) -> list[Tree]:
+    """One Rich tree per side: units under their parents, with own and subtree strength."""
+    totals = subtree_strengths(scenario)
+    children: dict[str | None, list[Unit]] = defaultdict(list)
+    for u in scenario.units:
+        children[u.parent].append(u)
+    trees = []
+    for side in scenario.meta.sides:
+        n = sum(1 for u in scenario.units if u.side == side.id)
+        tree = Tree(f"[bold]{escape(side.name)}[/] ({escape(side.id)}): "
+                    f"{_men(scenario.side_strength(side.id))} men in {n} units")
+        stack = [(tree, u) for u in reversed(children[None]) if u.side == side.id]
+        while stack:
+            branch, u = stack.pop()
+            node = branch.add(_unit_label(u, totals[u.id]))
+            for note in u.notes:
+                node.add(f"[italic yellow]note:[/] {escape(note)}")
+            stack.extend((node, c) for c in reversed(children[u.id]))
+        trees.append(tree)
+    return trees
+
+
+def _unit_label(u: Unit, total: float) -> str:
+    bits = [f"[bold]{escape(u.name)}[/] [dim]{escape(u.id)}[/]", u.echelon.value.replace("_", " ")]
+    if u.commander:
+        bits.append(escape(u.commander))
+    bits.append(f"{_men(u.strength.total)} own / {_men(total)} total")
+    if u.arrival is not None:
+        bits.append(f"arrives {u.arrival:%Y-%m-%d} by {u.arrival_mode.value}")
+    if not u.committed:
+        bits.append("uncommitted")
+    bits.append(f"[dim]source: {_prov(u.provenance)}[/]")
+    return " · ".join(bits)
+
+
+def _air_table(scenario: Scenario) -> Table:
+    table = Table(title="Air groups")
+    for col in ("Id", "Name", "Side", "Aircraft", "Base", "Missions", "Source"):
+        table.add_column(col, justify="right" if col == "Aircraft" else "left")
+    for g in scenario.air_groups:
+        table.add_row(escape(g.id), escape(g.name), escape(g.side), str(g.aircraft), escape(g.base or "—"),
+                      ", ".join(m.value for m in g.missions), _prov(g.provenance))
+    total = sum(g.aircraft for g in scenario.air_groups)
+    table.add_section()
+    table.add_row("", "total", "", str(total), "", "", "")
+    return table
+
+
+def _claims_table(scenario: Scenario) -> Table:
+    """Claims grouped by side, then source: the figures each source gives."""
+    table = Table(title=f"Claims in {escape(scenario.meta.title)}")
+    for col in ("Side", "Source", "Category", "Figure", "Note"):
+        table.add_column(col, justify="right" if col == "Figure" else "left")
+    claims = sorted(scenario.claims, key=lambda c: (c.side or "~civilians", c.source))
+    prev: tuple[str | None, str] | None = None
+    for c in claims:
+        group = (c.side, c.source)
+        if prev is not None and group != prev:
+            table.add_section()
+        note = c.note
+        if c.provenance.note and c.provenance.note not in note:
+            note = f"{note} ({c.provenance.note})" if note else c.provenance.note
+        table.add_row(escape(c.side or "civilians") if group != prev else "",
+                      escape(c.source) if group != prev else "",
+                      c.category.value.replace("_", " "), f"{c.figure:,.0f}", escape(note))
+        prev = group
+    return table
+
+
+# --------------------------------------------------------------------------- wiring
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def schema() -> None:
-        """Print the JSON Schema of the scenario format."""
-        import json
-
-        from xuefeng.scenario.schema import Scenario
-
-        print(json.dumps(Scenario.model_json_schema(), indent=2))
+    """Add the scenario commands to the `xuefeng` app."""
+    app.command()(validate)
+    app.command()(schema)
+    app.command()(sources)
+    group = typer.Typer(help="Packaged scenarios and their order of battle.", no_args_is_help=True)
+    group.command("list")(scenario_list)
+    group.command("show")(scenario_show)
+    app.add_typer(group, name="scenario")

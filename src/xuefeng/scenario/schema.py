@@ -29,6 +29,26 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 
+Loc = tuple[str | int, ...]
+
+
+class ReferenceProblems(ValueError):
+    """Several whole-scenario problems, each with its field path.
+
+    A ValueError so that pydantic reports it as a validation error (its text
+    joins all messages); a loader finds the instance in the error's
+    `ctx["error"]` and turns each `(loc, message)` into a located error.
+    """
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in self.problems))
+
+
+def _dotted(loc: Loc) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
 class Frozen(BaseModel):
     """Base: immutable, unknown keys are errors (a typo must not pass silently)."""
 
@@ -88,11 +108,18 @@ class Meta(Frozen):
 
     @model_validator(mode="after")
     def _dates_ordered(self) -> Meta:
-        if self.end <= self.start:
-            raise ValueError("'end' must be after 'start'")
-        ids = [s.id for s in self.sides]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"duplicate side ids: {ids}")
+        problems: list[tuple[Loc, str]] = []
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            problems.append((("end",), "'start' and 'end' must both have a time zone or both have none"))
+        elif self.end <= self.start:
+            problems.append((("end",), f"'end' must be after 'start' ({self.start.isoformat()})"))
+        seen: set[str] = set()
+        for k, s in enumerate(self.sides):
+            if s.id in seen:
+                problems.append((("sides", k, "id"), f"duplicate side id '{s.id}' (ids must be unique)"))
+            seen.add(s.id)
+        if problems:
+            raise ReferenceProblems(problems)
         return self
 
 
@@ -460,112 +487,144 @@ class Scenario(Frozen):
     # ---- whole-scenario checks
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
-        errors: list[str] = []
+        """Checks that need the whole scenario. Every problem keeps its field
+        path so that a loader can point at the file and line (see
+        `ReferenceProblems`); all problems are collected, not just the first."""
+        problems: list[tuple[Loc, str]] = []
+
+        def err(loc: Loc, message: str) -> None:
+            problems.append((loc, message))
+
         sides = {s.id for s in self.meta.sides}
+        side_list = sorted(sides)
         start, end = self.meta.start, self.meta.end
         bounds = self.theater.bounds
+        box = (f"lat {bounds.south}..{bounds.north}, lon {bounds.west}..{bounds.east}")
 
-        def dup(kind: str, ids: list[str]) -> None:
+        def dup(kind: str, items: list[tuple[Loc, str]]) -> None:
             seen: set[str] = set()
-            for i in ids:
+            for loc, i in items:
                 if i in seen:
-                    errors.append(f"duplicate {kind} id '{i}'")
+                    err((*loc, "id"), f"duplicate {kind} id '{i}' (ids must be unique)")
                 seen.add(i)
 
-        places = [t.id for t in self.theater.towns] + [a.id for a in self.theater.airfields]
-        dup("unit", [u.id for u in self.units])
-        dup("air group", [a.id for a in self.air_groups])
-        dup("town/airfield", places)
-        dup("claim", [c.id for c in self.claims])
-        dup("event", [e.id for e in self.events])
-        dup("road/river", [r.id for r in (*self.theater.roads, *self.theater.rivers)])
-        place_set = set(places)
+        th: Loc = ("theater",)
+        towns = [((*th, "towns", k), t) for k, t in enumerate(self.theater.towns)]
+        fields = [((*th, "airfields", k), a) for k, a in enumerate(self.theater.airfields)]
+        roads = [((*th, "roads", k), r) for k, r in enumerate(self.theater.roads)]
+        rivers = [((*th, "rivers", k), r) for k, r in enumerate(self.theater.rivers)]
+        units = [(("units", k), u) for k, u in enumerate(self.units)]
+        groups = [(("air_groups", k), g) for k, g in enumerate(self.air_groups)]
+
+        dup("unit", [(loc, u.id) for loc, u in units])
+        dup("air group", [(loc, g.id) for loc, g in groups])
+        dup("town/airfield", [(loc, p.id) for loc, p in (*towns, *fields)])
+        dup("claim", [(("claims", k), c.id) for k, c in enumerate(self.claims)])
+        dup("event", [(("events", k), e.id) for k, e in enumerate(self.events)])
+        dup("road/river", [(loc, r.id) for loc, r in (*roads, *rivers)])
+        place_set = {t.id for t in self.theater.towns} | {a.id for a in self.theater.airfields}
         unit_ids = {u.id for u in self.units}
 
-        def in_bounds(where: str, p: Point) -> None:
+        def in_bounds(loc: Loc, p: Point) -> None:
             if not bounds.contains(p.lat, p.lon):
-                errors.append(f"{where}: ({p.lat}, {p.lon}) lies outside the theater bounds "
-                              f"(lat {bounds.south}..{bounds.north}, lon {bounds.west}..{bounds.east})")
+                err(loc, f"(lat {p.lat}, lon {p.lon}) lies outside the theater bounds ({box})")
 
-        def in_campaign(where: str, d: dt.datetime | None) -> None:
-            if d is not None and not (start <= d <= end):
-                errors.append(f"{where}: {d.isoformat()} is outside the campaign "
-                              f"({start.isoformat()} .. {end.isoformat()})")
+        def in_campaign(loc: Loc, d: dt.datetime | None) -> None:
+            if d is None:
+                return
+            if (d.tzinfo is None) != (start.tzinfo is None):
+                err(loc, f"{d.isoformat()} and the campaign dates must both have a time zone or both have none")
+            elif not (start <= d <= end):
+                err(loc, f"{d.isoformat()} is outside the campaign ({start.isoformat()} .. {end.isoformat()})")
 
-        for t in self.theater.towns:
-            in_bounds(f"town '{t.id}'", t.location)
-        for a in self.theater.airfields:
-            in_bounds(f"airfield '{a.id}'", a.location)
-            if a.side not in sides:
-                errors.append(f"airfield '{a.id}': unknown side '{a.side}'")
-        for line in (*self.theater.roads, *self.theater.rivers):
-            for lon, lat in line.coordinates:
+        def known_side(loc: Loc, side: str | None) -> None:
+            if side is not None and side not in sides:
+                err(loc, f"unknown side '{side}' (sides: {', '.join(side_list)})")
+
+        def known_place(loc: Loc, place: str, what: str = "town/airfield") -> None:
+            if place not in place_set:
+                err(loc, f"unknown {what} '{place}' (no town or airfield has this id)")
+
+        for loc, t in towns:
+            in_bounds((*loc, "location"), t.location)
+        for loc, a in fields:
+            in_bounds((*loc, "location"), a.location)
+            known_side((*loc, "side"), a.side)
+        for loc, line in (*roads, *rivers):
+            for j, (lon, lat) in enumerate(line.coordinates):
                 if not bounds.contains(lat, lon):
-                    errors.append(f"'{line.id}': point ({lat}, {lon}) lies outside the theater bounds")
+                    err((*loc, "coordinates", j),
+                        f"point (lat {lat}, lon {lon}) of '{line.id}' lies outside the theater bounds ({box})")
                     break
 
         by_id = {u.id: u for u in self.units}
-        for u in self.units:
-            if u.side not in sides:
-                errors.append(f"unit '{u.id}': unknown side '{u.side}' (sides: {sorted(sides)})")
+        for loc, u in units:
+            known_side((*loc, "side"), u.side)
             if u.parent is not None:
                 if u.parent not in by_id:
-                    errors.append(f"unit '{u.id}': unknown parent '{u.parent}'")
+                    err((*loc, "parent"), f"unknown parent '{u.parent}' (no unit has this id)")
                 elif by_id[u.parent].side != u.side:
-                    errors.append(f"unit '{u.id}': parent '{u.parent}' is on another side")
+                    err((*loc, "parent"), f"parent '{u.parent}' is on side '{by_id[u.parent].side}', "
+                                          f"unit '{u.id}' on side '{u.side}'")
             if u.location is not None:
-                in_bounds(f"unit '{u.id}'", u.location)
-            in_campaign(f"unit '{u.id}' arrival", u.arrival)
-        # cycles in the parent links
-        for u in self.units:
-            seen_chain = [u.id]
+                in_bounds((*loc, "location"), u.location)
+            in_campaign((*loc, "arrival"), u.arrival)
+        # cycles in the parent links: report each cycle once, at its first unit
+        reported: set[frozenset[str]] = set()
+        for loc, u in units:
+            chain = [u.id]
             p = u.parent
             while p is not None and p in by_id:
-                if p in seen_chain:
-                    errors.append(f"unit '{u.id}': cyclic parent chain {' -> '.join(seen_chain + [p])}")
+                if p in chain:
+                    cycle = chain[chain.index(p):]
+                    if u.id in cycle and frozenset(cycle) not in reported:
+                        reported.add(frozenset(cycle))
+                        err((*loc, "parent"), f"cyclic parent chain {' -> '.join([*cycle, p])} "
+                                              "(the order of battle must be a tree)")
                     break
-                seen_chain.append(p)
+                chain.append(p)
                 p = by_id[p].parent
 
-        for g in self.air_groups:
-            if g.side not in sides:
-                errors.append(f"air group '{g.id}': unknown side '{g.side}'")
-            if g.base is not None and g.base not in place_set:
-                errors.append(f"air group '{g.id}': unknown base '{g.base}'")
-            if g.parent is not None and g.parent not in {a.id for a in self.air_groups}:
-                errors.append(f"air group '{g.id}': unknown parent '{g.parent}'")
-        for d in self.logistics.depots:
-            in_bounds(f"depot '{d.id}'", d.location)
-            if d.side not in sides:
-                errors.append(f"depot '{d.id}': unknown side '{d.side}'")
-        for plan in self.plans:
-            if plan.side not in sides:
-                errors.append(f"plan: unknown side '{plan.side}'")
-            for ph in plan.phases:
-                for uid in ph.units:
+        group_ids = {g.id for g in self.air_groups}
+        for loc, g in groups:
+            known_side((*loc, "side"), g.side)
+            if g.base is not None:
+                known_place((*loc, "base"), g.base, "base")
+            if g.parent is not None and g.parent not in group_ids:
+                err((*loc, "parent"), f"unknown parent '{g.parent}' (no air group has this id)")
+        for k, d in enumerate(self.logistics.depots):
+            loc = ("logistics", "depots", k)
+            in_bounds((*loc, "location"), d.location)
+            known_side((*loc, "side"), d.side)
+        for k, tr in enumerate(self.logistics.transport):
+            known_side(("logistics", "transport", k, "side"), tr.side)
+        for k, plan in enumerate(self.plans):
+            known_side(("plans", k, "side"), plan.side)
+            for j, ph in enumerate(plan.phases):
+                loc = ("plans", k, "phases", j)
+                for n, uid in enumerate(ph.units):
                     if uid not in unit_ids:
-                        errors.append(f"plan phase '{ph.id}': unknown unit '{uid}'")
-                for pid in ([ph.objective] if ph.objective else []) + ph.axis:
-                    if pid not in place_set:
-                        errors.append(f"plan phase '{ph.id}': unknown town/airfield '{pid}'")
-                in_campaign(f"plan phase '{ph.id}' start", ph.start)
-        for e in self.events:
-            in_campaign(f"event '{e.id}'", e.date)
-            for uid in e.units:
+                        err((*loc, "units", n), f"unknown unit '{uid}'")
+                if ph.objective:
+                    known_place((*loc, "objective"), ph.objective)
+                for n, pid in enumerate(ph.axis):
+                    known_place((*loc, "axis", n), pid)
+                in_campaign((*loc, "start"), ph.start)
+        for k, e in enumerate(self.events):
+            loc = ("events", k)
+            in_campaign((*loc, "date"), e.date)
+            for n, uid in enumerate(e.units):
                 if uid not in unit_ids:
-                    errors.append(f"event '{e.id}': unknown unit '{uid}'")
-            if e.location is not None and e.location not in place_set:
-                errors.append(f"event '{e.id}': unknown location '{e.location}'")
-        for c in self.claims:
-            if c.side is not None and c.side not in sides:
-                errors.append(f"claim '{c.id}': unknown side '{c.side}'")
+                    err((*loc, "units", n), f"unknown unit '{uid}'")
+            if e.location is not None:
+                known_place((*loc, "location"), e.location)
+        for k, c in enumerate(self.claims):
+            known_side(("claims", k, "side"), c.side)
             if c.unit is not None and c.unit not in unit_ids:
-                errors.append(f"claim '{c.id}': unknown unit '{c.unit}'")
-        for v in self.victory:
-            if v.side not in sides:
-                errors.append(f"victory condition '{v.id}': unknown side '{v.side}'")
-            if v.objective not in place_set:
-                errors.append(f"victory condition '{v.id}': unknown objective '{v.objective}'")
-        if errors:
-            raise ValueError("; ".join(errors))
+                err(("claims", k, "unit"), f"unknown unit '{c.unit}'")
+        for k, v in enumerate(self.victory):
+            known_side(("victory", k, "side"), v.side)
+            known_place(("victory", k, "objective"), v.objective, "objective")
+        if problems:
+            raise ReferenceProblems(problems)
         return self
