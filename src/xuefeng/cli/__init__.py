@@ -1,16 +1,19 @@
 """The `xuefeng` command: thin wiring of the parts' command groups.
 
 Each command group lives in its own module of this package so that the parts
-stay apart: `scenario_cmds` (validate, schema, scenario, sources),
-`engagement_cmds` (engagement fit/predict/evaluate/factors), `run_cmds`
-(run, history). Errors the user can cause exit with status 2 and one message.
+stay apart (DESIGN.md §2a names one `cli.py`; a package keeps each group's
+options and messages beside each other instead of in one long file):
+`scenario_cmds` (validate, schema, scenario, sources), `engagement_cmds`
+(engagement fit/predict/evaluate/factors/doc), `run_cmds` (run, history),
+`viz_cmds` (report, plot, serve). Errors the user can cause exit with
+status 2 and one message.
 """
 
 from __future__ import annotations
 
 import typer
 
-from xuefeng.cli import scenario_cmds
+from xuefeng.cli import engagement_cmds, run_cmds, scenario_cmds, viz_cmds
 
 app = typer.Typer(
     name="xuefeng",
@@ -21,26 +24,13 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945)."""
 
 
-scenario_cmds.register(app)
-
-try:  # command groups of parts that may not be present yet in a partial checkout
-    from xuefeng.cli import engagement_cmds
-
-    engagement_cmds.register(app)
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from xuefeng.cli import run_cmds
-
-    run_cmds.register(app)
-except ImportError:  # pragma: no cover
-    pass
+for _group in (scenario_cmds, engagement_cmds, run_cmds, viz_cmds):
+    _group.register(app)
 
 
 def main() -> None:

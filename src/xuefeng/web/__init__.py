@@ -1,1 +1,1 @@
-"""web part of xuefeng (see DESIGN.md §2)."""
+"""The web server (DESIGN.md §2 "Presentation"): `xuefeng.web.app.create_app(token=None, ...)`."""

@@ -1,0 +1,166 @@
+"""Presentation commands: `xuefeng report`, `xuefeng plot`, `xuefeng serve`.
+
+`report` and `plot` either run the scenario (one replication kept for the
+replay) or read a saved run (`--from DIR`, as written by `xuefeng run --out`).
+Errors the user can cause exit with status 2 and one message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from xuefeng.cli.errors import fail
+
+
+def _results_for(scenario_ref: str, replications: str, seed: str, from_dir: Path | None):
+    """(scenario, results): a saved run if `from_dir`, else a fresh one."""
+    from xuefeng.cli.run_cmds import _load, _run_engine, check_memory, parse_replications, parse_seed
+
+    n = parse_replications(replications)
+    seed_v = parse_seed(seed)
+    scen = _load(scenario_ref)
+    if from_dir is not None:
+        from xuefeng.results.io import ResultsFileError, load
+
+        try:
+            results = load(from_dir)
+        except ResultsFileError as e:
+            fail(str(e))
+        if results.scenario != scen.meta.name:
+            fail(f"--from {from_dir}: holds a run of scenario '{results.scenario}', not '{scen.meta.name}'; "
+                 f"name that scenario (xuefeng report {results.scenario} --from {from_dir})")
+        return scen, results
+    check_memory(scen, n, 1)
+    try:
+        results = _run_engine(scen, n, seed_v, 1, show_progress=True)
+    except KeyboardInterrupt:
+        typer.echo("interrupted; no output written", err=True)
+        raise typer.Exit(code=130) from None
+    return scen, results
+
+
+def _hexmap(scenario) -> Any:
+    try:
+        from xuefeng.geo import build_hexmap
+    except ImportError:  # pragma: no cover
+        return None
+    return build_hexmap(scenario.theater)
+
+
+def _check_out(out: Path, suffix: str) -> None:
+    if out.exists() and out.is_dir():
+        fail(f"--out {out}: is a folder; give a file name ending in {suffix}")
+    if not out.parent.exists():
+        fail(f"--out {out}: folder {out.parent} does not exist")
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--date '{text}' is not a date; write it as YYYY-MM-DD (e.g. --date 1945-05-01)")
+
+
+def _check_date(scenario, when: dt.date) -> None:
+    """Fail before running when a date lies outside the scenario's campaign."""
+    start, end = scenario.meta.start.date(), scenario.meta.end.date()
+    if not (start <= when <= end):
+        fail(f"--date {when.isoformat()} is outside the campaign of '{scenario.meta.name}' "
+             f"({start.isoformat()} .. {end.isoformat()})")
+
+
+def register(app: typer.Typer) -> None:
+    from xuefeng.scenario.registry import DEFAULT_SCENARIO
+
+    @app.command()
+    def report(
+        scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
+        out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+        replications: str = typer.Option("1", "--replications", "-n", help="Number of replications."),
+        seed: str = typer.Option("0", "--seed", "-s", help="Random seed (0 to 2**63-1)."),
+        from_dir: Path | None = typer.Option(None, "--from", help="Read a saved run instead of running."),
+    ) -> None:
+        """Write a self-contained HTML report: map replay, losses, sources' claims, order of battle."""
+        _check_out(out, ".html")
+        scen, results = _results_for(scenario, replications, seed, from_dir)
+        from xuefeng.viz.data import VizError
+        from xuefeng.viz.report import build_report
+
+        try:
+            html = build_report(scen, results, _hexmap(scen))
+        except VizError as e:
+            fail(str(e))
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)
+        typer.echo(f"wrote {out} ({len(html.encode()) / 1e6:.1f} MB)")
+
+    @app.command()
+    def plot(
+        kind: str = typer.Argument(..., help="map, strengths, casualties or histograms."),
+        scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
+        out: Path = typer.Option(..., "--out", "-o", help="PNG file to write."),
+        date: str | None = typer.Option(None, "--date", help="Date of a map snapshot (YYYY-MM-DD)."),
+        replications: str = typer.Option("1", "--replications", "-n", help="Number of replications."),
+        seed: str = typer.Option("0", "--seed", "-s", help="Random seed (0 to 2**63-1)."),
+        from_dir: Path | None = typer.Option(None, "--from", help="Read a saved run instead of running."),
+    ) -> None:
+        """Draw one plot as PNG: map (at --date), strengths, casualties, histograms."""
+        from xuefeng.viz.plots import KINDS
+
+        # `xuefeng plot SCENARIO KIND` is accepted too (the scenario named first)
+        if kind not in KINDS and scenario in KINDS:
+            kind, scenario = scenario, kind
+        if kind not in KINDS:
+            bad = scenario if scenario != DEFAULT_SCENARIO else kind
+            fail(f"unknown plot kind '{bad}' (kinds: {', '.join(KINDS)})")
+        if date is not None and kind != "map":
+            fail(f"--date applies to the map plot only, not '{kind}'")
+        when = _parse_date(date)
+        _check_out(out, ".png")
+        if out.suffix.lower() != ".png":
+            fail(f"--out {out}: plots are written as PNG; give a file name ending in .png")
+        if when is not None:
+            from xuefeng.cli.run_cmds import _load
+
+            _check_date(_load(scenario), when)
+        scen, results = _results_for(scenario, replications, seed, from_dir)
+        from xuefeng.viz.data import VizError
+        from xuefeng.viz.plots import save_plot
+
+        try:
+            save_plot(kind, out, scen, results, when=when, hexmap=_hexmap(scen) if kind == "map" else None)
+        except VizError as e:
+            fail(str(e))
+        typer.echo(f"wrote {out}")
+
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; other than loopback needs --token."),
+        port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, help="Port to listen on."),
+        token: str | None = typer.Option(None, "--token", envvar="XUEFENG_TOKEN",
+                                         help="Secret every request must carry (Authorization: Bearer ...)."),
+    ) -> None:
+        """Serve the replay page and the JSON API (see /openapi.json)."""
+        from xuefeng.web.app import create_app, is_loopback
+
+        if token is not None and len(token.strip()) < 8:
+            fail("--token: use at least 8 characters (a long random string, e.g. from `openssl rand -hex 16`)")
+        if not is_loopback(host) and token is None:
+            fail(f"--host {host} would let other machines reach the server: give --token T (or set "
+                 "XUEFENG_TOKEN), and every request must then send 'Authorization: Bearer T'")
+        import uvicorn
+
+        app_ = create_app(token=token)
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(f"serving on http://{shown}:{port}/" + ("?token=..." if token else ""))
+        try:
+            uvicorn.run(app_, host=host, port=port, log_level="info", server_header=False)
+        except OSError as e:
+            fail(f"cannot listen on {host}:{port}: {e.strerror or e}")

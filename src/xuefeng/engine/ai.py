@@ -1,0 +1,233 @@
+"""Side AI: plan phases, triggers and doctrine (DESIGN.md §2).
+
+Each side follows its scenario plan: a phase is issued at its `start` date or
+when its trigger fires, whichever comes first, and takes effect after the
+command delay (command.py). A unit follows the latest effective phase that
+names it: posture, and a route through the phase's axis towns to its
+objective (cost-to-go fields). Triggers (the names a scenario may use):
+
+* `date` — the phase's start date (also implied by `start` alone);
+* `enemy_halted` — the enemy has attacked and now fewer than
+  `halted_fraction` of its attack-phase units still attack;
+* `enemy_retreating` — the enemy has called off its offensive, or at least
+  `retreating_fraction` of its units are withdrawing;
+* `own_strength_superior` — the phase's units outnumber the enemy within
+  `superior_radius_km` of the phase objective by `superior_ratio`.
+
+Doctrine, applied as masks over the batch each step:
+
+* halt: an attacking unit halts when its local power ratio (own and friendly
+  men in and next to its cell over enemy men in contact) falls below
+  `halt_ratio` or its supply below `halt_supply`; it resumes above
+  `resume_ratio` and `resume_supply`;
+* call off the offensive (general retreat to the start positions; the side
+  that holds the victory objective instead stops where it stands): when at
+  least `culmination_fraction` of a side's attack-phase units are halted or
+  broken for `culmination_steps` steps running, or their mean supply falls
+  below `retreat_supply`, or their men fall below `retreat_strength` of
+  their full strength;
+* counterattack / envelop: a defending unit in contact attacks when its local
+  ratio reaches `counter_ratio` (several units converging from different
+  cells envelop: combat.py);
+* pursue: a defending unit in contact with a withdrawing enemy attacks when its
+  local ratio reaches `pursue_ratio`;
+* broken units (combat.py breakpoints) withdraw toward their start positions
+  and rally wherever they are, out of contact, once morale and strength allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TRIGGERS: tuple[str, ...] = ("date", "enemy_halted", "enemy_retreating", "own_strength_superior")
+
+
+@dataclass(frozen=True)
+class AIParams:
+    halt_ratio: float = 0.3
+    """Local power ratio below which an attacking unit halts (assumption, tuned: 1940s doctrine
+    wanted ~3:1 to attack a position, but the Japanese army of 1945 pressed attacks at poor odds;
+    at 0.3:1 even it stopped. Tuned so that the West Hunan offensive keeps attacking the Chinese
+    line for weeks, as the seed's 51st Division fighting 'for more than 20 days' shows)."""
+    resume_ratio: float = 1.2
+    """Local ratio at which a halted unit resumes its attack (assumption)."""
+    halt_supply: float = 0.2
+    """Supply state below which an attacking unit halts (assumption)."""
+    resume_supply: float = 0.4
+    """Supply state at which a halted unit may resume (assumption)."""
+    counter_ratio: float = 2.0
+    """Local ratio at which a defending unit counterattacks (assumption: local superiority ~2:1)."""
+    counter_supply: float = 0.4
+    """Supply needed to counterattack (assumption)."""
+    pursue_ratio: float = 0.8
+    """Local ratio at which a defending unit pursues a withdrawing enemy (assumption)."""
+    culmination_fraction: float = 0.5
+    """Share of a side's attack-phase units halted or broken that ends its offensive (assumption)."""
+    culmination_steps: int = 80
+    """Steps (6 h) that share must persist before the offensive is called off (tuned to the seed:
+    the 51st Division 'blocked more than 6,000 enemy troops ... for more than 20 days' before the
+    Japanese gave up: 20 days = 80 steps)."""
+    retreat_supply: float = 0.15
+    """Mean supply of attack-phase units below which the offensive is called off (assumption)."""
+    retreat_strength: float = 0.6
+    """Share of the attack-phase units' full strength below which the offensive is called off
+    (assumption: a division at 60% can no longer attack)."""
+    halted_fraction: float = 0.34
+    """`enemy_halted`: fewer than this share of the enemy's attack-phase units still attacking
+    (assumption: two-thirds of the attackers stopped is an offensive halted)."""
+    retreating_fraction: float = 0.5
+    """`enemy_retreating`: the enemy has called off its offensive, or at least this share of its
+    attack-phase units are withdrawing (assumption: half the attackers falling back is a retreat)."""
+    superior_ratio: float = 1.5
+    """`own_strength_superior`: men ratio needed (assumption)."""
+    superior_radius_km: float = 40.0
+    """`own_strength_superior`: radius around the phase objective in which enemy men count
+    (assumption: a day or two's march — the enemy that can meet a strike at that objective)."""
+    rally_strength: float = 0.6
+    """Strength (share of full) a broken unit needs, besides morale, to rally (assumption)."""
+    recover_morale: float = 0.5
+    """Morale at which a broken unit out of contact rallies (assumption)."""
+    morale_recovery_per_day: float = 0.08
+    """Morale regained per day out of contact with supply (assumption: a broken division
+    rallies in about four days out of contact)."""
+    start_line_km: float = 10.0
+    """A unit within this many km (along the attack line) of its own start position (or of the
+    attack's start point, if it started behind it) is back at the start line (assumption)."""
+
+
+ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
+
+
+def local_power(c, s, alive: np.ndarray, men: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(own power, enemy power in contact, touching, touching a withdrawing enemy), each (R,U)."""
+    from xuefeng.engine.combat import touching
+
+    touch = touching(c, s.cell, alive)
+    enemy = touch & c.enemy[None]
+    friend = touch & ~c.enemy[None]
+    w = men * alive
+    own = np.einsum("rab,rb->ra", friend.astype(float), w)
+    opp = np.einsum("rab,rb->ra", enemy.astype(float), w)
+    withdrawing = enemy & (s.posture == WITHDRAWAL)[:, None, :]
+    return own, opp, enemy.any(2), withdrawing.any(2)
+
+
+def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log) -> None:
+    """Phase 1 of a step: triggers, command delay, unit phases, routes and doctrine (in place)."""
+    from xuefeng.engine.command import delay_steps
+
+    t = s.t
+    R, U = s.cell.shape
+    P = c.n_phases
+    oh = c.side_onehot
+    men = s.arms.sum(-1)
+    r_idx = np.arange(R)[:, None]
+    in_att_phase = (s.phase >= 0) & c.phase_attack[np.maximum(s.phase, 0)] & alive
+    attacking = (s.posture == ATTACK) & alive & in_att_phase
+    n_ap = in_att_phase.astype(float) @ oh
+    n_at = attacking.astype(float) @ oh
+    halted_side = s.side_attacked & ((n_at < p.halted_fraction * np.maximum(n_ap, 1)) | s.side_retreat)
+    n_wd = ((s.posture == WITHDRAWAL) & in_att_phase).astype(float) @ oh
+    retreating_side = s.side_retreat | (s.side_attacked & (n_wd >= p.retreating_fraction * np.maximum(n_ap, 1)))
+    esm = c.enemy_side_matrix  # [s, t]
+    enemy_halted = (halted_side.astype(float) @ esm.T)[:, c.phase_side] > 0  # (R,P)
+    enemy_retreating = (retreating_side.astype(float) @ esm.T)[:, c.phase_side] > 0
+    if P:
+        pmen = (men * alive) @ c.phase_units.T.astype(float)  # (R,P)
+        dist = c.phase_obj_dist[:, s.cell]  # (P,R,U)
+        near = (dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None, None]
+        opp = (c.side[None, :] != c.phase_side[:, None])
+        emen = np.einsum("pru,ru,pu->rp", near.astype(float), men * alive, opp.astype(float))
+        superior = pmen >= p.superior_ratio * np.maximum(emen, 1.0)
+        trig = c.phase_trigger[None, :]
+        fire = (t >= c.phase_start_step)[None, :] | ((trig == 1) & enemy_halted) | \
+            ((trig == 2) & enemy_retreating) | ((trig == 3) & superior) | \
+            (c.phase_retreat[None, :] & s.side_retreat[:, c.phase_side])
+        new = (s.phase_issued < 0) & fire
+        if new.any():
+            d = delay_steps(cmd_p, c.side_liaison[c.phase_side][None, :], u_delay, c.step_hours)
+            s.phase_issued = np.where(new, t, s.phase_issued)
+            s.phase_effective = np.where(new, t + d, s.phase_effective)
+            rr, kk = np.nonzero(new)
+            log("phase_issued", rr, None, c.phase_side[kk], [c.phase_ids[k] for k in kk])
+        eff = s.phase_effective <= t
+        started = eff & (s.phase_effective == t)
+        if started.any():
+            rr, kk = np.nonzero(started)
+            log("phase_start", rr, None, c.phase_side[kk], [c.phase_ids[k] for k in kk])
+        score = np.where(eff, s.phase_effective * P + np.arange(P)[None, :], -1)
+        sc_u = np.where(c.phase_units[None], score[:, :, None], -1)  # (R,P,U)
+        best = sc_u.max(1)
+        ph = np.where(best >= 0, sc_u.argmax(1), -1)
+    else:
+        ph = np.full((R, U), -1)
+    changed = ph != s.phase
+    s.wp = np.where(changed, 0, s.wp)
+    s.halted &= ~changed
+    s.phase = ph
+    php = np.maximum(ph, 0)
+    has = ph >= 0
+    W = c.phase_wp.shape[1] if P else 0
+    for _ in range(W):
+        # next waypoint when at the current one, or when the next is nearer than the current one
+        # (a unit joins its axis at the nearest point ahead instead of marching back to its start)
+        nxt = np.minimum(s.wp + 1, W - 1)
+        h_cur = c.ctg[c.mode[None, :], c.phase_wp[php, s.wp], s.cell]
+        h_nxt = c.ctg[c.mode[None, :], c.phase_wp[php, nxt], s.cell]
+        at = has & (s.wp < c.phase_nwp[php] - 1) & ((s.cell == c.phase_wp_cell[php, s.wp]) | (h_nxt <= h_cur))
+        if not at.any():
+            break
+        s.wp = s.wp + at
+    base = np.where(has, c.phase_posture[php], HASTY)
+    fld = np.where(has & (c.phase_nwp[php] > 0), c.phase_wp[php, np.minimum(s.wp, c.phase_wp.shape[1] - 1)]
+                   if P else -1, -1)
+    # doctrine
+    own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
+    ratio = own / np.maximum(opp_p, 1.0)
+    is_att = base == ATTACK
+    halt_now = is_att & alive & ((touching & (ratio < p.halt_ratio)) | (s.supply < p.halt_supply))
+    resume = (~touching | (ratio >= p.resume_ratio)) & (s.supply >= p.resume_supply)
+    s.halted = np.where(halt_now, True, np.where(resume, False, s.halted)) & is_att
+    # offensive culmination, per side
+    stuck = (s.halted | s.broken) & is_att & s.present
+    n_is = (is_att & s.present).astype(float) @ oh
+    frac_stuck = (stuck.astype(float) @ oh) / np.maximum(n_is, 1)
+    sup = ((s.supply * (is_att & alive)) @ oh) / np.maximum((is_att & alive).astype(float) @ oh, 1)
+    strength = ((men * (is_att & s.present)) @ oh) / np.maximum(((c.men0[None, :] * (is_att & s.present)) @ oh), 1)
+    cond = s.side_attacked & (n_is > 0) & (frac_stuck >= p.culmination_fraction)
+    s.culm_count = np.where(cond, s.culm_count + 1, 0)
+    call_off = s.side_attacked & (n_is > 0) & ~s.side_retreat & (
+        (s.culm_count >= p.culmination_steps) | (sup < p.retreat_supply) | (strength < p.retreat_strength))
+    if call_off.any():
+        rr, ss = np.nonzero(call_off)
+        why = []
+        for r_, s_ in zip(rr, ss):
+            w = [n for n, v in (("stalled", s.culm_count[r_, s_] >= p.culmination_steps),
+                                ("supply", sup[r_, s_] < p.retreat_supply),
+                                ("strength", strength[r_, s_] < p.retreat_strength)) if v]
+            why.append("offensive called off: " + ", ".join(w))
+        log("retreat", rr, None, ss, why)
+    s.side_retreat |= call_off
+    post = base.copy()
+    # a called-off offensive: the attacker falls back to its start positions; the side holding the
+    # victory objective (a counteroffensive) stops and holds where it stands
+    stop = is_att & s.side_retreat[r_idx, c.side[None, :]]
+    post = np.where(stop, np.where(c.side == c.victory_holder, HASTY, WITHDRAWAL)[None, :], post)
+    post = np.where((post == ATTACK) & s.halted, HASTY, post)
+    defensive = (post != ATTACK) & (post != WITHDRAWAL)
+    counter = defensive & touching & (ratio >= p.counter_ratio) & (s.supply >= p.counter_supply)
+    pursue = defensive & touch_wd & (ratio >= p.pursue_ratio)
+    post = np.where((counter | pursue) & ~s.broken, ATTACK, post)
+    post = np.where(s.broken, WITHDRAWAL, post)
+    fld = np.where(post == WITHDRAWAL, c.home_field[None, :], fld)
+    home = s.cell == c.start_cell[None, :]
+    post = np.where((post == WITHDRAWAL) & home, HASTY, post)
+    rally = s.broken & ~touching & (s.morale >= p.recover_morale) \
+        & (men >= p.rally_strength * np.maximum(s.delivered, 1.0))
+    s.broken &= ~rally
+    fld = np.where((fld < 0) & (post == ATTACK), c.home_field[None, :], fld)
+    s.posture = np.where(alive, post, s.posture)
+    s.field = fld
+    s.side_attacked |= (((s.posture == ATTACK) & alive & in_att_phase).astype(float) @ oh) > 0

@@ -1,0 +1,126 @@
+"""Air operations (DESIGN.md §2): sorties, missions, airlift, losses.
+
+Sorties per group and step = aircraft * sorties_per_aircraft_per_day / day_steps
+in daylight steps only (none at night), times `rain_sortie_factor` on a rain
+day (a seeded daily weather draw, probability by month from the scenario's
+climate) and `fuel_factor` for `fuel_limited` groups while an airlift runs.
+A group splits its sorties over its missions by `mission_weights` (airlift only
+while units wait to be flown in). Then, per side:
+
+* air presence A_s = 1 - exp(-(AS + cas_presence*CAS + int_presence*INT) / presence_sorties)
+  — the engagement model's air_superiority input is A_attacker - A_defender;
+* close support: sorties fed to `combat` (casualties on enemy units in contact);
+* interdiction: cut of the enemy's supply throughput
+  = max_interdiction * (1 - exp(-INT / interdiction_sorties));
+* airlift: men flown = sorties * men_per_sortie, to waiting air-arrival units in
+  order of their arrival date; an air arrival's airlift begins at the earliest
+  `airlift` event naming it or a parent (else its arrival date) and the unit has
+  arrived when all its men are in;
+* losses: aircraft lost = sorties * loss_per_sortie[mission] * (1 + enemy_air_factor *
+  A_enemy) * noise; aircrew lost = aircraft lost * crew_killed_per_aircraft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Mission order used in arrays.
+MISSIONS: tuple[str, ...] = ("air_superiority", "close_support", "interdiction", "airlift", "reconnaissance")
+
+
+@dataclass(frozen=True)
+class AirParams:
+    mission_weights: tuple[float, ...] = (1.0, 2.0, 1.5, 3.0, 0.3)
+    """Share of a multi-role group's sorties per mission (order: MISSIONS) before
+    normalising over the missions it flies (assumption: 14th AF in 1945 flew mostly
+    ground attack and interdiction; transports fly airlift first)."""
+    day_start_hour: int = 6
+    """Daylight begins (local hour; assumption: April-June at 27 N)."""
+    day_end_hour: int = 18
+    """Daylight ends (local hour; assumption: April-June at 27 N, ~12.5 h of daylight)."""
+    rain_sortie_factor: float = 0.35
+    """Sorties flown on a rain/low-cloud day as a fraction (assumption: spring overcast in
+    Hunan grounded most strike missions)."""
+    airlift_rain_factor: float = 0.7
+    """Airlift sorties flown on a rain/low-cloud day as a fraction (assumption: transports on
+    a fixed route with radio aids flew in weather that grounded strike aircraft)."""
+    fuel_factor: float = 0.5
+    """Sortie rate of fuel-limited groups while an airlift runs (assumption; seed: the
+    airlift 'diverted scarce fuel from the U.S. Fourteenth Air Force')."""
+    presence_sorties: float = 60.0
+    """Sorties per day-step that give ~63% air presence (assumption)."""
+    cas_presence: float = 0.5
+    """Weight of close-support sorties in air presence (assumption)."""
+    int_presence: float = 0.3
+    """Weight of interdiction sorties in air presence (assumption)."""
+    interdiction_sorties: float = 60.0
+    """Interdiction sorties per day-step that cut ~63% of max_interdiction (assumption)."""
+    max_interdiction: float = 0.5
+    """Largest fraction of supply throughput air interdiction can cut (assumption: men and
+    pack animals move at night off the roads)."""
+    men_per_sortie: float = 30.0
+    """Men flown per airlift sortie (assumption: a mix of C-47s, ~25 troops with kit, and C-46s,
+    ~40; standard planning figures)."""
+    default_airlift_days: float = 10.0
+    """Days to fly a unit in when its side has no airlift group (assumption)."""
+    loss_per_sortie: tuple[float, ...] = (0.0015, 0.0008, 0.0008, 0.0002, 0.0005)
+    """Aircraft lost per sortie by mission, combat and operational (assumption: 14th AF
+    loss rates of about 0.1% per sortie in 1945 against a weak Japanese air force and
+    light flak; transports fly behind the front)."""
+    enemy_air_factor: float = 2.0
+    """Loss multiplier per unit of enemy air presence (assumption)."""
+    crew_killed_per_aircraft: float = 1.0
+    """Aircrew killed or missing per aircraft lost (assumption: mostly single-seat
+    fighter-bombers; some crews bail out or are recovered)."""
+    cas_liaison_multiplier: float = 2.0
+    """Close-support effect for a side with a liaison/advisory system (assumption; seed: the
+    liaison system let air support be called where needed)."""
+
+
+@dataclass
+class AirResult:
+    presence: np.ndarray  # (R,S)
+    cas_sorties: np.ndarray  # (R,S)
+    interdiction_cut: np.ndarray  # (R,S) cut applied to side s's supply
+    airlift_men: np.ndarray  # (R,S)
+    aircraft_lost: np.ndarray  # (R,G)
+    aircrew_lost: np.ndarray  # (R,S)
+
+
+def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: np.ndarray,
+        u: np.ndarray, p: AirParams, day_steps: int) -> AirResult:
+    """One step of air operations. aircraft (R,G); rain (R,) bool; airlift_waiting (R,S)
+    bool; u (R,G) uniforms for loss noise."""
+    R = aircraft.shape[0]
+    S = c.n_sides
+    G = aircraft.shape[1]
+    zero_rs = np.zeros((R, S))
+    if G == 0 or not day:
+        return AirResult(np.zeros((R, S)), zero_rs, zero_rs.copy(), zero_rs.copy(),
+                         np.zeros((R, G)), zero_rs.copy())
+    weather = np.where(rain, p.rain_sortie_factor, 1.0)[:, None]
+    lifting = airlift_waiting[:, c.group_side]  # (R,G)
+    # fuel-limited combat groups give up fuel to the airlift while it runs (transports fly it)
+    fuel = np.where(c.group_fuel_limited[None, :] & (c.group_missions[None, :, 3] == 0)
+                    & airlift_waiting.any(1)[:, None], p.fuel_factor, 1.0)
+    weather = np.where(c.group_missions[None, :, 3] > 0,
+                       np.where(rain, p.airlift_rain_factor, 1.0)[:, None], weather)
+    sorties = aircraft * c.group_rate[None, :] / day_steps * weather * fuel  # (R,G)
+    w = np.broadcast_to(c.group_missions[None] * np.asarray(p.mission_weights)[None, None, :], (R, G, 5)).copy()
+    w[..., 3] = np.where(lifting, w[..., 3], 0.0)
+    wsum = w.sum(-1, keepdims=True)
+    share = np.where(wsum > 0, w / np.maximum(wsum, 1e-12), 0.0)
+    by_mission = sorties[..., None] * share  # (R,G,5)
+    side_m = np.einsum("rgm,gs->rsm", by_mission, c.group_side_onehot)  # (R,S,5)
+    pres = 1.0 - np.exp(-(side_m[..., 0] + p.cas_presence * side_m[..., 1] + p.int_presence * side_m[..., 2])
+                        / p.presence_sorties)
+    enemy_int = np.einsum("rs,ts->rt", side_m[..., 2], c.enemy_side_matrix)
+    cut = p.max_interdiction * (1.0 - np.exp(-enemy_int / p.interdiction_sorties))
+    enemy_pres = np.einsum("rs,ts->rt", pres, c.enemy_side_matrix).clip(0, 1)  # (R,S) enemy presence faced by s
+    lp = np.asarray(p.loss_per_sortie)
+    lost = (by_mission * lp[None, None, :]).sum(-1) * (1.0 + p.enemy_air_factor * enemy_pres[:, c.group_side])
+    lost = np.minimum(lost * 2.0 * u, aircraft)  # mean-1 uniform noise
+    crew = np.einsum("rg,gs->rs", lost, c.group_side_onehot) * p.crew_killed_per_aircraft
+    return AirResult(pres, side_m[..., 1], cut, side_m[..., 3] * p.men_per_sortie, lost, crew)

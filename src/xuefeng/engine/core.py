@@ -1,0 +1,450 @@
+"""The simulation loop: state arrays advanced N replications at a time (DESIGN.md §2).
+
+Phases of one step, in order (each delegated to its sub-model module):
+
+1. orders & command delay (ai.orders, command)
+2. movement (movement.step_units)
+3. air operations (air.fly)
+4. combat (combat.resolve, engagement model)
+5. attrition: battle losses, guerrillas, disease, died of wounds/illness,
+   return to duty, morale, fatigue, breakpoints (medical, guerrillas)
+6. supply (supply.supply_step)
+7. scheduled events: arrivals by land and air (airlift)
+8. recording: events, series, outcome bookkeeping, end conditions
+
+Randomness: one `numpy.random.Generator` per replication, seeded with
+`SeedSequence(seed, spawn_key=(replication_id,))`; every step draws a block of
+`Compiled.rng_size` uniforms from each replication's generator, so replication
+i is bit-identical whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xuefeng.engine import air as air_mod
+from xuefeng.engine import civilians as civ_mod
+from xuefeng.engine import combat as combat_mod
+from xuefeng.engine import guerrillas as guer_mod
+from xuefeng.engine import medical as med_mod
+from xuefeng.engine import supply as sup_mod
+from xuefeng.engine.ai import orders
+from xuefeng.engine.combat import ATTACK, WITHDRAWAL
+from xuefeng.engine.compile import POSTURE_NAMES, Compiled
+from xuefeng.engine.movement import step_units
+from xuefeng.engine.state import LEDGER, State, initial_state
+from xuefeng.results.model import CATEGORIES, Outcome, Results
+
+K_KILLED, K_WOUNDED, K_DOW, K_MISSING, K_CAPTURED, K_SICK, K_DOI, K_RTD = (
+    LEDGER[k] for k in CATEGORIES)
+
+SERIES_FIELDS = ("strength", "lat", "lon", "posture", "supply", "morale", "fatigue")
+
+
+def default_engagement_model() -> Any:
+    """The project's engagement model (xuefeng.engagement), required for combat."""
+    from xuefeng.engagement import EngagementModel
+
+    return EngagementModel.default()
+
+
+class Simulation:
+    """A batch of replications of one compiled scenario."""
+
+    def __init__(self, compiled: Compiled, replication_ids: np.ndarray, seed: int,
+                 keep_series: int = 1, engagement: Any = None, log_engagements: int | None = None) -> None:
+        self.c = compiled
+        self.p = compiled.params
+        self.seed = int(seed)
+        self.rids = np.asarray(replication_ids, dtype=np.int64)
+        self.R = len(self.rids)
+        self.model = engagement if engagement is not None else default_engagement_model()
+        import inspect
+
+        try:
+            self._model_kw = set(inspect.signature(self.model.predict_batch).parameters)
+        except (TypeError, ValueError):
+            self._model_kw = set()
+        self.gens = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(int(i),))))
+                     for i in self.rids]
+        self.s = initial_state(compiled, self.R)
+        self.keep = int(min(max(keep_series, 0), self.R))
+        #: engagement events are logged for the first `log_engagements` replications only
+        self.log_eng = self.keep if log_engagements is None else min(log_engagements, self.R)
+        self._events: list[tuple] = []
+        self._frozen = np.zeros(self.R, bool)
+        self._series: list[np.ndarray] = []
+        c = compiled
+        self._rain_tab = np.array([c.config.rain_probability_by_month.get(m, 0.3) for m in range(13)])
+        self._season_tab = np.array([c.config.disease_season_by_month.get(m, 1.0) for m in range(13)])
+        self._dt_days = c.step_hours / 24.0
+        self._airlift_order = np.lexsort((np.arange(c.n_units), c.arrival_step, c.lift_step))
+        self._lift_sides = np.array([np.any((c.group_side == s_) & (c.group_missions[:, 3] > 0))
+                                     for s_ in range(c.n_sides)], bool)
+        self._arrivals(0)
+        self._record()
+
+    # ------------------------------------------------------------------ helpers
+    def _log(self, kind: str, rr: np.ndarray, uu: np.ndarray | None, side: Any, detail: Any) -> None:
+        rr = np.asarray(rr)
+        keep = ~self._frozen[rr] if rr.size else np.zeros(0, bool)
+        if not keep.all():  # no events from replications that have ended
+            rr = rr[keep]
+            uu = None if uu is None else np.asarray(uu)[keep]
+            side = np.broadcast_to(np.asarray(side), keep.shape)[keep]
+            detail = detail if isinstance(detail, str) else [d for d, k in zip(detail, keep) if k]
+        if rr.size == 0:
+            return
+        t = self.s.t
+        if uu is None:
+            cells = np.full(rr.shape, -1)
+            units = [""] * rr.size
+        else:
+            uu = np.asarray(uu)
+            cells = self.s.cell[rr, uu]
+            units = [self.c.unit_ids[u] for u in uu]
+        side = np.broadcast_to(np.asarray(side), rr.shape)
+        detail = list(detail) if not isinstance(detail, str) else [detail] * rr.size
+        self._events.append((rr.copy(), t, kind, side.copy(), units, cells.copy(), detail))
+
+    def alive(self) -> np.ndarray:
+        s = self.s
+        men = s.arms.sum(-1)
+        return s.present & (men > self.p.combat.min_men) & ~s.done[:, None]
+
+    def _battle_losses(self, cas: np.ndarray, beaten: np.ndarray, routed: np.ndarray) -> None:
+        """Remove battle casualties and book them by category."""
+        p = self.p.combat
+        s = self.s
+        men = s.arms.sum(-1)
+        cas = np.minimum(cas, men)
+        cap = p.captured_fraction * self.c.side_capture[self.c.side][None, :]
+        miss = np.where(beaten, p.beaten_missing_fraction, p.missing_fraction)
+        capt = np.where(beaten, cap, 0.0)
+        miss = miss + np.where(routed, 0.5 * p.routed_extra_missing, 0.0)
+        capt = capt + np.where(routed, 0.5 * p.routed_extra_missing * self.c.side_capture[self.c.side][None, :], 0.0)
+        k = cas * p.killed_fraction
+        m = cas * miss
+        cp = cas * capt
+        w = np.maximum(cas - k - m - cp, 0.0)
+        dow = w * self.p.medical.died_of_wounds_fraction
+        L = s.ledger
+        L[..., K_KILLED] += k
+        L[..., K_WOUNDED] += w
+        L[..., K_DOW] += dow
+        L[..., K_MISSING] += m
+        L[..., K_CAPTURED] += cp
+        s.wounded_pool += w - dow
+        self._remove(cas)
+
+    def _remove(self, n: np.ndarray) -> None:
+        s = self.s
+        men = s.arms.sum(-1)
+        f = np.where(men > 0, 1.0 - np.minimum(n, men) / np.maximum(men, 1e-9), 1.0)
+        s.arms *= f[..., None]
+
+    def _add(self, n: np.ndarray) -> None:
+        share = self.c.arms0 / self.c.men0[:, None]
+        self.s.arms += n[..., None] * share[None]
+
+    def _model_extra(self, rain: np.ndarray) -> dict:
+        """Keyword inputs the engagement model accepts beyond the required ones (year, wet)."""
+        if not self._model_kw:
+            return {}
+        out: dict = {}
+        if "year" in self._model_kw:
+            out["year"] = float(self.c.start.year)
+        if "wet" in self._model_kw:
+            out["wet"] = rain.astype(float)
+        return out
+
+    # ------------------------------------------------------------------ phases
+    def _arrivals(self, t: int) -> None:
+        c, s = self.c, self.s
+        ground = (~c.air_arrival) & (c.arrival_step == t) & (t > 0)
+        if ground.any():
+            new = np.broadcast_to(ground, s.present.shape) & ~s.present & ~s.done[:, None]
+            s.present |= new
+            s.delivered = np.where(new, c.men0[None, :], s.delivered)
+            s.arms = np.where(new[..., None], c.arms0[None], s.arms)
+            s.arrived_step = np.where(new, t, s.arrived_step)
+            s.steps_in_cell = np.where(new, 0, s.steps_in_cell)
+            rr, uu = np.nonzero(new)
+            self._log("arrival", rr, uu, c.side[uu], "by land")
+
+    def _airlift(self, flown: np.ndarray) -> None:
+        """Deliver airlifted men (R,S) to waiting air-arrival units in arrival order."""
+        c, s, t = self.c, self.s, self.s.t
+        waiting = c.air_arrival[None, :] & (t >= c.lift_step)[None, :] & (s.delivered < c.men0[None, :]) \
+            & ~s.done[:, None]
+        if not waiting.any():
+            return
+        need = np.where(waiting, c.men0[None, :] - s.delivered, 0.0)
+        alloc = np.zeros_like(need)
+        for sd in range(c.n_sides):
+            order = self._airlift_order[c.side[self._airlift_order] == sd]
+            if order.size == 0:
+                continue
+            if self._lift_sides[sd]:
+                nd = need[:, order]
+                cum = np.cumsum(nd, axis=1)
+                alloc[:, order] = np.clip(flown[:, sd:sd + 1] - (cum - nd), 0.0, nd)
+            else:
+                rate = c.men0[order] * self._dt_days / self.p.air.default_airlift_days
+                alloc[:, order] = np.minimum(need[:, order], rate[None, :])
+        first = (alloc > 0) & ~s.present
+        s.present |= alloc > 0
+        s.steps_in_cell = np.where(first, 0, s.steps_in_cell)
+        s.delivered += alloc
+        self._add(alloc)
+        done = waiting & (s.delivered >= 0.999 * c.men0[None, :])
+        complete = done & (s.arrived_step < 0)
+        s.arrived_step = np.where(complete, t, s.arrived_step)
+        if complete.any():
+            rr, uu = np.nonzero(complete)
+            self._log("arrival", rr, uu, c.side[uu], "by air")
+
+    def step(self) -> None:
+        """Advance every replication by one time step."""
+        c, p, s = self.c, self.p, self.s
+        if s.t >= c.n_steps or s.done.all():
+            return
+        R, U = s.cell.shape
+        dt_days = self._dt_days
+        block = np.stack([g.random(c.rng_size) for g in self.gens])
+        # replications that have ended stay frozen: snapshot, and restore them at the end of the step
+        self._frozen = s.done.copy()
+        snap = {k: v.copy() for k, v in vars(s).items() if isinstance(v, np.ndarray)} if self._frozen.any() else None
+        sl = c.rng_slices
+        s.t += 1
+        t = s.t
+        # weather: one draw per day
+        if c.new_day[t] or t == 1:
+            s.rain = block[:, sl["weather"]][:, 0] < self._rain_tab[c.step_month[t]]
+        alive = self.alive()
+        men0_cell = s.cell.copy()
+
+        # 1. orders & command delay
+        orders(c, s, p.ai, p.command, alive, block[:, sl["delay"]], self._log)
+
+        # 2. movement
+        zoc = np.zeros((R, c.n_sides, c.n_cells), bool)
+        rr, uu = np.nonzero(alive)
+        near = c.nbr_self[s.cell[rr, uu]]  # (n,7)
+        ok = near >= 0
+        zoc[np.repeat(rr, 7)[ok.ravel()], np.repeat(c.side[uu], 7)[ok.ravel()], near.ravel()[ok.ravel()]] = True
+        enemy_side = (c.side + 1) % c.n_sides  # ZOC of "the" enemy (two-sided campaigns)
+        if c.n_sides > 2:  # any enemy: fold all other sides' zones into one per side
+            zall = zoc.any(1, keepdims=True)
+            zoc = zall & ~zoc
+            enemy_side = c.side
+        men = s.arms.sum(-1)
+        speed = (p.movement.low_supply_speed_floor + (1 - p.movement.low_supply_speed_floor) * s.supply) \
+            * (1 - p.movement.fatigue_speed_penalty * s.fatigue)
+        moving = alive & ~(s.halted & (s.posture != WITHDRAWAL))
+        in_contact = zoc[np.arange(R)[:, None], enemy_side[None, :], s.cell]
+        speed = np.where((s.posture == WITHDRAWAL) & in_contact, speed * p.movement.contact_withdrawal_speed, speed)
+        s.mp = np.where(moving & (s.field >= 0), s.mp + c.step_hours * speed, 0.0)
+        cell, mp, moved = step_units(c.nbr, c.next_k, c.edge_hours, c.mode, s.field, s.cell, s.mp, moving,
+                                     s.posture == WITHDRAWAL, zoc, enemy_side, s.rain,
+                                     p.movement.max_hops_per_step)
+        s.cell = cell
+        s.mp = np.minimum(mp, p.movement.carry_hours_cap)
+
+        # 3. air operations
+        waiting = (c.air_arrival[None, :] & (t >= c.lift_step)[None, :]
+                   & (s.delivered < c.men0[None, :])).astype(float) @ c.side_onehot > 0
+        airres = air_mod.fly(c, s.aircraft, bool(c.step_day[t]), s.rain, waiting, block[:, sl["air"]],
+                             p.air, c.day_steps)
+        s.aircraft = np.maximum(s.aircraft - airres.aircraft_lost, 0.0)
+        s.aircrew_lost += airres.aircrew_lost
+
+        # 4. combat
+        alive = self.alive()
+        u4 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
+                       block[:, sl["cas_air"]]], axis=-1)
+        cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u4,
+                                c.step_hours, self._model_extra(s.rain))
+        # civilians follow combat (at the defender's cell) and occupation of populated cells
+        s.civilians += civ_mod.civilian_step(c, s, p.civilians, cr.cell_cas, alive, dt_days)
+
+        # 5. attrition: battle, guerrillas, disease; morale, fatigue, breakpoints
+        gcut, glost = guer_mod.effects(c, s, p.guerrillas, alive, block[:, sl["guerrilla"]], dt_days)
+        men = s.arms.sum(-1)
+        loss_frac = (cr.cas + glost) / np.maximum(men, 1.0)
+        cp = p.combat
+        morale = s.morale - cp.morale_loss_per_casualty_fraction * loss_frac \
+            - np.where(cr.beaten, cp.morale_defeat, 0.0) + np.where(cr.won & ~cr.beaten, cp.morale_victory, 0.0)
+        rest = alive & ~cr.engaged & (s.supply > 0.3)
+        morale = morale + np.where(rest, p.ai.morale_recovery_per_day * dt_days, 0.0)
+        s.morale = np.clip(morale, 0.0, 1.0)
+        frac_after = (men - cr.cas - glost) / np.maximum(s.delivered, 1.0)  # of the men it has had
+        routed = alive & ~s.broken & ((frac_after < cp.breakpoint_fraction) | (s.morale < cp.morale_break))
+        self._battle_losses(cr.cas, cr.beaten, routed & cr.beaten)
+        self._battle_losses(glost, np.zeros_like(cr.beaten), np.zeros_like(routed))
+        if routed.any():
+            rr, uu = np.nonzero(routed)
+            self._log("breakpoint", rr, uu, c.side[uu], "strength or morale broke; withdraws")
+        s.broken |= routed
+        s.momentum = np.clip(s.momentum * cp.momentum_decay
+                             + cp.momentum_gain * (cr.won.astype(float) - cr.beaten.astype(float)), -1, 1)
+        # combat moves: defenders retreat, winners advance
+        s.cell = np.where(alive, cr.new_cell, s.cell)
+        if self.log_eng > 0 and cr.defender[: self.log_eng].any():
+            rr, uu = np.nonzero(cr.defender[: self.log_eng])
+            won = cr.att_won[rr, uu]
+            self._log("engagement", rr, uu, c.side[uu],
+                      ["attackers won; defender retreats" if w else "not decided this step" for w in won])
+        # fatigue
+        terr = c.terrain_exertion[c.terrain[s.cell]]
+        mv = p.movement
+        fat = s.fatigue + moved / 24.0 * mv.fatigue_per_march_day * terr + np.where(cr.engaged, cp.combat_fatigue, 0)
+        fat = fat - np.where((moved == 0) & ~cr.engaged, mv.fatigue_recovery_per_day * dt_days, 0.0)
+        s.fatigue = np.where(alive, np.clip(fat, 0.0, 1.0), s.fatigue)
+        # disease, died of illness, return to duty
+        exertion = np.clip(moved / c.step_hours + cr.engaged, 0.0, 1.5)
+        sick = med_mod.disease(c, s, p.medical, alive, exertion, self._season_tab[c.step_month[t]],
+                               block[:, sl["disease"]], dt_days, c.terrain_exertion)
+        sick = np.minimum(sick, s.arms.sum(-1))
+        doi = sick * p.medical.died_of_illness_fraction
+        s.ledger[..., K_SICK] += sick
+        s.ledger[..., K_DOI] += doi
+        s.sick_pool += sick - doi
+        self._remove(sick)
+        rw, rs = med_mod.returns(s, p.medical, dt_days)
+        rw = np.where(alive, rw, 0.0); rs = np.where(alive, rs, 0.0)
+        s.wounded_pool -= rw
+        s.sick_pool -= rs
+        s.ledger[..., K_RTD] += rw + rs
+        self._add(rw + rs)
+
+        # 6. supply
+        sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged)
+
+        # 7. scheduled events: arrivals
+        self._arrivals(t)
+        self._airlift(airres.airlift_men)
+
+        # 8. bookkeeping, end conditions, recording
+        s.steps_in_cell = np.where(s.cell == men0_cell, s.steps_in_cell + 1, 0)
+        if snap is not None:
+            fz = self._frozen
+            for k, old in snap.items():
+                new = getattr(s, k)
+                setattr(s, k, np.where(fz.reshape((-1,) + (1,) * (new.ndim - 1)), old, new))
+        self._frozen = np.zeros(R, bool)
+        self._outcome_step()
+        self._record()
+
+    def _outcome_step(self) -> None:
+        c, s, t = self.c, self.s, self.s.t
+        active = ~s.done
+        alive = s.present & (s.arms.sum(-1) > self.p.combat.min_men)
+        if c.victory_cell >= 0 and c.victory_attacker >= 0:
+            at = (s.cell == c.victory_cell) & alive
+            att_in = (at & (c.side == c.victory_attacker)[None, :]).any(1)
+            hold_in = (at & (c.side == c.victory_holder)[None, :]).any(1)
+            taken = active & att_in & ~hold_in & ~s.objective_taken & (t <= c.victory_by_step)
+            if taken.any():
+                rr = np.nonzero(taken)[0]
+                self._log("objective_taken", rr, None, c.victory_attacker, "victory objective taken")
+                s.objective_taken |= taken
+                s.taken_step = np.where(taken, t, s.taken_step)
+                s.done |= taken
+                s.end_step = np.where(taken, t, s.end_step)
+        if c.attack_side >= 0:
+            mine = alive & (c.side == c.attack_side)[None, :]
+            proj = np.where(mine, c.proj_km[s.cell], -np.inf)
+            far = proj.max(1)
+            s.max_adv = np.where(active, np.maximum(s.max_adv, far), s.max_adv)
+            start = np.maximum(c.proj_km[c.start_cell], 0.0)[None, :]
+            back = (np.where(mine, proj - start, -np.inf) <= self.p.ai.start_line_km).all(1)
+            over = active & ~s.done & s.side_retreat[:, c.attack_side] & back & (s.off_end_step < 0)
+            if over.any():
+                rr = np.nonzero(over)[0]
+                self._log("offensive_over", rr, None, c.attack_side, "attacker back at its start line")
+                s.off_end_step = np.where(over, t, s.off_end_step)
+                s.done |= over
+                s.end_step = np.where(over, t, s.end_step)
+        if t >= c.n_steps:
+            s.done |= True
+
+    def _record(self) -> None:
+        if self.keep == 0:
+            return
+        s, c, k = self.s, self.c, self.keep
+        men = s.arms[:k].sum(-1)
+        self._series.append(np.stack([
+            np.where(s.present[:k], men, 0.0), c.lat[s.cell[:k]], c.lon[s.cell[:k]],
+            s.posture[:k].astype(float), s.supply[:k], s.morale[:k], s.fatigue[:k]]))
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Step until every replication has ended (or the last step)."""
+        while self.s.t < self.c.n_steps and not self.s.done.all():
+            self.step()
+            if progress is not None:
+                progress(self.s.t, self.c.n_steps)
+        if progress is not None:
+            progress(self.c.n_steps, self.c.n_steps)
+
+    # ------------------------------------------------------------------ results
+    def results(self, scenario_name: str | None = None) -> Results:
+        c, s = self.c, self.s
+        times = c.step_times
+        nat = np.datetime64("NaT", "s")
+        winner = np.full(self.R, -1)
+        if c.victory_cell >= 0:
+            winner = np.where(s.objective_taken, c.victory_attacker, c.victory_holder)
+        out = Outcome(
+            winner=winner.astype(np.int64),
+            objective_lost=s.objective_taken.copy(),
+            advance_km=np.maximum(np.where(np.isfinite(s.max_adv), s.max_adv, 0.0), 0.0),
+            end_time=times[np.minimum(s.end_step, c.n_steps)].astype("datetime64[s]"),
+            offensive_end_time=np.where(s.off_end_step >= 0, times[np.maximum(s.off_end_step, 0)], nat
+                                        ).astype("datetime64[s]"),
+            arrival_time=np.where(s.arrived_step >= 0, times[np.maximum(s.arrived_step, 0)], nat
+                                  ).astype("datetime64[s]"),
+        )
+        return Results(
+            scenario=scenario_name or c.name, seed=self.seed, sides=c.side_ids, unit_ids=c.unit_ids,
+            unit_names=c.unit_names, unit_sides=c.side.astype(np.int64), start=c.start,
+            step_hours=c.step_hours, replication_ids=self.rids.copy(), ledger=s.ledger.copy(),
+            civilian_casualties=s.civilians.copy(), aircrew_lost=s.aircrew_lost.copy(), outcome=out,
+            events=self._events_frame(), series=self._series_ds(),
+        )
+
+    def _events_frame(self) -> pd.DataFrame:
+        cols = ["replication", "time", "kind", "side", "units", "cell", "lat", "lon", "detail"]
+        if not self._events:
+            return pd.DataFrame({k: pd.Series(dtype=object) for k in cols})
+        c = self.c
+        parts = []
+        for rr, t, kind, side, units, cells, detail in self._events:
+            n = len(rr)
+            ok = cells >= 0
+            parts.append(pd.DataFrame({
+                "replication": self.rids[rr], "time": np.repeat(c.step_times[t], n), "kind": kind,
+                "side": [c.side_ids[int(x)] for x in side], "units": units, "cell": cells,
+                "lat": np.where(ok, c.lat[np.maximum(cells, 0)], np.nan),
+                "lon": np.where(ok, c.lon[np.maximum(cells, 0)], np.nan), "detail": detail}))
+        df = pd.concat(parts, ignore_index=True)
+        return df.sort_values(["replication", "time"], kind="stable").reset_index(drop=True)
+
+    def _series_ds(self) -> xr.Dataset | None:
+        if self.keep == 0 or not self._series:
+            return None
+        arr = np.stack(self._series, axis=2)  # (field, rep, time, unit)
+        T = arr.shape[2]
+        coords = {"replication": self.rids[: self.keep], "time": self.c.step_times[:T],
+                  "unit": list(self.c.unit_ids)}
+        data = {f: (("replication", "time", "unit"), arr[i]) for i, f in enumerate(SERIES_FIELDS)}
+        ds = xr.Dataset(data, coords=coords)
+        ds["posture"].attrs["labels"] = ",".join(POSTURE_NAMES)
+        ds["strength"].attrs["units"] = "men"
+        return ds

@@ -1,0 +1,88 @@
+"""Simulation state: struct of NumPy arrays with a leading replication axis.
+
+Shapes: R replications, U units, S sides, P phases, D depots, G air groups.
+Ledger columns follow `xuefeng.results.model.CATEGORIES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xuefeng.results.model import CATEGORIES
+
+LEDGER = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+@dataclass
+class State:
+    t: int  # step index
+    cell: np.ndarray  # (R,U) int64
+    arms: np.ndarray  # (R,U,4) men by arm (infantry, artillery, armor, support)
+    present: np.ndarray  # (R,U) bool: on the map
+    delivered: np.ndarray  # (R,U) men delivered so far for air arrivals (others: full)
+    arrived_step: np.ndarray  # (R,U) int step of arrival (-1 not yet)
+    posture: np.ndarray  # (R,U) int index into POSTURE_NAMES
+    field: np.ndarray  # (R,U) int field index the unit moves toward (-1 none)
+    phase: np.ndarray  # (R,U) int current phase (-1 none)
+    wp: np.ndarray  # (R,U) waypoint index within its phase
+    supply: np.ndarray  # (R,U) 0..1
+    morale: np.ndarray  # (R,U) 0..1
+    fatigue: np.ndarray  # (R,U) 0..1
+    momentum: np.ndarray  # (R,U) -1..1
+    mp: np.ndarray  # (R,U) movement hours banked
+    steps_in_cell: np.ndarray  # (R,U)
+    halted: np.ndarray  # (R,U) bool
+    broken: np.ndarray  # (R,U) bool
+    wounded_pool: np.ndarray  # (R,U)
+    sick_pool: np.ndarray  # (R,U)
+    ledger: np.ndarray  # (R,U,K)
+    phase_issued: np.ndarray  # (R,P) step issued (-1 not yet)
+    phase_effective: np.ndarray  # (R,P) step effective (big = not yet)
+    side_attacked: np.ndarray  # (R,S) bool: the side has had units attacking
+    side_retreat: np.ndarray  # (R,S) bool: offensive called off
+    culm_count: np.ndarray  # (R,S) consecutive culminated steps
+    rain: np.ndarray  # (R,) bool today's weather
+    depot_stock: np.ndarray  # (R,D)
+    aircraft: np.ndarray  # (R,G)
+    aircrew_lost: np.ndarray  # (R,S)
+    civilians: np.ndarray  # (R,)
+    objective_taken: np.ndarray  # (R,) bool
+    taken_step: np.ndarray  # (R,) int (-1)
+    done: np.ndarray  # (R,) bool
+    end_step: np.ndarray  # (R,) int
+    max_adv: np.ndarray  # (R,) km
+    off_end_step: np.ndarray  # (R,) int (-1)
+
+
+def initial_state(c, R: int) -> State:
+    U, S, P = c.n_units, c.n_sides, c.n_phases
+    at_start = c.arrival_step == 0
+    present = np.broadcast_to(at_start, (R, U)).copy()
+    frac = np.where(at_start, 1.0, 0.0)
+    arms = np.broadcast_to(c.arms0 * frac[:, None], (R, U, 4)).copy()
+    delivered = np.broadcast_to(np.where(at_start, c.men0, 0.0), (R, U)).copy()
+    return State(
+        t=0,
+        cell=np.broadcast_to(c.start_cell, (R, U)).copy(),
+        arms=arms, present=present, delivered=delivered,
+        arrived_step=np.where(present, 0, -1),
+        posture=np.full((R, U), 1, np.int64), field=np.full((R, U), -1, np.int64),
+        phase=np.full((R, U), -1, np.int64), wp=np.zeros((R, U), np.int64),
+        supply=np.full((R, U), c.params.supply.start_supply), morale=np.ones((R, U)),
+        fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)),
+        steps_in_cell=np.full((R, U), 100, np.int64),
+        halted=np.zeros((R, U), bool), broken=np.zeros((R, U), bool),
+        wounded_pool=np.zeros((R, U)), sick_pool=np.zeros((R, U)),
+        ledger=np.zeros((R, U, len(LEDGER))),
+        phase_issued=np.full((R, P), -1, np.int64), phase_effective=np.full((R, P), 10 ** 9, np.int64),
+        side_attacked=np.zeros((R, S), bool), side_retreat=np.zeros((R, S), bool),
+        culm_count=np.zeros((R, S), np.int64), rain=np.zeros(R, bool),
+        depot_stock=np.broadcast_to(c.depot_stock0, (R, c.n_depots)).copy(),
+        aircraft=np.broadcast_to(c.group_aircraft, (R, c.n_groups)).copy(),
+        aircrew_lost=np.zeros((R, S)), civilians=np.zeros(R),
+        objective_taken=np.zeros(R, bool), taken_step=np.full(R, -1, np.int64),
+        done=np.zeros(R, bool), end_step=np.full(R, c.n_steps, np.int64),
+        max_adv=np.full(R, -np.inf), off_end_step=np.full(R, -1, np.int64),
+    )

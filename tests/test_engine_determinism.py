@@ -1,0 +1,54 @@
+"""Seeding: the same seed gives identical results whatever the batch size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine_scenarios import FixedEngagement
+from xuefeng.engine import simulate
+from xuefeng.scenario import load_scenario
+
+MINI = Path(__file__).parent / "fixtures" / "scenarios" / "mini"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return load_scenario(str(MINI))
+
+
+def _same(a, b, i: int, j: int) -> None:
+    np.testing.assert_array_equal(a.ledger[i], b.ledger[j])
+    np.testing.assert_array_equal(a.civilian_casualties[i], b.civilian_casualties[j])
+    np.testing.assert_array_equal(a.aircrew_lost[i], b.aircrew_lost[j])
+    for f in ("winner", "objective_lost", "advance_km", "end_time", "offensive_end_time", "arrival_time"):
+        np.testing.assert_array_equal(getattr(a.outcome, f)[i], getattr(b.outcome, f)[j])
+
+
+def test_same_seed_identical(mini) -> None:
+    m = FixedEngagement()
+    a = simulate(mini, 3, seed=11, engagement=m)
+    b = simulate(mini, 3, seed=11, engagement=m)
+    for i in range(3):
+        _same(a, b, i, i)
+    assert a.events.equals(b.events)
+
+
+def test_replication_independent_of_batch_size(mini) -> None:
+    m = FixedEngagement()
+    one = simulate(mini, 1, seed=5, engagement=m)
+    seven = simulate(mini, 7, seed=5, engagement=m)
+    _same(one, seven, 0, 0)
+    # replication 3 run alone (as global id 3) equals replication 3 of the batch
+    alone = simulate(mini, 1, seed=5, engagement=m, first_replication=3)
+    _same(alone, seven, 0, 3)
+    assert int(alone.replication_ids[0]) == 3
+
+
+def test_different_seeds_differ(mini) -> None:
+    m = FixedEngagement()
+    a = simulate(mini, 2, seed=1, engagement=m)
+    b = simulate(mini, 2, seed=2, engagement=m)
+    assert not np.array_equal(a.ledger, b.ledger)

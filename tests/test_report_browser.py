@@ -1,0 +1,63 @@
+"""The report file in headless Chromium, offline: every network request is aborted."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_support import PageWatch, exercise_report, launch_browser
+from report_fixtures import manoeuvre_count, toy_results, toy_scenario
+from xuefeng.viz.report import build_report
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch_browser()
+
+
+@pytest.mark.parametrize("replications", [1, 6])
+def test_report_file_replays_offline(browser, tmp_path, replications):
+    sc = toy_scenario()
+    res = toy_results(sc, replications=replications)
+    path = tmp_path / "report.html"
+    path.write_text(build_report(sc, res), encoding="utf-8")
+    url = path.as_uri()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    watch = PageWatch(page, url)
+    page.goto(url)
+    exercise_report(page, manoeuvre_count(res), "blue-1d", f"report-file-n{replications}")
+    if replications > 1:
+        assert page.locator("#histograms svg.histogram").count() >= 4
+    # clicking an order-of-battle entry selects the unit on the map
+    page.locator('#oob .oob-node[data-unit-id="red-5r"]').click()
+    assert page.locator('#map .unit[data-unit-id="red-5r"]').get_attribute("class").split().count("selected") == 1
+    assert "Red 5th Regiment" in page.locator("#unit-details").inner_text()
+    # clicking a timeline entry moves the slider to its step
+    page.locator("#timeline li.event.historical").first.click()
+    assert int(page.eval_on_selector("#time-slider", "e => e.value")) == 8
+    # the timeline filter keeps only the kind chosen
+    page.select_option("#timeline-filter", "@historical")
+    assert page.locator("#timeline li.event:visible").count() == len(sc.events)
+    page.select_option("#timeline-filter", "")
+    assert page.locator("#timeline li.event:visible").count() == len(sc.events) + len(res.events)
+    assert watch.blocked == [], f"the report tried to fetch: {watch.blocked}"
+    assert watch.errors == [], watch.errors
+    page.close()
+
+
+def test_west_hunan_report_offline(browser, tmp_path):
+    """The real theater (hex terrain, many units) loads without errors and replays."""
+    from report_fixtures import wandering_results
+    from xuefeng.geo import build_hexmap
+    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    res = wandering_results(sc)
+    path = tmp_path / "wh.html"
+    path.write_text(build_report(sc, res, build_hexmap(sc.theater)), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    watch = PageWatch(page, path.as_uri())
+    page.goto(path.as_uri())
+    moving = next(u.id for u in sc.units if u.location is not None and u.echelon.value == "division")
+    exercise_report(page, manoeuvre_count(res), moving, "report-west-hunan")
+    assert watch.blocked == [] and watch.errors == [], (watch.blocked, watch.errors)
+    page.close()
