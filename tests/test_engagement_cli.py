@@ -179,4 +179,20 @@ def test_doc_writes_markdown(tmp_path) -> None:
     text = out.read_text()
     assert "xuefeng engagement doc" in text and "GENERATED" in text
     assert "log R = alpha" in text and "| force_ratio |" in text and "winner accuracy" in text
+    assert "Campaigns never seen" in text and "grouped by campaign" in text
+    assert "| adv_leadership_1900 |" in text and "inner 5-fold" in text
     assert str(tmp_path) not in text  # no machine paths in the document
+
+
+def test_evaluate_group_by_campaign() -> None:
+    result = runner.invoke(app, ["engagement", "evaluate", str(dev_csv()), "--folds", "3", "--seed", "0",
+                                 "--group-by", "campaign", "--markdown"])
+    assert result.exit_code == 0, result.output
+    assert "grouped by campaign" in result.output and "| Xuefeng engagement model |" in result.output
+
+
+def test_evaluate_group_by_bad_value() -> None:
+    result = runner.invoke(app, ["engagement", "evaluate", str(dev_csv()), "--group-by", "war"])
+    assert result.exit_code == 2
+    _no_traceback(result)
+    assert "--group-by" in result.output

@@ -52,3 +52,23 @@ def test_different_seeds_differ(mini) -> None:
     a = simulate(mini, 2, seed=1, engagement=m)
     b = simulate(mini, 2, seed=2, engagement=m)
     assert not np.array_equal(a.ledger, b.ledger)
+
+
+def test_default_scenario_replication_independent_of_batch_size() -> None:
+    """The full campaign with the fitted engagement model: replication 5 alone equals
+    replication 5 of a batch of 24 (no BLAS or batch-dependent reductions in the step)."""
+    try:
+        from xuefeng.engagement import EngagementModel
+
+        model = EngagementModel.default()
+    except Exception:  # pragma: no cover - until the fitted parameters ship
+        model = FixedEngagement()
+    sc = load_scenario("west-hunan-1945")
+    batch = simulate(sc, 24, seed=9, engagement=model)
+    alone = simulate(sc, 1, seed=9, engagement=model, first_replication=5)
+    _same(alone, batch, 0, 5)
+    # engagement events are logged only for the kept-series replications (the first of each run)
+    ev_b = batch.events[(batch.events.replication == 5) & (batch.events.kind != "engagement")].reset_index(drop=True)
+    ev_a = alone.events[(alone.events.replication == 5) & (alone.events.kind != "engagement")].reset_index(drop=True)
+    assert len(ev_a) > 10
+    assert ev_a[["time", "kind", "side", "units", "detail"]].equals(ev_b[["time", "kind", "side", "units", "detail"]])

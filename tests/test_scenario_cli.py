@@ -73,9 +73,11 @@ def test_show_json_has_exactly_the_documented_keys() -> None:
 
 
 def test_show_tree_names_units_commanders_sources_and_notes() -> None:
-    result = runner.invoke(app, ["scenario", "show", str(MINI)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["scenario", "show", str(MINI), "--notes"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     out = result.stdout
+    plain = runner.invoke(app, ["scenario", "show", str(MINI)], env={"COLUMNS": "200"}).stdout
+    assert "note: Sources disagree" not in plain and "Col. Cobalt" in plain  # notes only on request
     for text in ("Redland (red): 15,400 men in 4 units", "Blueland (blue): 13,900 men in 3 units",
                  "Col. Cobalt", "7,300 own / 7,300 total", "1,500 own / 15,400 total",
                  "source: Mini Handbook: p. 12", "note: Sources disagree", "uncommitted",

@@ -31,6 +31,12 @@ ParamsOpt = Annotated[
 ]
 FoldsOpt = Annotated[int, typer.Option("--folds", "-k", help="Number of cross-validation folds.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the fold assignment.")]
+GroupByOpt = Annotated[
+    Optional[str],
+    typer.Option("--group-by", help="Hold out whole groups: 'campaign' (GroupKFold on CDB90's CAMPGN: "
+                 "scores on campaigns the model has never seen). Default: folds stratified on WINA.",
+                 show_default=False),
+]
 
 
 def _load_fit_data(path: Path):
@@ -158,24 +164,31 @@ def evaluate_cmd(
     folds: FoldsOpt = 10,
     seed: SeedOpt = 0,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
+    group_by: GroupByOpt = None,
 ) -> None:
     """Cross-validate the model and the baselines (winner accuracy, Brier, casualty errors)."""
-    from xuefeng.engagement.evaluate import cross_validate
+    from xuefeng.engagement.evaluate import GROUP_BY, cross_validate
     from xuefeng.engagement.report import EVAL_HEADER, evaluation_markdown, evaluation_rows
 
+    if group_by is not None:
+        group_by = group_by.strip().lower()
+        if group_by not in GROUP_BY:
+            fail(f"--group-by must be one of: {', '.join(GROUP_BY)} (got {group_by!r})")
     x, t = _load_fit_data(data)
     n = int((np.isfinite(x.att_strength) & np.isfinite(x.def_strength)).sum())
     if folds < 2 or folds > n:
         fail(f"--folds must be between 2 and the number of battles with both strengths ({n})")
     with console.status("cross-validating …") as status:
         try:
-            scores = cross_validate(x, t, folds, seed, progress=lambda s: status.update(f"cross-validating: {s}"))
+            scores = cross_validate(x, t, folds, seed, progress=lambda s: status.update(f"cross-validating: {s}"),
+                                    group_by=group_by)
         except ValueError as exc:
             fail(f"{data}: cannot cross-validate: {exc}")
     if markdown:
-        typer.echo(evaluation_markdown(scores, folds, seed))
+        typer.echo(evaluation_markdown(scores, folds, seed, group_by=group_by))
         return
-    table = Table(title=f"{folds}-fold cross-validation on {escape(data.name)} (seed {seed})")
+    how = " by campaign" if group_by == "campaign" else ""
+    table = Table(title=f"{folds}-fold cross-validation{how} on {escape(data.name)} (seed {seed})")
     for h in EVAL_HEADER:
         table.add_column(h, justify="left" if h == "model" else "right")
     for r in evaluation_rows(scores):
@@ -235,13 +248,15 @@ def doc_cmd(
             for extra in range(1, max(extra_seeds, 0) + 1):
                 status.update(f"cross-validating the model with seed {seed + extra}")
                 others.append((seed + extra, cross_validate(x, t, folds, seed + extra, models=MODELS[:2])))
+            status.update("cross-validating by campaign")
+            by_campaign = cross_validate(x, t, folds, seed, group_by="campaign")
     except ValueError as exc:
         fail(f"{data}: {exc}")
     shown = out.as_posix() if not out.is_absolute() else out.name
     command = (f"xuefeng engagement doc CDB90DEV --folds {folds} --seed {seed} "
                f"--extra-seeds {extra_seeds} --out {shown}")
     text = document(model, scores, data_name=data.name, k=folds, seed=seed, command=command,
-                    other_seeds=others)
+                    other_seeds=others, by_campaign=by_campaign)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

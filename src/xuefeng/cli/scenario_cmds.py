@@ -95,6 +95,7 @@ def scenario_list() -> None:
 def scenario_show(
     name: Annotated[str, typer.Argument(help="Packaged scenario name, folder or .yaml file.")] = DEFAULT_SCENARIO,
     as_json: Annotated[bool, typer.Option("--json", help="Print units, air groups and claims as JSON.")] = False,
+    notes: Annotated[bool, typer.Option("--notes", help="Also print each unit's notes (assumptions, ambiguities).")] = False,
 ) -> None:
     """Show the order of battle: units with strengths and sources, side totals, air groups."""
     scenario = _load(name)
@@ -104,7 +105,7 @@ def scenario_show(
     console = Console()
     console.print(f"[bold]{escape(scenario.meta.title)}[/] ({escape(scenario.meta.name)}), "
                   f"{scenario.meta.start:%Y-%m-%d} – {scenario.meta.end:%Y-%m-%d}")
-    for tree in _oob_trees(scenario):
+    for tree in _oob_trees(scenario, with_notes=notes):
         console.print(tree)
     if scenario.air_groups:
         console.print(_air_table(scenario))
@@ -119,7 +120,7 @@ def sources(name: ScenarioArg = DEFAULT_SCENARIO) -> None:
 # --------------------------------------------------------------------------- rendering
 
 
-def _oob_trees(scenario: Scenario) -> list[Tree]:
+def _oob_trees(scenario: Scenario, with_notes: bool = False) -> list[Tree]:
     """One Rich tree per side: units under their parents, with own and subtree strength."""
     totals = subtree_strengths(scenario)
     children: dict[str | None, list[Unit]] = defaultdict(list)
@@ -134,7 +135,7 @@ def _oob_trees(scenario: Scenario) -> list[Tree]:
         while stack:
             branch, u = stack.pop()
             node = branch.add(_unit_label(u, totals[u.id]))
-            for note in u.notes:
+            for note in u.notes if with_notes else ():
                 node.add(f"[italic yellow]note:[/] {escape(note)}")
             stack.extend((node, c) for c in reversed(children[u.id]))
         trees.append(tree)

@@ -1,10 +1,12 @@
 """Cross-validation of the engagement model against classical baselines.
 
 Every model is fitted on the training folds only and scored on the held-out
-fold; nothing is tuned inside the folds (the model's structure and its
-penalties are fixed in the code — chosen by its author while looking at
-cross-validated results on the dev data, so the figures are somewhat
-optimistic).  Scores:
+fold.  The only hyperparameter tuned is the prior scale of the winner slopes,
+and that by an inner cross-validation inside the training folds (see
+:func:`xuefeng.engagement.fit.choose_tau_winner`); the model's structure is
+fixed in the code — chosen by its author while looking at cross-validated
+results on the dev data, so the figures are somewhat optimistic.  Folds are
+stratified on WINA, or (``group_by="campaign"``) hold out whole campaigns.  Scores:
 
 * winner accuracy and Brier score over decisive battles (WINA = +1 or -1;
   draws are left out: "attacker wins" is the prediction when
@@ -325,22 +327,50 @@ def stratified_folds(t: Targets, k: int, seed: int) -> np.ndarray:
     return folds
 
 
+GROUP_BY = ("campaign",)
+
+
+def campaign_folds(x: Inputs, k: int, seed: int) -> np.ndarray:
+    """Fold index per battle with every campaign (CDB90 CAMPGN text) in one
+    fold (scikit-learn GroupKFold, groups shuffled by ``seed``); a battle
+    without a campaign is a group of its own."""
+    from sklearn.model_selection import GroupKFold
+
+    camp = [str(c) if str(c) else f"\x00battle {i}" for i, c in enumerate(x.campaign)]
+    _, groups = np.unique(np.array(camp, dtype=object).astype(str), return_inverse=True)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if k < 2 or k > n_groups:
+        raise ValueError(f"--folds must be between 2 and the number of campaigns ({n_groups})")
+    folds = np.zeros(len(camp), dtype=int)
+    for i, (_, te) in enumerate(GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+                                .split(np.zeros(len(camp)), groups=groups)):
+        folds[te] = i
+    return folds
+
+
 def cross_validate(
     x: Inputs, t: Targets, k: int = 10, seed: int = 0,
     models: tuple[tuple[str, Trainer], ...] = MODELS,
     progress: Callable[[str], None] | None = None,
+    group_by: str | None = None,
 ) -> list[Score]:
+    """k-fold cross-validation of ``models``: stratified on WINA, or with
+    ``group_by="campaign"`` every campaign held out whole (a campaign the
+    model has never seen)."""
+    if group_by not in (None, *GROUP_BY):
+        raise ValueError(f"group_by must be one of: {', '.join(GROUP_BY)} (got {group_by!r})")
     with _one_blas_thread():
-        return _cross_validate(x, t, k, seed, models, progress)
+        return _cross_validate(x, t, k, seed, models, progress, group_by)
 
 
 def _cross_validate(x: Inputs, t: Targets, k: int, seed: int,
                     models: tuple[tuple[str, Trainer], ...],
-                    progress: Callable[[str], None] | None) -> list[Score]:
+                    progress: Callable[[str], None] | None,
+                    group_by: str | None = None) -> list[Score]:
     ok = np.isfinite(x.att_strength) & np.isfinite(x.def_strength)
     idx = np.flatnonzero(ok)
     x, t = x.take(idx), t.take(idx)
-    folds = stratified_folds(t, k, seed)
+    folds = campaign_folds(x, k, seed) if group_by == "campaign" else stratified_folds(t, k, seed)
     preds = {name: [np.full(len(x), np.nan) for _ in range(3)] for name, _ in models}
     for f in range(k):
         tr = np.flatnonzero(folds != f)

@@ -19,8 +19,11 @@ Fitting the two jointly (casualties also shaping log R) was tried: held-out
 winner accuracy dropped by about two points, so log R is fitted on the
 winner alone and the casualty models reuse it.
 
-Every slope carries a weak Gaussian penalty ``coef^2 / (2 tau^2)``
-(``TAU`` = 2.5, fixed a priori; none on intercepts, sigmas).  War and
+Every slope carries a Gaussian penalty ``coef^2 / (2 tau^2)`` (none on
+intercepts, sigmas): ``TAU`` = 2.5, fixed a priori, for the casualty slopes;
+for the winner slopes ``tau`` is chosen from ``TAU_WINNER_GRID`` by an inner
+5-fold cross-validation (held-out log-likelihood) on the data being fitted,
+so that a cross-validated fit never sees its test fold.  War and
 theatre effects (CDB90's WAR text: the war before any parenthesis, and the
 full text as the theatre) are shrunk harder (``TAU_GROUP``), i.e. they are
 random effects estimated by penalised likelihood; a battle of an unknown
@@ -55,7 +58,11 @@ from xuefeng.engagement.model import (
 NONPOSITIVE = ("defence_prepared", "defence_fortified")
 NONNEGATIVE = ("force_ratio",)
 
-TAU = 2.5  # prior scale of every slope (log-odds or log-casualty units per unit of input)
+TAU = 2.5  # prior scale of every casualty slope (log-casualty units per unit of input)
+#: Candidate prior scales of the winner stage's slopes; the fit picks one by
+#: an inner cross-validation on the data it is given (``tau_winner=None``).
+TAU_WINNER_GRID: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.5)
+INNER_FOLDS = 5  # folds of that inner cross-validation (seed 0, stratified on the winner)
 TAU_GROUP = {"power": 0.5, "att": 0.5, "def": 0.5}  # prior scale of war / theatre effects
 NU = 5.0  # degrees of freedom of the Student-t for log casualties (None: normal)
 SIDES = ("att", "def")
@@ -118,11 +125,14 @@ def _t_const(nu: float) -> float:
 class WinnerProblem:
     """Stage 1: penalised logistic likelihood of the winner.
 
-    Parameters: [intercept, w (kw), war/theatre effects (g)].
+    Parameters: [intercept, w (kw), war/theatre effects (g)].  ``rows``
+    restricts the likelihood to some battles (the inner cross-validation).
     """
 
-    def __init__(self, d: Design, t: Targets, tau: float = TAU) -> None:
+    def __init__(self, d: Design, t: Targets, tau: float = TAU, rows: np.ndarray | None = None) -> None:
         m = d.ok & np.isfinite(t.attacker_won)
+        if rows is not None:
+            m &= rows
         self.X = np.column_stack([np.ones(int(m.sum())), d.W[m], d.G[m]])
         self.y = t.attacker_won[m]
         kw, g = d.W.shape[1], d.G.shape[1]
@@ -188,6 +198,41 @@ class CasualtyProblem:
         return th
 
 
+def _minimize_winner(wp: WinnerProblem) -> Any:
+    return minimize(wp, np.zeros(wp.n_par), jac=True, method="L-BFGS-B", bounds=wp.bounds, options=_OPTS)
+
+
+def choose_tau_winner(d: Design, t: Targets, grid: tuple[float, ...] = TAU_WINNER_GRID,
+                      k: int = INNER_FOLDS, seed: int = 0) -> tuple[float, dict[str, float]]:
+    """Prior scale of the winner slopes by an inner k-fold cross-validation on
+    the fitting data only: the grid value with the highest held-out Bernoulli
+    log-likelihood (ties: the larger, weaker penalty).  Returns the choice and
+    the mean held-out log-likelihood per battle of every candidate."""
+    m = d.ok & np.isfinite(t.attacker_won)
+    idx = np.flatnonzero(m)
+    y = t.attacker_won[idx]
+    rng = np.random.default_rng(seed)
+    fold = np.empty(idx.size, dtype=int)
+    for cls in (0.0, 1.0):  # stratified on the winner
+        j = np.flatnonzero(y == cls)
+        fold[j] = rng.permutation(j.size) % k
+    scores: dict[str, float] = {}
+    for tau in grid:
+        ll = 0.0
+        for f in range(k):
+            train = np.zeros(len(m), dtype=bool)
+            train[idx[fold != f]] = True
+            wp = WinnerProblem(d, t, tau=tau, rows=train)
+            th = _minimize_winner(wp).x
+            te = idx[fold == f]
+            X = np.column_stack([np.ones(te.size), d.W[te], d.G[te]])
+            eta = X @ th
+            ll += float(np.sum(t.attacker_won[te] * eta - np.logaddexp(0.0, eta)))
+        scores[f"{tau:g}"] = ll / max(idx.size, 1)
+    best = max(grid, key=lambda g: (round(scores[f"{g:g}"], 9), g))
+    return float(best), scores
+
+
 def _hessian(fun: Any, th: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     k = th.size
     H = np.zeros((k, k))
@@ -225,25 +270,39 @@ def fit(
     *,
     with_se: bool = True,
     tau: float = TAU,
+    tau_winner: float | None = None,
     nu: float | None = NU,
     use_groups: bool = True,
     meta: dict[str, Any] | None = None,
 ) -> EngagementModel:
-    """Fit the engagement model (see the module docstring)."""
+    """Fit the engagement model (see the module docstring).
+
+    ``tau``: prior scale of the casualty slopes; ``tau_winner``: that of the
+    winner slopes, or None to choose it from :data:`TAU_WINNER_GRID` by an
+    inner cross-validation on ``inputs`` (:func:`choose_tau_winner`)."""
     with _one_blas_thread():
-        return _fit(inputs, targets, with_se=with_se, tau=tau, nu=nu, use_groups=use_groups, meta=meta)
+        return _fit(inputs, targets, with_se=with_se, tau=tau, tau_winner=tau_winner, nu=nu,
+                    use_groups=use_groups, meta=meta)
 
 
-def _fit(inputs: Inputs, targets: Targets, *, with_se: bool, tau: float, nu: float | None,
-         use_groups: bool, meta: dict[str, Any] | None) -> EngagementModel:
+def _fit(inputs: Inputs, targets: Targets, *, with_se: bool, tau: float, tau_winner: float | None,
+         nu: float | None, use_groups: bool, meta: dict[str, Any] | None) -> EngagementModel:
     d = make_design(inputs, use_groups=use_groups)
-    wp = WinnerProblem(d, targets, tau=tau)
-    if wp.y.size < 10 or len(np.unique(wp.y)) < 2:
+    m = d.ok & np.isfinite(targets.attacker_won)
+    n_dec = int(m.sum())
+    if n_dec < 10 or len(np.unique(targets.attacker_won[m])) < 2:
         raise ValueError(
             f"too few decisive battles with both strengths known to fit "
-            f"({wp.y.size}, need 10 or more with both winners and losers)"
+            f"({n_dec}, need 10 or more with both winners and losers)"
         )
-    r1 = minimize(wp, np.zeros(wp.n_par), jac=True, method="L-BFGS-B", bounds=wp.bounds, options=_OPTS)
+    tau_scores: dict[str, float] = {}
+    if tau_winner is None:
+        if n_dec >= 10 * INNER_FOLDS:
+            tau_winner, tau_scores = choose_tau_winner(d, targets)
+        else:  # too few battles for an inner cross-validation
+            tau_winner = TAU
+    wp = WinnerProblem(d, targets, tau=tau_winner)
+    r1 = _minimize_winner(wp)
     th1 = r1.x
     kw, g = d.W.shape[1], d.G.shape[1]
     w = th1[1:1 + kw]
@@ -286,6 +345,9 @@ def _fit(inputs: Inputs, targets: Targets, *, with_se: bool, tau: float, nu: flo
         "n_war_groups": len(d.groups),
         "converged": converged,
         "tau": tau,
+        "tau_winner": tau_winner,
+        "tau_winner_grid": list(TAU_WINNER_GRID),
+        "tau_winner_inner_cv": tau_scores,
         "tau_group": TAU_GROUP,
         "nu": nu,
         "at_bound": at_bound,

@@ -9,6 +9,8 @@ model works with the logarithm of the attacker-to-defender power ratio::
           + sum_k theta_k * x_k          (air superiority, surprise, posture,
                                           terrain, weather, era, front density,
                                           the eight judgement advantages)
+          + sum_k theta'_k * x_k * [year >= 1900]   (the modern change of each
+                                          advantage factor)
 
     P(attacker wins) = 1 / (1 + exp(-(beta_0 + log R)))
 
@@ -84,12 +86,17 @@ _DEFENCE_FEATURES: tuple[str, ...] = (
     "defence_prepared", "defence_fortified", "defence_delay", "defence_withdrawal",
 )
 
+#: Battles from this year on are "modern" (breech-loaders, magazine rifles,
+#: quick-firing artillery); each advantage factor has a modern change.
+MODERN_YEAR = 1900.0
+
 #: Features of log R (besides the intercept).
 POWER_FEATURES: tuple[str, ...] = (
     "force_ratio", "artillery", "tanks", "air_superiority", "surprise",
     *_DEFENCE_FEATURES, *_TERRAIN_FEATURES,
     "wet_weather", "front_density", "year",
     *(f"adv_{a}" for a in ADVANTAGES),
+    *(f"adv_{a}_1900" for a in ADVANTAGES),
 )
 #: Features of each side's log casualty fraction (besides lambda * log R).
 CASUALTY_FEATURES: tuple[str, ...] = (
@@ -129,6 +136,8 @@ HUMAN_NAMES: dict[str, str] = {
     "enemy_artillery": "enemy artillery per 1000 men, log(1+x)",
     "enemy_tanks": "enemy tanks per 1000 men, log(1+x)",
     **{f"adv_{a}": f"attacker's {a} advantage (-4..4)" for a in ADVANTAGES},
+    **{f"adv_{a}_1900": f"change of the {a} factor from 1900 on (advantage x [year >= 1900])"
+       for a in ADVANTAGES},
     **{e[0]: f"era {e[0][4:].replace('_', '-')} (vs before 1750)" for e in ERA_BINS[1:]},
 }
 
@@ -241,9 +250,13 @@ def build_features(
         feats["front_density"] = lsd - np.log(fr) - 3.5 * math.log(10)
         feats["year"] = (yr - 1900.0) / 100.0
 
+        modern = np.where(np.isfinite(yr), (yr >= MODERN_YEAR).astype(float), np.nan)
         for k, a in enumerate(ADVANTAGES):
             v = np.broadcast_to(adv[..., k], shape)
             feats[f"adv_{a}"] = np.where(np.abs(v) <= 4, v, np.nan)
+            # unknown year: NaN (filled with the fitting data's mean) unless
+            # the advantage is 0, when the modern change is 0 whatever the year
+            feats[f"adv_{a}_1900"] = np.where(feats[f"adv_{a}"] == 0, 0.0, feats[f"adv_{a}"] * modern)
 
         d = np.where(dur > 0, dur, np.nan)
         ld = np.log(d / 24.0)

@@ -71,10 +71,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def evaluation_markdown(scores: Sequence[Score], k: int, seed: int) -> str:
+def evaluation_markdown(scores: Sequence[Score], k: int, seed: int, group_by: str | None = None) -> str:
     s0 = scores[0]
+    how = ("grouped by campaign (scikit-learn GroupKFold on CAMPGN, groups shuffled with "
+           f"seed {seed}; a battle's whole campaign is held out with it)"
+           if group_by == "campaign" else f"stratified on WINA, seed {seed}")
     lines = [
-        f"{k}-fold cross-validation, stratified on WINA, seed {seed}; every model is fitted on "
+        f"{k}-fold cross-validation, {how}; every model is fitted on "
         f"the training folds only. Winner scores over the {s0.n_win} decisive battles "
         f"(draws left out); casualty scores over the {s0.n_att} attacker and {s0.n_def} defender "
         "casualty figures. MdALE = median absolute log error (natural log; 0.693 = a factor of two).",
@@ -104,6 +107,10 @@ def target_lines(scores: Sequence[Score]) -> list[str]:
     return out
 
 
+def _grid(model: EngagementModel) -> str:
+    return ", ".join(f"{g:g}" for g in model.meta.get("tau_winner_grid", []))
+
+
 def equations_markdown(model: EngagementModel) -> str:
     eras = ", ".join(f"`{e[0]}`" for e in ERA_BINS[1:])
     return f"""\
@@ -120,6 +127,7 @@ power ratio R:
           + posture factor + terrain factor + theta_wet * wet
           + theta_front * (log(S_d / front_km) - log 10^3.5) + theta_year * (year - 1900) / 100
           + sum over the 8 advantages of theta_k * advantage_k
+          + sum over the 8 advantages of theta_k,1900 * advantage_k * [year >= 1900]
           [+ war, theatre and campaign effects, for a war or campaign in CDB90]
 
     P(attacker wins) = 1 / (1 + exp(-(beta_0 + log R)))
@@ -127,7 +135,11 @@ power ratio R:
 `exp(theta)` is the factor's multiplier on the attacker's power ratio for one
 unit of the input (a Dupuy factor; for posture and terrain, relative to hasty
 defence and rolling terrain); `exp(theta / alpha)` is the same factor as a
-multiplier on the attacker's strength. The posture factors are coded
+multiplier on the attacker's strength. Each advantage has two factors:
+`adv_k`, its value before 1900, and `adv_k_1900`, the change from 1900 on
+(the modern factor is `exp(theta_k + theta_k,1900)`; the penalty shrinks the
+change towards zero, so the two eras share the factor unless the data say
+otherwise). The posture factors are coded
 cumulatively (prepared-or-fortified, then fortified over prepared) and bounded
 at or below zero, so hasty >= prepared >= fortified from the attacker's side.
 Unknown inputs take the mean of that feature over the fitting data (an unknown
@@ -163,7 +175,11 @@ Two stages of penalised maximum likelihood (scipy L-BFGS-B, analytic gradients):
 first the winner (Bernoulli likelihood over decisive battles; draws, WINA = 0,
 are left out of this stage), which fixes log R; then each side's casualties
 (Student-t likelihood of log casualty fraction) with log R held fixed.
-Every slope has a weak Gaussian penalty (sd {model.meta.get('tau', 2.5)}); war,
+Every slope has a Gaussian penalty: sd {model.meta.get('tau', 2.5)} for the casualty
+slopes; for the winner slopes an sd chosen from {_grid(model)} by an inner 5-fold
+cross-validation on the data being fitted (held-out log-likelihood; this fit:
+sd {model.meta.get('tau_winner', float('nan')):g}). Within a cross-validation the choice is made again on each
+training set, never looking at its test fold. War,
 theatre and campaign effects are random effects (penalty sd 0.5). Standard errors are
 from the inverse Hessian of each stage's penalised objective (casualty s.e.
 are conditional on stage 1). Fitting everything jointly was tried and lost
@@ -226,7 +242,8 @@ def seeds_markdown(rows: Sequence[tuple[int, Sequence[Score]]]) -> str:
 
 def document(model: EngagementModel, scores: Sequence[Score], *, data_name: str, k: int,
              seed: int, command: str,
-             other_seeds: Sequence[tuple[int, Sequence[Score]]] = ()) -> str:
+             other_seeds: Sequence[tuple[int, Sequence[Score]]] = (),
+             by_campaign: Sequence[Score] | None = None) -> str:
     wh, wr = war_table(model, campaigns=False)
     header, rows = factor_table(model)
     factor_md = []
@@ -284,10 +301,12 @@ def document(model: EngagementModel, scores: Sequence[Score], *, data_name: str,
         "*logistic + ridge regression* (scikit-learn, on the same inputs as the model, "
         "standardised). The rows *without war effects / indicators* drop the WAR text: this is "
         "what a battle of a war that is not in CDB90 (such as West Hunan, 1945) gets, so it is the "
-        "better guide to the engine's accuracy. Model structure (features, penalties, the "
-        "Student t) was chosen while looking at cross-validated results on this same file — "
-        "there is no other data — so these figures are somewhat optimistic; nothing is tuned "
-        "inside the folds.",
+        "better guide to the engine's accuracy. Model structure (features — among them the "
+        "modern change of the advantage factors and the year 1900 that splits the eras —, the "
+        "grid of penalties, the Student t) was chosen while looking at cross-validated results "
+        "on this same file — there is no other data — so these figures are somewhat "
+        "optimistic; the one tuned value, the winner slopes' penalty, is chosen inside each "
+        "training set by an inner cross-validation.",
         "",
         *([
             "The same cross-validation with other fold seeds (the model's rows; the spread is "
@@ -296,6 +315,19 @@ def document(model: EngagementModel, scores: Sequence[Score], *, data_name: str,
             seeds_markdown([(seed, scores[:2]), *other_seeds]),
             "",
         ] if other_seeds else []),
+        *([
+            "### Campaigns never seen",
+            "",
+            "The same models when every battle's whole campaign is held out with it, so that "
+            "neither the campaign's effects nor its other battles are in the fit (`xuefeng "
+            f"engagement evaluate CDB90DEV --folds {k} --seed {seed} --group-by campaign`). The "
+            "model's first row still uses the war and theatre effects of the training folds; its "
+            "campaign effect is zero. This is the harder and fairer test of a new campaign such "
+            "as West Hunan:",
+            "",
+            evaluation_markdown(by_campaign, k, seed, group_by="campaign"),
+            "",
+        ] if by_campaign else []),
         "## War, theatre and campaign effects",
         "",
         "Random effects added to log R and to each side's log casualties for battles whose WAR "

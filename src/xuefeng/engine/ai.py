@@ -11,8 +11,9 @@ objective (cost-to-go fields). Triggers (the names a scenario may use):
   `halted_fraction` of its attack-phase units still attack;
 * `enemy_retreating` — the enemy has called off its offensive, or at least
   `retreating_fraction` of its units are withdrawing;
-* `own_strength_superior` — the phase's units outnumber the enemy within
-  `superior_radius_km` of the phase objective by `superior_ratio`.
+* `own_strength_superior` — at least `superior_min_enemy_men` enemy men are
+  within `superior_radius_km` of the phase objective and the phase's units,
+  with their side's other units there, outnumber them by `superior_ratio`.
 
 Doctrine, applied as masks over the batch each step:
 
@@ -41,15 +42,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xuefeng.engine.state import mm
+
 TRIGGERS: tuple[str, ...] = ("date", "enemy_halted", "enemy_retreating", "own_strength_superior")
 
 
 @dataclass(frozen=True)
 class AIParams:
-    halt_ratio: float = 0.3
+    halt_ratio: float = 0.4
     """Local power ratio below which an attacking unit halts (assumption, tuned: 1940s doctrine
     wanted ~3:1 to attack a position, but the Japanese army of 1945 pressed attacks at poor odds;
-    at 0.3:1 even it stopped. Tuned so that the West Hunan offensive keeps attacking the Chinese
+    at 0.4:1 even it stopped. Tuned so that the West Hunan offensive keeps attacking the Chinese
     line for weeks, as the seed's 51st Division fighting 'for more than 20 days' shows)."""
     resume_ratio: float = 1.2
     """Local ratio at which a halted unit resumes its attack (assumption)."""
@@ -81,10 +84,15 @@ class AIParams:
     """`enemy_retreating`: the enemy has called off its offensive, or at least this share of its
     attack-phase units are withdrawing (assumption: half the attackers falling back is a retreat)."""
     superior_ratio: float = 1.5
-    """`own_strength_superior`: men ratio needed (assumption)."""
+    """`own_strength_superior`: ratio of own men (the phase's units plus the side's other units
+    within superior_radius_km of the phase objective) to enemy men within that radius
+    (assumption: 1.5:1 locally is enough to strike)."""
     superior_radius_km: float = 40.0
-    """`own_strength_superior`: radius around the phase objective in which enemy men count
-    (assumption: a day or two's march — the enemy that can meet a strike at that objective)."""
+    """`own_strength_superior`: radius around the phase objective in which men count
+    (assumption: a day or two's march — the forces that can meet at that objective)."""
+    superior_min_enemy_men: float = 3000.0
+    """`own_strength_superior` needs at least this many enemy men near the objective — a
+    counterstroke needs an enemy to strike (assumption: a brigade)."""
     rally_strength: float = 0.6
     """Strength (share of full) a broken unit needs, besides morale, to rally (assumption)."""
     recover_morale: float = 0.5
@@ -126,21 +134,24 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     r_idx = np.arange(R)[:, None]
     in_att_phase = (s.phase >= 0) & c.phase_attack[np.maximum(s.phase, 0)] & alive
     attacking = (s.posture == ATTACK) & alive & in_att_phase
-    n_ap = in_att_phase.astype(float) @ oh
-    n_at = attacking.astype(float) @ oh
+    n_ap = mm(in_att_phase, oh)
+    n_at = mm(attacking, oh)
     halted_side = s.side_attacked & ((n_at < p.halted_fraction * np.maximum(n_ap, 1)) | s.side_retreat)
-    n_wd = ((s.posture == WITHDRAWAL) & in_att_phase).astype(float) @ oh
+    n_wd = mm((s.posture == WITHDRAWAL) & in_att_phase, oh)
     retreating_side = s.side_retreat | (s.side_attacked & (n_wd >= p.retreating_fraction * np.maximum(n_ap, 1)))
     esm = c.enemy_side_matrix  # [s, t]
-    enemy_halted = (halted_side.astype(float) @ esm.T)[:, c.phase_side] > 0  # (R,P)
-    enemy_retreating = (retreating_side.astype(float) @ esm.T)[:, c.phase_side] > 0
+    enemy_halted = mm(halted_side, esm.T)[:, c.phase_side] > 0  # (R,P)
+    enemy_retreating = mm(retreating_side, esm.T)[:, c.phase_side] > 0
     if P:
-        pmen = (men * alive) @ c.phase_units.T.astype(float)  # (R,P)
+        pmen = mm(men * alive, c.phase_units.T)  # (R,P)
         dist = c.phase_obj_dist[:, s.cell]  # (P,R,U)
         near = (dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None, None]
         opp = (c.side[None, :] != c.phase_side[:, None])
         emen = np.einsum("pru,ru,pu->rp", near.astype(float), men * alive, opp.astype(float))
-        superior = pmen >= p.superior_ratio * np.maximum(emen, 1.0)
+        # own strength = the phase's units plus the side's other units near the objective
+        others = ~opp & ~c.phase_units
+        omen = np.einsum("pru,ru,pu->rp", near.astype(float), men * alive, others.astype(float))
+        superior = (emen >= p.superior_min_enemy_men) & (pmen + omen >= p.superior_ratio * emen)
         trig = c.phase_trigger[None, :]
         fire = (t >= c.phase_start_step)[None, :] | ((trig == 1) & enemy_halted) | \
             ((trig == 2) & enemy_retreating) | ((trig == 3) & superior) | \
@@ -192,10 +203,10 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     s.halted = np.where(halt_now, True, np.where(resume, False, s.halted)) & is_att
     # offensive culmination, per side
     stuck = (s.halted | s.broken) & is_att & s.present
-    n_is = (is_att & s.present).astype(float) @ oh
-    frac_stuck = (stuck.astype(float) @ oh) / np.maximum(n_is, 1)
-    sup = ((s.supply * (is_att & alive)) @ oh) / np.maximum((is_att & alive).astype(float) @ oh, 1)
-    strength = ((men * (is_att & s.present)) @ oh) / np.maximum(((c.men0[None, :] * (is_att & s.present)) @ oh), 1)
+    n_is = mm(is_att & s.present, oh)
+    frac_stuck = mm(stuck, oh) / np.maximum(n_is, 1)
+    sup = mm(s.supply * (is_att & alive), oh) / np.maximum(mm(is_att & alive, oh), 1)
+    strength = mm(men * (is_att & s.present), oh) / np.maximum(mm(c.men0[None, :] * (is_att & s.present), oh), 1)
     cond = s.side_attacked & (n_is > 0) & (frac_stuck >= p.culmination_fraction)
     s.culm_count = np.where(cond, s.culm_count + 1, 0)
     call_off = s.side_attacked & (n_is > 0) & ~s.side_retreat & (
@@ -230,4 +241,4 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     fld = np.where((fld < 0) & (post == ATTACK), c.home_field[None, :], fld)
     s.posture = np.where(alive, post, s.posture)
     s.field = fld
-    s.side_attacked |= (((s.posture == ATTACK) & alive & in_att_phase).astype(float) @ oh) > 0
+    s.side_attacked |= mm((s.posture == ATTACK) & alive & in_att_phase, oh) > 0

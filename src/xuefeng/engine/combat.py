@@ -214,41 +214,45 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     att_won = np.zeros((R, U), bool)
     engaged = attacking | defended
     if defended.any():
-        att_guns = np.einsum("rad,ra->rd", Af, guns)
-        att_tanks = np.einsum("rad,ra->rd", Af, tanks)
+        # work on the engagements only: n = (replication, defender) pairs
+        rr, dd = np.nonzero(defended)
+        W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
+        Wb = A[rr, :, dd]  # (n,a) bool
+        eff_n = eff[rr]  # (n,a)
+        am = att_men[rr, dd]
+        att_guns = (W * guns[rr]).sum(1)
+        att_tanks = (W * tanks[rr]).sum(1)
         # quality vectors (U,7) in Quality order x state; attackers weighted by effective men
         q = np.broadcast_to(c.quality[None], (R, U, 7)).copy()
         q[..., 2] *= np.maximum(s.morale, 0.05)
         q[..., 3] *= np.maximum(s.supply, 0.05)
         q[..., 4] *= np.where(c.side_liaison[c.side], p.liaison_intelligence, 1.0)[None, :]
         lq = np.log(q)
-        att_lq = np.einsum("rad,ra,rak->rdk", Af, eff, lq) / np.maximum(att_men, 1e-9)[..., None]
-        att_mom = np.einsum("rad,ra->rd", Af, eff * s.momentum) / np.maximum(att_men, 1e-9)
-        adv_q = np.clip(p.advantage_scale * (att_lq - lq), -4.0, 4.0)  # (R,d,7)
-        mom = np.clip(att_mom - s.momentum, -1.0, 1.0)
+        we = W * eff_n  # (n,a)
+        att_lq = (we[:, :, None] * lq[rr]).sum(1) / np.maximum(am, 1e-9)[:, None]
+        att_mom = (we * s.momentum[rr]).sum(1) / np.maximum(am, 1e-9)
+        adv_q = np.clip(p.advantage_scale * (att_lq - lq[rr, dd]), -4.0, 4.0)  # (n,7)
+        mom = np.clip(att_mom - s.momentum[rr, dd], -1.0, 1.0)
         # ADVANTAGES order: leadership, training, morale, logistics, momentum, intelligence, technology, initiative
-        adv = np.concatenate([adv_q[..., :4], mom[..., None], adv_q[..., 4:]], axis=-1)
-        # attacker side per defender (the side with most attacking men)
-        side_men = np.einsum("rad,ra,as->rds", Af, eff, c.side_onehot)
-        att_side = np.argmax(side_men, axis=2)
-        air = (air_presence[r_idx, att_side] - air_presence[r_idx, c.side[None, :]])
+        adv = np.concatenate([adv_q[:, :4], mom[:, None], adv_q[:, 4:]], axis=-1)
+        # attacker side per engagement (the side with most attacking men)
+        att_side = np.argmax((we[:, :, None] * c.side_onehot[None]).sum(1), axis=1)
+        air = air_presence[rr, att_side] - air_presence[rr, c.side[dd]]
         # surprise: envelopment (attackers from >= 2 distinct cells) and ambush from high ground
-        cells_a = np.where(A, s.cell[:, :, None], -1)  # (R,a,d)
-        cmax = cells_a.max(1)
-        cmin = np.where(A, s.cell[:, :, None], np.iinfo(np.int32).max).min(1)
-        envelop = defended & (cmax != cmin)
-        Ab = A.astype(np.float64)
-        elev_a = np.einsum("rad,ra->rd", Ab, c.elev[s.cell]) / np.maximum(Ab.sum(1), 1)
-        d_elev = c.elev[s.cell]
-        ambush = defended & c.high_ground[c.terrain[s.cell]] & (d_elev - elev_a >= p.ambush_elevation_m)
+        cells_n = s.cell[rr]  # (n,a)
+        cmax = np.where(Wb, cells_n, -1).max(1)
+        cmin = np.where(Wb, cells_n, np.iinfo(np.int64).max).min(1)
+        envelop = cmax != cmin
+        elev_a = (Wb * c.elev[cells_n]).sum(1) / np.maximum(Wb.sum(1), 1)
+        dcell = s.cell[rr, dd]
+        ambush = c.high_ground[c.terrain[dcell]] & (c.elev[dcell] - elev_a >= p.ambush_elevation_m)
         surprise = np.clip(np.where(envelop, p.envelop_surprise, 0.0) - np.where(ambush, p.ambush_surprise, 0.0), -1, 1)
-        dpost = defender_posture(s.posture, s.steps_in_cell, p)
-        rr, dd = np.nonzero(defended)
+        dpost = defender_posture(s.posture[rr, dd], s.steps_in_cell[rr, dd], p)
         pw, ca, cd = model.predict_batch(
-            att_men[rr, dd], eff[rr, dd], att_guns[rr, dd], guns[rr, dd], att_tanks[rr, dd], tanks[rr, dd],
-            air[rr, dd], surprise[rr, dd], dpost[rr, dd], c.terrain_eng[s.cell[rr, dd]],
+            am, eff[rr, dd], att_guns, guns[rr, dd], att_tanks, tanks[rr, dd],
+            air, surprise, dpost, c.terrain_eng[dcell],
             np.full(rr.shape, p.reference_duration_hours), np.full(rr.shape, p.front_km_per_defender),
-            adv[rr, dd], **{k: (v[rr] if isinstance(v, np.ndarray) else v) for k, v in extra.items()})
+            adv, **{k: (v[rr] if isinstance(v, np.ndarray) else v) for k, v in extra.items()})
         slice_ = step_hours / p.reference_duration_hours
         pw = np.nan_to_num(np.asarray(pw, float)) * slice_
         ca = np.nan_to_num(np.asarray(ca, float)) * slice_ * p.intensity
@@ -265,6 +269,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         cas += cas_def_d
         cell_cas = cas_att_d + cas_def_d
         # outcomes
+        Ab = A.astype(np.float64)
         att_in_won = np.einsum("rad,rd->ra", Ab, att_won.astype(float)) > 0
         att_in_lost = np.einsum("rad,rd->ra", Ab, (defended & ~att_won).astype(float)) > 0
         won |= att_in_won | (defended & ~att_won)

@@ -38,7 +38,7 @@ from xuefeng.engine.ai import orders
 from xuefeng.engine.combat import ATTACK, WITHDRAWAL
 from xuefeng.engine.compile import POSTURE_NAMES, Compiled
 from xuefeng.engine.movement import step_units
-from xuefeng.engine.state import LEDGER, State, initial_state
+from xuefeng.engine.state import LEDGER, State, initial_state, mm
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
 K_KILLED, K_WOUNDED, K_DOW, K_MISSING, K_CAPTURED, K_SICK, K_DOI, K_RTD = (
@@ -258,8 +258,8 @@ class Simulation:
         s.mp = np.minimum(mp, p.movement.carry_hours_cap)
 
         # 3. air operations
-        waiting = (c.air_arrival[None, :] & (t >= c.lift_step)[None, :]
-                   & (s.delivered < c.men0[None, :])).astype(float) @ c.side_onehot > 0
+        waiting = mm(c.air_arrival[None, :] & (t >= c.lift_step)[None, :]
+                     & (s.delivered < c.men0[None, :]), c.side_onehot) > 0
         airres = air_mod.fly(c, s.aircraft, bool(c.step_day[t]), s.rain, waiting, block[:, sl["air"]],
                              p.air, c.day_steps)
         s.aircraft = np.maximum(s.aircraft - airres.aircraft_lost, 0.0)
@@ -364,8 +364,13 @@ class Simulation:
             far = proj.max(1)
             s.max_adv = np.where(active, np.maximum(s.max_adv, far), s.max_adv)
             start = np.maximum(c.proj_km[c.start_cell], 0.0)[None, :]
-            back = (np.where(mine, proj - start, -np.inf) <= self.p.ai.start_line_km).all(1)
-            over = active & ~s.done & s.side_retreat[:, c.attack_side] & back & (s.off_end_step < 0)
+            beyond = np.where(mine, proj - start, -np.inf)
+            s.advanced |= active & (beyond.max(1) > 2 * self.p.ai.start_line_km)
+            back = (beyond <= self.p.ai.start_line_km).all(1)
+            # the offensive is over when called off, or when none of the side's units attacks any more
+            attacking = ((s.posture == ATTACK) & mine).any(1)
+            ended = s.side_retreat[:, c.attack_side] | ~attacking
+            over = active & ~s.done & s.advanced & ended & back & (s.off_end_step < 0)
             if over.any():
                 rr = np.nonzero(over)[0]
                 self._log("offensive_over", rr, None, c.attack_side, "attacker back at its start line")

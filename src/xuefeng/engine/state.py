@@ -15,6 +15,12 @@ from xuefeng.results.model import CATEGORIES
 LEDGER = {c: i for i, c in enumerate(CATEGORIES)}
 
 
+def mm(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """(R,U) x (U,S) -> (R,S) without BLAS: each row's sums run in the same order whatever the
+    batch size, so replication i stays bit-identical between batch sizes."""
+    return np.einsum("ru,us->rs", np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
+
+
 @dataclass
 class State:
     t: int  # step index
@@ -53,6 +59,7 @@ class State:
     done: np.ndarray  # (R,) bool
     end_step: np.ndarray  # (R,) int
     max_adv: np.ndarray  # (R,) km
+    advanced: np.ndarray  # (R,) bool: the attacker got beyond its start line
     off_end_step: np.ndarray  # (R,) int (-1)
 
 
@@ -84,5 +91,5 @@ def initial_state(c, R: int) -> State:
         aircrew_lost=np.zeros((R, S)), civilians=np.zeros(R),
         objective_taken=np.zeros(R, bool), taken_step=np.full(R, -1, np.int64),
         done=np.zeros(R, bool), end_step=np.full(R, c.n_steps, np.int64),
-        max_adv=np.full(R, -np.inf), off_end_step=np.full(R, -1, np.int64),
+        max_adv=np.full(R, -np.inf), advanced=np.zeros(R, bool), off_end_step=np.full(R, -1, np.int64),
     )

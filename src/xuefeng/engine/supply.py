@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xuefeng.engine.state import mm
+
 
 @dataclass(frozen=True)
 class SupplyParams:
@@ -68,7 +70,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     if engaged is not None:
         kg = kg + np.where(engaged, p.kg_combat_extra, 0.0)
     demand_t = np.where(alive, men * kg / 1000.0, 0.0)  # tons/day
-    side_demand = demand_t @ c.side_onehot  # (R,S)
+    side_demand = mm(demand_t, c.side_onehot)  # (R,S)
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
                      np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_demand, 1e-9)), 1.0)
     h = c.depot_ctg[:, s.cell]  # (D,R,U)
