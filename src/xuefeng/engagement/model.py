@@ -7,7 +7,8 @@ model works with the logarithm of the attacker-to-defender power ratio::
           + w_art  * [log(1 + 1000 guns_a / S_a) - log(1 + 1000 guns_d / S_d)]
           + w_tank * [log(1 + 1000 tanks_a / S_a) - log(1 + 1000 tanks_d / S_d)]
           + sum_k theta_k * x_k          (air superiority, surprise, posture,
-                                          terrain, weather, era, front density,
+                                          terrain, weather, year, era (the
+                                          casualty model's era bins), front density,
                                           the eight judgement advantages)
           + sum_k theta'_k * x_k * [year >= 1900]   (the modern change of each
                                           advantage factor)
@@ -94,7 +95,7 @@ MODERN_YEAR = 1900.0
 POWER_FEATURES: tuple[str, ...] = (
     "force_ratio", "artillery", "tanks", "air_superiority", "surprise",
     *_DEFENCE_FEATURES, *_TERRAIN_FEATURES,
-    "wet_weather", "front_density", "year",
+    "wet_weather", "front_density", "year", *(e[0] for e in ERA_BINS[1:]),
     *(f"adv_{a}" for a in ADVANTAGES),
     *(f"adv_{a}_1900" for a in ADVANTAGES),
 )
@@ -264,6 +265,7 @@ def build_features(
         yknown = np.isfinite(yr)
         for name, lo, hi in ERA_BINS[1:]:
             era[name] = np.where(yknown, ((yr >= lo) & (yr < hi)).astype(float), np.nan)
+            feats[name] = era[name]  # the era's factor on log R
         for side, own, other, e_art, e_tank in (
             ("att", lsa, lsd, da_d, dt_d),
             ("def", lsd, lsa, da_a, dt_a),
@@ -413,7 +415,8 @@ class EngagementModel:
         an index into :data:`POSTURES`, ``terrain`` an index into
         :data:`TERRAINS`, ``advantages`` shape ``(..., 8)`` in CDB90's -4..4
         codes (order :data:`ADVANTAGES`).  Keyword-only extras: ``year`` of
-        the engagement (sets the era of casualty rates; 1945 for West Hunan),
+        the engagement (sets the era of casualty rates and, from 1900 on, the
+        modern advantage factors; 1945 for West Hunan),
         ``wet`` (1 wet, 0 dry weather), ``war`` and ``campaign`` (CDB90 WAR
         and CAMPGN texts, to add the fitted war/theatre/campaign effects;
         None, the default, for a battle of a war that is not in CDB90).  NaN = unknown for any input but

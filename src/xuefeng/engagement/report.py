@@ -126,6 +126,7 @@ power ratio R:
           + theta_air * air_superiority + theta_surprise * surprise
           + posture factor + terrain factor + theta_wet * wet
           + theta_front * (log(S_d / front_km) - log 10^3.5) + theta_year * (year - 1900) / 100
+          + era factor ({eras}; baseline before 1750)
           + sum over the 8 advantages of theta_k * advantage_k
           + sum over the 8 advantages of theta_k,1900 * advantage_k * [year >= 1900]
           [+ war, theatre and campaign effects, for a war or campaign in CDB90]
@@ -302,7 +303,8 @@ def document(model: EngagementModel, scores: Sequence[Score], *, data_name: str,
         "standardised). The rows *without war effects / indicators* drop the WAR text: this is "
         "what a battle of a war that is not in CDB90 (such as West Hunan, 1945) gets, so it is the "
         "better guide to the engine's accuracy. Model structure (features — among them the "
-        "modern change of the advantage factors and the year 1900 that splits the eras —, the "
+        "era factors of log R, the modern change of the advantage factors and the year 1900 "
+        "that splits the eras for it —, the "
         "grid of penalties, the Student t) was chosen while looking at cross-validated results "
         "on this same file — there is no other data — so these figures are somewhat "
         "optimistic; the one tuned value, the winner slopes' penalty, is chosen inside each "
