@@ -5,7 +5,8 @@ stay apart (DESIGN.md §2a names one `cli.py`; a package keeps each group's
 options and messages beside each other instead of in one long file):
 `scenario_cmds` (validate, schema, scenario, sources), `engagement_cmds`
 (engagement fit/predict/evaluate/factors/doc), `run_cmds` (run, history),
-`viz_cmds` (report, plot, serve). Errors the user can cause exit with
+`ensemble_cmds` (ensemble, whatif, sensitivity), `viz_cmds` (report, plot,
+serve). Errors the user can cause exit with
 status 2 and one message.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from xuefeng.cli import engagement_cmds, run_cmds, scenario_cmds, viz_cmds
+from xuefeng.cli import engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
 
 app = typer.Typer(
     name="xuefeng",
@@ -29,7 +30,7 @@ def _root() -> None:
     """Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945)."""
 
 
-for _group in (scenario_cmds, engagement_cmds, run_cmds, viz_cmds):
+for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, viz_cmds):
     _group.register(app)
 
 

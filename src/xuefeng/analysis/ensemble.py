@@ -1,0 +1,398 @@
+"""Ensembles in chunks, across local processes or a Dask cluster, resumable
+(DESIGN.md §2 "Scale-out").
+
+An ensemble of N replications is cut into chunks of C consecutive global
+replication ids (chunk k holds ids k*C … min(N, (k+1)*C) - 1). Each chunk is
+one call of `xuefeng.engine.simulate(..., first_replication=k*C)`, so a
+replication is bit-identical whatever C, the number of workers or the backend
+(the engine seeds replication i from (seed, i) alone).
+
+Backends: in this process (`workers=1`), a local process pool
+(`workers=K`), or a Dask cluster (`scheduler="tcp://host:port"`, through
+`dask.distributed.Client`). Workers only compute; this process writes.
+
+With an output folder, every finished chunk is saved at once with
+`xuefeng.results.io.save` (atomic) into `DIR/chunks/chunk-000123/`, and
+`DIR/manifest.json` (written atomically) records the scenario, seed, N, C,
+the what-if overrides and each chunk's status. `resume=True` checks that the
+manifest matches the request (`ManifestMismatch` names the field otherwise),
+keeps every chunk whose folder is complete and runs only the others, so an
+interrupted ensemble (Ctrl-C, a crash, `kill -9`) loses and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xuefeng.results.model import Results
+
+MANIFEST = "manifest.json"
+CHUNKS = "chunks"
+FORMAT = "xuefeng-ensemble"
+VERSION = 1
+DEFAULT_CHUNK = 100
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 20.0
+
+
+class EnsembleError(ValueError):
+    """A request the user can fix (bad output folder, unreadable manifest …)."""
+
+
+class ManifestMismatch(EnsembleError):
+    """`--resume` with arguments that differ from the manifest's; `.field` names the one."""
+
+    def __init__(self, message: str, field_name: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One call of the engine: replications first … first+count-1 of `seed`,
+    with these parameters and settings (None: the scenario's defaults)."""
+
+    key: Any
+    seed: int
+    first: int
+    count: int
+    keep_series: int = 0
+    params: Any = None
+    config: Any = None
+    until: dt.datetime | None = None
+
+
+def run_job(job: Job, scenario: Any) -> Results:
+    """Run one job (in a worker process, a Dask worker or here)."""
+    from xuefeng.engine import simulate
+
+    return simulate(scenario, job.count, job.seed, keep_series=job.keep_series, until=job.until,
+                    params=job.params, config=job.config, first_replication=job.first)
+
+
+def _run_job_keyed(job: Job, scenario: Any) -> tuple[Any, Results]:
+    return job.key, run_job(job, scenario)
+
+
+_WORKER_SCENARIO: Any = None
+
+
+def _init_worker(scenario: Any) -> None:
+    global _WORKER_SCENARIO
+    _WORKER_SCENARIO = scenario
+
+
+def _run_in_worker(job: Job) -> tuple[Any, Results]:
+    return job.key, run_job(job, _WORKER_SCENARIO)
+
+
+def iter_jobs(scenario: Any, jobs: Sequence[Job], workers: int = 1,
+              scheduler: str | None = None) -> Iterator[tuple[Any, Results]]:
+    """Run `jobs` and yield (key, Results) as each finishes (any order).
+
+    workers <= 1 and no scheduler: one after another in this process;
+    workers > 1: a local process pool of that size; scheduler: a Dask cluster.
+    Closing the generator (or an exception in the consumer) cancels what has
+    not started."""
+    if not jobs:
+        return
+    if scheduler:
+        yield from _iter_dask(scenario, jobs, scheduler)
+    elif workers <= 1:
+        for job in jobs:
+            yield _run_job_keyed(job, scenario)
+    else:
+        yield from _iter_pool(scenario, jobs, workers)
+
+
+def _iter_pool(scenario: Any, jobs: Sequence[Job], workers: int) -> Iterator[tuple[Any, Results]]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # fork where there is one: workers start at once and need no `if __name__ == "__main__"` guard
+    # in the caller's script; they only run the engine (no Rich, no Dask) so no inherited lock bites
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ex = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
+                             initializer=_init_worker, initargs=(scenario,))
+    try:
+        pending = {ex.submit(_run_in_worker, j) for j in jobs}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+def _iter_dask(scenario: Any, jobs: Sequence[Job], address: str) -> Iterator[tuple[Any, Results]]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as e:  # pragma: no cover - dependency of the package
+        raise EnsembleError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from e
+    try:
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise EnsembleError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({e})") from None
+    futures: list[Any] = []
+    try:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            raise EnsembleError(f"--scheduler {address}: the scheduler has no workers (waited "
+                                f"{CONNECT_TIMEOUT_S:g} s); start some with `dask worker {address}`") from None
+        scen = client.scatter(scenario, broadcast=True)
+        futures = [client.submit(_run_job_keyed, j, scen, pure=False) for j in jobs]
+        for fut in as_completed(futures, loop=client.loop):
+            yield fut.result()
+    finally:
+        for fut in futures:
+            fut.cancel()
+        client.close()
+
+
+# --------------------------------------------------------------------------- chunks and manifest
+
+
+def chunk_ranges(n: int, chunk: int) -> list[tuple[int, int]]:
+    """(first, count) of each chunk of an n-replication ensemble."""
+    if n < 1 or chunk < 1:
+        raise ValueError("replications and chunk size must be >= 1")
+    return [(a, min(chunk, n - a)) for a in range(0, n, chunk)]
+
+
+def chunk_dir(index: int) -> str:
+    return f"{CHUNKS}/chunk-{index:06d}"
+
+
+def scenario_digest(scenario: Any) -> str:
+    """A hash of the scenario's content (a changed scenario must not resume an old run)."""
+    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()[:16]
+
+
+@dataclass
+class EnsembleSpec:
+    """What defines an ensemble's results (everything `--resume` checks)."""
+
+    scenario: str
+    digest: str
+    seed: int
+    replications: int
+    chunk: int
+    overrides: dict[str, Any] = field(default_factory=dict)
+    until: str | None = None
+    keep_series: int = 1
+
+    def compare(self, other: dict[str, Any]) -> None:
+        """Raise ManifestMismatch naming the first field that differs from a manifest's."""
+        names = {"scenario": "scenario", "digest": "scenario content", "seed": "--seed",
+                 "replications": "--replications", "chunk": "--chunk", "overrides": "what-if overrides",
+                 "until": "until", "keep_series": "kept series"}
+        for k, label in names.items():
+            mine, theirs = getattr(self, k), other.get(k)
+            if k == "overrides":
+                mine, theirs = json.loads(json.dumps(mine)), theirs or {}
+            if mine != theirs:
+                what = "changed since" if k == "digest" else f"is {json.dumps(theirs)} there, not {json.dumps(mine)}"
+                raise ManifestMismatch(
+                    f"the ensemble in this folder was run with different {label}: {label} {what}"
+                    + ("" if k == "digest" else "; give the same arguments to resume it, or another --out"),
+                    label)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON into a temporary file beside `path`, fsync it and move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    f = Path(folder) / MANIFEST
+    if not f.is_file():
+        return None
+    try:
+        m = json.loads(f.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError) as e:
+        raise EnsembleError(f"{f}: cannot read the ensemble manifest ({e})") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        raise EnsembleError(f"{f}: not a {FORMAT} manifest")
+    if m.get("version") != VERSION:
+        raise EnsembleError(f"{f}: manifest version {m.get('version')} (this version reads {VERSION})")
+    return m
+
+
+def _chunk_complete(folder: Path, index: int, first: int, count: int, spec: EnsembleSpec) -> bool:
+    """A chunk folder whose results manifest exists and describes exactly this chunk."""
+    from xuefeng.results import io
+
+    f = folder / chunk_dir(index) / io.MANIFEST
+    if not f.is_file():
+        return False
+    try:
+        m = json.loads(f.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError):
+        return False
+    return m.get("replications") == count and m.get("seed") == spec.seed and m.get("scenario") == spec.scenario
+
+
+@dataclass
+class EnsembleRun:
+    """The outcome of `run_ensemble`: the joined results and what was done."""
+
+    results: Results
+    chunks_total: int
+    chunks_run: int
+    chunks_reused: int
+    folder: Path | None = None
+
+
+def _sort_events(r: Results) -> Results:
+    """Events ordered by replication (stable), so the joined log is the same whatever the chunking."""
+    ev = r.events
+    if ev is None or not len(ev) or "replication" not in ev.columns:
+        return r
+    ev = ev.iloc[np.argsort(ev["replication"].to_numpy(), kind="stable")].reset_index(drop=True)
+    return dataclasses.replace(r, events=ev)
+
+
+def join(parts: Sequence[Results]) -> Results:
+    """Concatenate chunk results in replication order (`results.io.concat`), events by replication."""
+    from xuefeng.results.io import concat
+
+    parts = sorted(parts, key=lambda p: int(np.min(p.replication_ids)) if p.replications else 0)
+    return _sort_events(concat(parts) if len(parts) > 1 else parts[0])
+
+
+def run_ensemble(scenario: Any, replications: int, seed: int, *, chunk: int = DEFAULT_CHUNK,
+                 workers: int = 1, scheduler: str | None = None, out: str | Path | None = None,
+                 resume: bool = False, params: Any = None, config: Any = None,
+                 overrides: dict[str, Any] | None = None, until: dt.datetime | None = None,
+                 keep_series: int = 1, progress: Callable[[int, int, int], None] | None = None) -> EnsembleRun:
+    """Run (or finish) an ensemble; see the module docstring.
+
+    `overrides` is the JSON description of the what-if changes already
+    applied to `scenario`/`params`/`config` (recorded in the manifest and
+    checked on resume). `keep_series`: the first replications (global ids)
+    that keep full time series. `progress(done_chunks, total_chunks,
+    done_replications)` is called at the start and after each chunk."""
+    ranges = chunk_ranges(replications, chunk)
+    spec = EnsembleSpec(scenario=scenario.meta.name, digest=scenario_digest(scenario), seed=int(seed),
+                        replications=int(replications), chunk=int(chunk), overrides=overrides or {},
+                        until=until.isoformat() if until else None, keep_series=int(keep_series))
+    folder = Path(out) if out is not None else None
+    done: dict[int, Results | None] = {}
+    manifest: dict[str, Any] | None = None
+    if folder is not None:
+        manifest, done = _prepare_folder(folder, spec, ranges, resume)
+    reused = len(done)
+    todo = [Job(key=i, seed=spec.seed, first=a, count=n, keep_series=max(0, min(keep_series - a, n)),
+                params=params, config=config, until=until)
+            for i, (a, n) in enumerate(ranges) if i not in done]
+    n_done_reps = sum(ranges[i][1] for i in done)
+    if progress:
+        progress(len(done), len(ranges), n_done_reps)
+    gen = iter_jobs(scenario, todo, workers=workers, scheduler=scheduler)
+    try:
+        for key, res in gen:
+            if folder is not None and manifest is not None:
+                from xuefeng.results.io import save
+
+                save(res, folder / chunk_dir(key))
+                manifest["chunks"][key]["status"] = "done"
+                manifest["updated"] = _now()
+                write_json_atomic(folder / MANIFEST, manifest)
+                done[key] = None  # read back below, like chunks of an earlier run
+            else:
+                done[key] = res
+            n_done_reps += ranges[key][1]
+            if progress:
+                progress(len(done), len(ranges), n_done_reps)
+    finally:
+        gen.close()
+    parts: list[Results] = []
+    from xuefeng.results.io import load
+
+    for i in range(len(ranges)):
+        r = done[i]
+        parts.append(r if r is not None else load(folder / chunk_dir(i)))  # type: ignore[operator]
+    results = join(parts)
+    if folder is not None and manifest is not None:
+        manifest["complete"] = True
+        manifest["updated"] = _now()
+        write_json_atomic(folder / MANIFEST, manifest)
+    return EnsembleRun(results=results, chunks_total=len(ranges), chunks_run=len(todo), chunks_reused=reused,
+                       folder=folder)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _prepare_folder(folder: Path, spec: EnsembleSpec, ranges: list[tuple[int, int]],
+                    resume: bool) -> tuple[dict[str, Any], dict[int, Results | None]]:
+    if folder.exists() and not folder.is_dir():
+        raise EnsembleError(f"--out {folder}: exists and is not a folder")
+    old = read_manifest(folder) if folder.is_dir() else None
+    done: dict[int, Results | None] = {}
+    if resume:
+        if old is None:
+            raise EnsembleError(f"--resume: {folder} holds no ensemble ({MANIFEST} missing); "
+                                "run without --resume to start one")
+        spec.compare(old)
+        # leftovers of a save interrupted by a crash
+        for p in (folder / CHUNKS).glob(".chunk-*.tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+        for i, (a, n) in enumerate(ranges):
+            if _chunk_complete(folder, i, a, n, spec):
+                done[i] = None
+        manifest = old
+    else:
+        if old is not None:
+            raise EnsembleError(f"--out {folder}: already holds an ensemble; add --resume to finish it, "
+                                "or choose another folder")
+        if folder.is_dir() and any(folder.iterdir()):
+            raise EnsembleError(f"--out {folder}: the folder is not empty; choose a new or empty folder")
+        manifest = {"format": FORMAT, "version": VERSION, "created": _now(),
+                    **dataclasses.asdict(spec)}
+    manifest["chunks"] = [{"index": i, "first": a, "count": n, "path": chunk_dir(i),
+                           "status": "done" if i in done else "pending"} for i, (a, n) in enumerate(ranges)]
+    manifest["complete"] = False
+    manifest["updated"] = _now()
+    (folder / CHUNKS).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / MANIFEST, manifest)
+    return manifest, done
+
+
+def manifest_request(folder: str | Path) -> dict[str, Any] | None:
+    """The seed, replications, chunk and overrides an existing ensemble folder was run with
+    (for `--resume` without repeating them); None if the folder holds none."""
+    m = read_manifest(Path(folder)) if Path(folder).is_dir() else None
+    if m is None:
+        return None
+    return {k: m.get(k) for k in ("scenario", "seed", "replications", "chunk", "overrides", "until",
+                                  "keep_series")}

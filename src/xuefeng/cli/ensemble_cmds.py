@@ -1,0 +1,442 @@
+"""Ensemble commands: `xuefeng ensemble` (chunked, parallel, resumable runs),
+`xuefeng whatif` (variants against the baseline with common random numbers)
+and `xuefeng sensitivity` (Sobol indices of the engine parameters).
+
+Input checks, scenario loading, the memory check, the summary and its
+printing are `run_cmds`' own helpers, so `ensemble --json` prints the very
+object `run --json` does. Errors the user can cause exit with status 2;
+Ctrl-C exits with 130 (an ensemble with --out keeps every finished chunk and
+says how to resume).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from xuefeng.cli import run_cmds
+from xuefeng.cli.errors import fail
+from xuefeng.cli.run_cmds import parse_replications, parse_seed, stderr, stdout
+
+
+def _positive(text: str | None, option: str, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        v = int(text.strip(), 10)
+    except ValueError:
+        fail(f"{option} '{text}' is not a whole number; give a positive integer")
+    if v < 1:
+        fail(f"{option} {v}: give a positive integer (1 or more)")
+    return v
+
+
+class _ChunkProgress:
+    """A Rich progress bar over chunks (or parameter sets) with the replication rate and ETA."""
+
+    def __init__(self, enabled: bool, unit: str = "chunks") -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn(unit), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(), console=stderr, transient=True,
+                                 disable=not enabled)
+        self.tasks: dict[str, Any] = {}
+        self.t0: dict[str, float] = {}
+        self.r0: dict[str, int] = {}
+
+    def __enter__(self) -> _ChunkProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def update(self, label: str, done: int, total: int, reps: int | None = None) -> None:
+        if label not in self.tasks:
+            self.tasks[label] = self.progress.add_task(label, total=total, rate="")
+            self.t0[label], self.r0[label] = time.monotonic(), reps or 0
+        dt_ = time.monotonic() - self.t0[label]
+        rate = ""
+        if reps is not None and dt_ > 0 and reps > self.r0[label]:
+            rate = f"{(reps - self.r0[label]) / dt_:,.1f} rep/s"
+        self.progress.update(self.tasks[label], completed=done, total=total, rate=rate)
+
+
+def _setup_for(scenario_ref: str, scen: Any, whatif_names: list[str], sets: list[str]):
+    """The scenario/params/config with named what-ifs and --set overrides applied."""
+    from xuefeng.analysis.whatif import (OverrideError, Setup, apply_whatif, load_whatifs, preflight,
+                                         whatif_from_sets)
+
+    setup = Setup.baseline(scen)
+    try:
+        known = load_whatifs(scenario_ref) if whatif_names else {}
+        for name in whatif_names:
+            if name not in known:
+                fail(f"--whatif {name}: unknown what-if for scenario '{scen.meta.name}' "
+                     f"(known: {', '.join(known) or 'none; the scenario has no whatifs.yaml'})")
+            setup = apply_whatif(setup, known[name])
+        if sets:
+            setup = apply_whatif(setup, whatif_from_sets(sets))
+        if whatif_names or sets:
+            preflight(setup, "--whatif/--set")
+    except OverrideError as e:
+        fail(str(e))
+    return setup
+
+
+# --------------------------------------------------------------------------- ensemble
+
+
+def _ensemble(scenario: str, replications: str | None, workers: str | None, scheduler: str | None,
+              out: Path | None, resume: bool, chunk: str | None, seed: str | None, json_output: bool,
+              whatifs: list[str], sets: list[str]) -> None:
+    from xuefeng.analysis.ensemble import DEFAULT_CHUNK, EnsembleError, manifest_request, run_ensemble
+
+    if resume and out is None:
+        fail("--resume needs --out DIR: the folder of the ensemble to finish")
+    if scheduler and workers is not None:
+        fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    prev = None
+    if resume:
+        try:
+            prev = manifest_request(out)  # type: ignore[arg-type]
+        except EnsembleError as e:
+            fail(str(e))
+        if prev is None:
+            fail(f"--resume: {out} holds no ensemble (no manifest.json); run without --resume to start one")
+    seed_v = parse_seed(seed) if seed is not None else (int(prev["seed"]) if prev else 0)
+    if replications is not None:
+        n = parse_replications(replications)
+    elif prev:
+        n = int(prev["replications"])
+    else:
+        fail("give the number of replications with -n N (e.g. -n 1000)")
+    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else DEFAULT_CHUNK)
+    k = _positive(workers, "--workers", 1)
+    if prev and not whatifs and not sets:
+        ov = prev.get("overrides") or {}
+        whatifs, sets = list(ov.get("whatifs", [])), list(ov.get("set", []))
+    scen = run_cmds._load(scenario)
+    targets = run_cmds._targets(scenario, scen, required=False)
+    run_cmds.check_memory(scen, n, 1)
+    setup = _setup_for(scenario, scen, whatifs, sets)
+    overrides = {"whatifs": whatifs, "set": sets} if (whatifs or sets) else {}
+
+    from xuefeng.analysis.summary import AliasError, comparison_table, json_safe, summarise
+    from xuefeng.scenario import ScenarioError
+
+    label = f"{scen.meta.name}: {n:,} replications in chunks of {c:,}"
+    try:
+        with _ChunkProgress(not json_output) as bar:
+            run = run_ensemble(setup.scenario, n, seed_v, chunk=c, workers=k, scheduler=scheduler, out=out,
+                               resume=resume, params=setup.params, config=setup.config, overrides=overrides,
+                               keep_series=1, progress=lambda d, t, r: bar.update(label, d, t, r))
+    except EnsembleError as e:
+        fail(str(e))
+    except ScenarioError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        if out is None:
+            raise run_cmds._interrupted() from None
+        stderr.print(f"interrupted; every finished chunk is saved in {escape(str(out))}; finish the ensemble "
+                     f"with: xuefeng ensemble {escape(scenario)} --out {escape(str(out))} --resume")
+        raise typer.Exit(code=130) from None
+    results = run.results
+    try:
+        summary = json_safe(summarise(results, setup.scenario, targets.summary_aliases if targets else None))
+    except AliasError as e:
+        fail(f"history_targets.yaml of '{scen.meta.name}': {e}")
+    if out is not None:
+        from xuefeng.analysis.ensemble import write_json_atomic
+
+        try:
+            write_json_atomic(Path(out) / "summary.json", summary)
+        except OSError as e:
+            fail(f"--out {out}: cannot write summary.json ({e.strerror})")
+    if json_output:
+        print(json.dumps(summary, indent=2))
+        return
+    run_cmds._print_run(summary, setup.scenario, comparison_table(results, setup.scenario))
+    if out is not None:
+        stdout.print(f"{run.chunks_total} chunk(s) in {escape(str(out))} ({run.chunks_run} run now, "
+                     f"{run.chunks_reused} from before)")
+
+
+# --------------------------------------------------------------------------- whatif
+
+
+def _split_whatif_args(args: list[str]) -> tuple[str, list[str]]:
+    """[SCENARIO] NAME... : the first word is the scenario if it names one."""
+    from xuefeng.scenario import ScenarioError
+    from xuefeng.scenario.loader import resolve_scenario_file
+    from xuefeng.scenario.registry import DEFAULT_SCENARIO
+
+    if args:
+        try:
+            resolve_scenario_file(args[0])
+            return args[0], args[1:]
+        except ScenarioError:
+            pass
+    return DEFAULT_SCENARIO, args
+
+
+def _fmt_value(key: str, x: float | None, signed: bool = False) -> str:
+    if x is None or not math.isfinite(x):
+        return "—"
+    if key.startswith("p_"):
+        return f"{x:+.1%}" if signed else f"{x:.1%}"
+    if abs(x) < 10:
+        return f"{x:+.2f}" if signed else f"{x:.2f}"
+    return f"{x:+,.0f}" if signed else f"{x:,.0f}"
+
+
+def _label(key: str, names: dict[str, str]) -> str:
+    parts = key.split(".")
+    if parts[0] == "p_victory":
+        return f"P({names.get(parts[1], parts[1])} victory)"
+    if parts[0] == "p_objective_lost":
+        return "P(objective lost)"
+    if parts[0] == "end_day":
+        return "campaign end (days from start)"
+    if parts[0] == "advance_km":
+        return "furthest advance (km)"
+    if parts[0] == "casualties":
+        return f"{names.get(parts[1], parts[1])} {parts[2].replace('_', ' ')}"
+    if parts[0] == "aircrew_lost":
+        return f"{names.get(parts[1], parts[1])} aircrew lost"
+    return key.replace("_", " ")
+
+
+def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json_output: bool,
+            workers: str | None, scheduler: str | None, chunk: str | None, list_only: bool) -> None:
+    from xuefeng.analysis.whatif import OverrideError, load_whatifs, run_whatifs, whatif_from_sets
+
+    scenario, names = _split_whatif_args(list(args or []))
+    scen = run_cmds._load(scenario)
+    try:
+        known = load_whatifs(scenario)
+    except OverrideError as e:
+        fail(str(e))
+    if list_only:
+        t = Table(title=f"What-ifs of {escape(scen.meta.title)}")
+        t.add_column("name", no_wrap=True)
+        t.add_column("what")
+        t.add_column("note", max_width=70)
+        for w in known.values():
+            t.add_row(w.name, escape(w.title), escape(w.note))
+        stdout.print(t)
+        return
+    seed_v = parse_seed(seed)
+    n = parse_replications(replications)
+    if scheduler and workers is not None:
+        fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    k = _positive(workers, "--workers", 1)
+    c = _positive(chunk, "--chunk", 100)
+    for name in names:
+        if name not in known:
+            fail(f"unknown what-if '{name}' for scenario '{scen.meta.name}' "
+                 f"(known: {', '.join(known) or 'none; the scenario has no whatifs.yaml'}); "
+                 f"if '{name}' is meant as a scenario, no such scenario was found")
+    chosen = [known[x] for x in names]
+    try:
+        if sets:
+            chosen.append(whatif_from_sets(sets))
+    except OverrideError as e:
+        fail(str(e))
+    if not chosen:
+        chosen = list(known.values())
+    if not chosen:
+        fail(f"scenario '{scen.meta.name}' has no named what-ifs (whatifs.yaml); give --set PATH=VALUE")
+    run_cmds.check_memory(scen, n, 0)
+    from xuefeng.analysis.summary import json_safe
+    from xuefeng.scenario import ScenarioError
+
+    try:
+        with _ChunkProgress(not json_output) as bar:
+            report = run_whatifs(scen, chosen, n, seed_v, chunk=c, workers=k, scheduler=scheduler,
+                                 progress=lambda lab, d, t, r: bar.update(lab, d, t, r))
+    except OverrideError as e:
+        fail(str(e))
+    except ScenarioError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        raise run_cmds._interrupted() from None
+    obj = json_safe(report.as_dict())
+    if json_output:
+        print(json.dumps(obj, indent=2))
+        return
+    sides = {s.id: s.id for s in scen.meta.sides}  # ids: short enough for one line per outcome
+    stdout.print(f"[bold]{escape(scen.meta.title)}[/] — what-ifs against the baseline, {n:,} replications, "
+                 f"seed {seed_v} (common random numbers; 90% interval of the mean paired difference)")
+    for v in obj["variants"]:
+        t = Table(title=f"{escape(v['title'])} ({escape(v['name'])})", caption=escape(v["note"]) or None)
+        t.add_column("outcome")
+        t.add_column("baseline", justify="right")
+        t.add_column("variant", justify="right")
+        t.add_column("difference", justify="right")
+        t.add_column("90% interval", justify="right")
+        for key, d in v["outcomes"].items():
+            if d["baseline"] == 0 and d["variant"] == 0:
+                continue
+            iv = "" if d["p05"] is None else \
+                f"{_fmt_value(key, d['p05'], True)} – {_fmt_value(key, d['p95'], True)}"
+            t.add_row(_label(key, sides), _fmt_value(key, d["baseline"]), _fmt_value(key, d["variant"]),
+                      _fmt_value(key, d["difference"], True), iv)
+        stdout.print(t)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str | None, seed: str, out: Path | None,
+                 json_output: bool, workers: str | None, scheduler: str | None) -> None:
+    from xuefeng.analysis.sensitivity import (DEFAULT_BASE, DEFAULT_REPLICATIONS, SensitivityError,
+                                              parse_factor, plot, run_sensitivity)
+    from xuefeng.analysis.whatif import Setup
+
+    seed_v = parse_seed(seed)
+    b = _positive(base, "-n", DEFAULT_BASE)
+    r = _positive(reps, "--reps", DEFAULT_REPLICATIONS)
+    if b < 2:
+        fail("-n: the base sample needs at least 2 points")
+    if scheduler and workers is not None:
+        fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    k = _positive(workers, "--workers", 1)
+    if out is not None and out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        fail(f"--out {out}: give a .png, .svg or .pdf file for the plot")
+    scen = run_cmds._load(scenario)
+    p0 = Setup.baseline(scen).params
+    try:
+        factors = [parse_factor(x, p0) for x in params] if params else None
+    except SensitivityError as e:
+        fail(str(e))
+    from xuefeng.analysis.summary import json_safe
+    from xuefeng.scenario import ScenarioError
+
+    try:
+        with _ChunkProgress(not json_output, unit="parameter sets") as bar:
+            res = run_sensitivity(scen, factors, base=b, replications=r, seed=seed_v, workers=k,
+                                  scheduler=scheduler, progress=lambda d, t: bar.update("sensitivity", d, t, d * r))
+    except SensitivityError as e:
+        fail(str(e))
+    except ScenarioError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        raise run_cmds._interrupted() from None
+    if out is not None:
+        try:
+            plot(res, out)
+        except OSError as e:
+            fail(f"--out {out}: cannot write the plot ({e.strerror or e})")
+    if json_output:
+        print(json.dumps(json_safe(res.as_dict()), indent=2))
+        return
+    stdout.print(f"[bold]{escape(scen.meta.title)}[/] — Sobol sensitivity: {res.samples.shape[0]} parameter sets "
+                 f"(base {b}) × {r} replications, seed {seed_v}; ranked by total index ST (± 95% confidence)")
+    for name in res.outcomes:
+        t = Table(title=name.replace("_", " ") + (" (never varied: no indices)" if name in res.constant else ""))
+        t.add_column("rank", justify="right")
+        t.add_column("parameter", overflow="fold")
+        t.add_column("range", overflow="fold")
+        t.add_column("S1", justify="right")
+        t.add_column("ST", justify="right")
+        franges = {f.name: f for f in res.factors}
+        for i, row in enumerate(res.indices[name], 1):
+            f = franges[str(row["parameter"])]
+            t.add_row(str(i), str(row["parameter"]), f"{f.low:g} – {f.high:g}",
+                      f"{float(row['S1']):.2f} ± {float(row['S1_conf']):.2f}",
+                      f"{float(row['ST']):.2f} ± {float(row['ST_conf']):.2f}")
+        stdout.print(t)
+    if out is not None:
+        stdout.print(f"plot saved to {escape(str(out))}")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def register(app: typer.Typer) -> None:
+    from xuefeng.scenario.registry import DEFAULT_SCENARIO
+
+    @app.command()
+    def ensemble(
+        scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
+        replications: str | None = typer.Option(None, "--replications", "-n", metavar="N",
+                                                help="Number of replications (with --resume: the manifest's)."),
+        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K",
+                                           help="Local worker processes (default 1: this process)."),
+        scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                             help="Run on this Dask scheduler (e.g. tcp://127.0.0.1:8786)."),
+        out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR",
+                                        help="Write chunks and a manifest into this folder as they finish."),
+        resume: bool = typer.Option(False, "--resume", help="Finish the ensemble in --out after an interruption."),
+        chunk: str | None = typer.Option(None, "--chunk", "-c", metavar="C",
+                                         help="Replications per chunk (default 100)."),
+        seed: str | None = typer.Option(None, "--seed", "-s", metavar="SEED",
+                                        help="Random seed (0 to 2**63-1; default 0)."),
+        json_output: bool = typer.Option(False, "--json", help="Print only the summary as JSON (as `run --json`)."),
+        whatif: list[str] = typer.Option([], "--whatif", metavar="NAME",
+                                         help="Apply a named what-if of the scenario (repeatable)."),
+        set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
+                                       help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
+    ) -> None:
+        """Run a large ensemble in chunks, across processes or a Dask cluster; resumable."""
+        try:
+            _ensemble(scenario, replications, workers, scheduler, out, resume, chunk, seed, json_output,
+                      list(whatif), list(set_))
+        except KeyboardInterrupt:
+            raise run_cmds._interrupted() from None
+
+    @app.command(name="whatif")
+    def whatif_cmd(
+        args: list[str] | None = typer.Argument(None, metavar="[SCENARIO] [NAME]...",
+                                                help="Scenario (optional), then what-if names "
+                                                     "(default: every named what-if)."),
+        set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
+                                       help="A variant made of overrides (repeatable; all form one variant)."),
+        replications: str = typer.Option("100", "--replications", "-n", metavar="N",
+                                         help="Replications per variant."),
+        seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
+        json_output: bool = typer.Option(False, "--json", help="Print only the differences as JSON."),
+        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K", help="Local worker processes."),
+        scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler."),
+        chunk: str | None = typer.Option(None, "--chunk", "-c", metavar="C", help="Replications per chunk."),
+        list_only: bool = typer.Option(False, "--list", help="List the scenario's named what-ifs and exit."),
+    ) -> None:
+        """Compare what-if variants with the baseline (same seed and replications: common random numbers)."""
+        try:
+            _whatif(list(args or []), list(set_), replications, seed, json_output, workers, scheduler, chunk,
+                    list_only)
+        except KeyboardInterrupt:
+            raise run_cmds._interrupted() from None
+
+    @app.command()
+    def sensitivity(
+        scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
+        params: list[str] = typer.Option([], "--params", "-p", metavar="NAME[=LOW:HIGH]",
+                                         help="Engine parameter sub_model.field to vary (repeatable; default: "
+                                              "a curated list, ±50%)."),
+        base: str | None = typer.Option(None, "--base", "-n", metavar="N",
+                                        help="Saltelli base sample size (a power of 2; default 8)."),
+        reps: str | None = typer.Option(None, "--reps", "-r", metavar="R",
+                                        help="Replications per parameter set (default 2)."),
+        seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
+        out: Path | None = typer.Option(None, "--out", "-o", metavar="PLOT", help="Save a bar plot (.png/.svg/.pdf)."),
+        json_output: bool = typer.Option(False, "--json", help="Print only the indices as JSON."),
+        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K", help="Local worker processes."),
+        scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler."),
+    ) -> None:
+        """Sobol sensitivity of the main outcomes to the engine parameters: which factors decided it."""
+        try:
+            _sensitivity(scenario, list(params), base, reps, seed, out, json_output,
+                         workers, scheduler)
+        except KeyboardInterrupt:
+            raise run_cmds._interrupted() from None
