@@ -114,9 +114,8 @@ def test_show_and_sources_fail_cleanly_on_bad_input(tmp_path: Path) -> None:
 
 
 def test_packaged_default_scenario_validates() -> None:
-    """The embedded West Hunan scenario must load (skipped until its data is packaged)."""
-    if DEFAULT_SCENARIO not in registry.scenario_names():
-        pytest.skip(f"{DEFAULT_SCENARIO} not packaged yet")
+    """The embedded West Hunan scenario is packaged and loads."""
+    assert DEFAULT_SCENARIO in registry.scenario_names()
     result = runner.invoke(app, ["validate", DEFAULT_SCENARIO])
     assert result.exit_code == 0, result.stderr
     shown = runner.invoke(app, ["scenario", "show", "--json"])
