@@ -72,3 +72,18 @@ def test_default_scenario_replication_independent_of_batch_size() -> None:
     ev_a = alone.events[(alone.events.replication == 5) & (alone.events.kind != "engagement")].reset_index(drop=True)
     assert len(ev_a) > 10
     assert ev_a[["time", "kind", "side", "units", "detail"]].equals(ev_b[["time", "kind", "side", "units", "detail"]])
+
+
+def test_batches_concatenate_exactly(mini, monkeypatch) -> None:
+    """Runs larger than one batch are split into batches and concatenated: same numbers."""
+    import xuefeng.engine as eng
+
+    m = FixedEngagement()
+    whole = simulate(mini, 7, seed=4, keep_series=4, engagement=m)
+    monkeypatch.setattr(eng, "BATCH", 3)
+    split = simulate(mini, 7, seed=4, keep_series=4, engagement=m)
+    np.testing.assert_array_equal(split.replication_ids, np.arange(7))
+    for i in range(7):
+        _same(whole, split, i, i)
+    assert split.series is not None and split.series.sizes["replication"] == 4
+    np.testing.assert_array_equal(whole.series["strength"].values, split.series["strength"].values)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine_scenarios import FixedEngagement, base, build, phase, plan, unit
-from xuefeng.engine import EngineConfig, EngineParams, Simulation, compile_scenario, parameter_table, simulate
+from xuefeng.engine import EngineConfig, EngineParams, compile_scenario, parameter_table, simulate
 from xuefeng.engine.compile import load_engine_config
 
 ENGINE = Path(__file__).parents[1] / "src" / "xuefeng" / "engine"
@@ -124,3 +124,17 @@ def _code_only(path: Path) -> str:
             continue
         out.append(tok.string.lower())
     return " ".join(out)
+
+
+def test_campaigns_without_plans_or_with_three_sides_run() -> None:
+    d = base()
+    d["units"] = [unit("r", "red", 27.5, 110.1), unit("b", "blue", 27.5, 110.9)]
+    res = simulate(build(d), 2, seed=1, engagement=MODEL, config=EngineConfig())
+    assert (res.outcome.winner == -1).all()  # no victory condition: no decision
+    assert res.ledger[..., 0].sum() == 0  # nobody attacked
+    d["meta"]["sides"].append({"id": "green", "name": "Green"})
+    d["units"].append(unit("g", "green", 27.9, 110.5))
+    d["plans"] = [plan("red", phase("go", ["r"], "attack", "east"))]
+    res = simulate(build(d), 2, seed=1, engagement=MODEL, config=EngineConfig())
+    assert res.aircrew_lost.shape == (2, 3)
+    assert res.ledger[:, 0, 0].sum() > 0  # red fought its way east

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from engine_scenarios import FixedEngagement, base, build, phase, plan, unit
-from xuefeng.engine import EngineConfig, EngineParams, SideConfig, Simulation, compile_scenario, simulate
-from xuefeng.engine.combat import ATTACK, WITHDRAWAL
+from xuefeng.engine import EngineConfig, EngineParams, SideConfig, Simulation, compile_scenario
 from xuefeng.results.model import CATEGORIES
 
 K = {c: i for i, c in enumerate(CATEGORIES)}
@@ -254,3 +253,23 @@ def test_civilians_hurt_only_in_populated_cells_with_combat() -> None:
     assert with_pop_fight > 0
     assert civ(None, True) == 0.0
     assert civ(50000, False) == 0.0
+
+
+def test_free_unit_envelops_an_enemy_held_in_contact() -> None:
+    d = base()
+    # red attacks blue's first unit; blue's second unit stands ~12 km north of red, out of contact
+    d["units"] = [unit("red", "red", 27.5, 110.45, men=9000), unit("holder", "blue", 27.5, 110.55, men=9000),
+                  unit("flank", "blue", 27.61, 110.45, men=9000)]
+    d["plans"] = [plan("red", phase("attack", ["red"], "attack", "east")),
+                  plan("blue", phase("hold", ["holder", "flank"], "hasty_defence"))]
+    sc = build(d)
+    c, sim = run_sim(sc, 0, params=NO_SPREAD)
+    start = sim.s.cell[0, 2]
+    chased = False
+    for _ in range(16):
+        sim.step()
+        chased |= bool(sim.s.chase[0, 2] >= 0)
+    assert chased
+    assert sim.s.cell[0, 2] != start
+    # the flank unit ends next to (or on) the red unit, attacking
+    assert c.adj[sim.s.cell[0, 2], sim.s.cell[0, 0]]

@@ -80,7 +80,7 @@ def _concat(parts: list[Results]) -> Results:
         civilian_casualties=np.concatenate([p.civilian_casualties for p in parts]),
         aircrew_lost=np.concatenate([p.aircrew_lost for p in parts]), outcome=oc,
         events=pd.concat([p.events for p in parts], ignore_index=True),
-        series=xr.concat(series, dim="replication") if len(series) > 1 else (series[0] if series else None))
+        series=xr.concat(series, dim="replication", join="exact") if len(series) > 1 else (series[0] if series else None))
 
 
 def estimate_bytes(scenario: Any, replications: int, keep_series: int) -> int:

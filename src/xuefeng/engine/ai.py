@@ -32,6 +32,10 @@ Doctrine, applied as masks over the batch each step:
   cells envelop: combat.py);
 * pursue: a defending unit in contact with a withdrawing enemy attacks when its
   local ratio reaches `pursue_ratio`;
+* envelop: a defending unit out of contact within `envelop_radius_km` of an
+  enemy that a friend holds in contact marches on it (straight at its cell)
+  and attacks from its own side, when the men near that enemy outnumber it by
+  `envelop_ratio`;
 * broken units (combat.py breakpoints) withdraw toward their start positions
   and rally wherever they are, out of contact, once morale and strength allow.
 """
@@ -66,14 +70,24 @@ class AIParams:
     """Supply needed to counterattack (assumption)."""
     pursue_ratio: float = 0.8
     """Local ratio at which a defending unit pursues a withdrawing enemy (assumption)."""
+    envelop_radius_km: float = 15.0
+    """A free defending unit within this distance of an enemy held in contact by a friend moves
+    to strike it (envelopment; 0 disables) (assumption: about two hexes, half a day's march; the
+    seed's 5th and 121st Divisions 'repeatedly outflanked the Japanese')."""
+    envelop_ratio: float = 1.2
+    """Men near an engaged enemy (within envelop_radius_km, on the other sides) per enemy man
+    needed to send a free unit to envelop it (assumption: a modest edge suffices against an
+    enemy already fixed by a friend)."""
     culmination_fraction: float = 0.5
     """Share of a side's attack-phase units halted or broken that ends its offensive (assumption)."""
     culmination_steps: int = 80
     """Steps (6 h) that share must persist before the offensive is called off (tuned to the seed:
     the 51st Division 'blocked more than 6,000 enemy troops ... for more than 20 days' before the
     Japanese gave up: 20 days = 80 steps)."""
-    retreat_supply: float = 0.15
-    """Mean supply of attack-phase units below which the offensive is called off (assumption)."""
+    retreat_supply: float = 0.1
+    """Mean supply of attack-phase units below which the offensive is called off (assumption,
+    tuned: the Japanese pressed on until their columns were nearly out of food and ammunition;
+    with 0.1 the West Hunan offensive is called off in mid-May, as in the seed)."""
     retreat_strength: float = 0.6
     """Share of the attack-phase units' full strength below which the offensive is called off
     (assumption: a division at 60% can no longer attack)."""
@@ -97,6 +111,8 @@ class AIParams:
     """Strength (share of full) a broken unit needs, besides morale, to rally (assumption)."""
     recover_morale: float = 0.5
     """Morale at which a broken unit out of contact rallies (assumption)."""
+    morale_recovery_supply: float = 0.3
+    """Supply a unit out of contact needs to regain morale (assumption: hungry troops do not recover)."""
     morale_recovery_per_day: float = 0.08
     """Morale regained per day out of contact with supply (assumption: a broken division
     rallies in about four days out of contact)."""
@@ -132,7 +148,10 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     oh = c.side_onehot
     men = s.arms.sum(-1)
     r_idx = np.arange(R)[:, None]
-    in_att_phase = (s.phase >= 0) & c.phase_attack[np.maximum(s.phase, 0)] & alive
+    if c.n_phases == 0:  # no plans: every unit holds where it stands
+        in_att_phase = np.zeros_like(alive)
+    else:
+        in_att_phase = (s.phase >= 0) & c.phase_attack[np.maximum(s.phase, 0)] & alive
     attacking = (s.posture == ATTACK) & alive & in_att_phase
     n_ap = mm(in_att_phase, oh)
     n_at = mm(attacking, oh)
@@ -191,9 +210,12 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
         if not at.any():
             break
         s.wp = s.wp + at
-    base = np.where(has, c.phase_posture[php], HASTY)
-    fld = np.where(has & (c.phase_nwp[php] > 0), c.phase_wp[php, np.minimum(s.wp, c.phase_wp.shape[1] - 1)]
-                   if P else -1, -1)
+    if P:
+        base = np.where(has, c.phase_posture[php], HASTY)
+        fld = np.where(has & (c.phase_nwp[php] > 0), c.phase_wp[php, np.minimum(s.wp, c.phase_wp.shape[1] - 1)], -1)
+    else:
+        base = np.full((R, U), HASTY)
+        fld = np.full((R, U), -1)
     # doctrine
     own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
     ratio = own / np.maximum(opp_p, 1.0)
@@ -231,7 +253,27 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     counter = defensive & touching & (ratio >= p.counter_ratio) & (s.supply >= p.counter_supply)
     pursue = defensive & touch_wd & (ratio >= p.pursue_ratio)
     post = np.where((counter | pursue) & ~s.broken, ATTACK, post)
+    # envelop: a free defending unit strikes an enemy that a friend already holds in contact,
+    # from its own cell (converging attacks earn combat.envelop_surprise), when the men near
+    # that enemy outnumber it by envelop_ratio
+    chase = np.full((R, U), -1, dtype=np.int64)
+    if p.envelop_radius_km > 0:
+        x, y = c.x_km[s.cell], c.y_km[s.cell]
+        d = np.hypot(x[:, :, None] - x[:, None, :], y[:, :, None] - y[:, None, :])  # (R,u,e)
+        near = (d <= p.envelop_radius_km) & alive[:, :, None] & alive[:, None, :]
+        against = np.einsum("rve,rv,ve->re", near.astype(float), men * alive, c.enemy.astype(float))
+        superior_e = against >= p.envelop_ratio * np.maximum(men, 1.0)
+        free = defensive & ~touching & ~s.broken & alive & (s.supply >= p.counter_supply)
+        cand = free[:, :, None] & c.enemy[None] & near & (touching & superior_e)[:, None, :]
+        score = np.where(cand, d, np.inf)
+        e = np.argmin(score, axis=2)
+        has = np.isfinite(np.take_along_axis(score, e[..., None], axis=2)[..., 0])
+        chase = np.where(has, s.cell[r_idx, e], -1)
+        post = np.where(has, ATTACK, post)
     post = np.where(s.broken, WITHDRAWAL, post)
+    chase = np.where(post == ATTACK, chase, -1)
+    # every withdrawal heads for the unit's own start position by the quickest way (a retreat
+    # phase's axis is not followed: the start line is the goal)
     fld = np.where(post == WITHDRAWAL, c.home_field[None, :], fld)
     home = s.cell == c.start_cell[None, :]
     post = np.where((post == WITHDRAWAL) & home, HASTY, post)
@@ -241,4 +283,5 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     fld = np.where((fld < 0) & (post == ATTACK), c.home_field[None, :], fld)
     s.posture = np.where(alive, post, s.posture)
     s.field = fld
+    s.chase = chase
     s.side_attacked |= mm((s.posture == ATTACK) & alive & in_att_phase, oh) > 0

@@ -91,6 +91,13 @@ class SideConfig:
     """Supply transport mode (foot or motor); default: the mode of the side's largest transport capacity."""
 
 
+#: Probability of a rain/low-cloud day in a month the scenario's climate does not give
+#: (assumption: a generic temperate-monsoon spring; scenarios should give their own).
+DEFAULT_RAIN_PROBABILITY = 0.3
+#: Disease season factor in a month the scenario's climate does not give (1 = the medical base rate).
+DEFAULT_DISEASE_SEASON = 1.0
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Scenario-level engine settings (engine.yaml beside scenario.yaml)."""
@@ -275,14 +282,6 @@ class Compiled:
     # rng layout
     rng_size: int
     rng_slices: dict[str, slice]
-
-
-def _month_table(d: dict[int, float], default: float) -> np.ndarray:
-    t = np.full(13, default)
-    for k, v in d.items():
-        if 1 <= k <= 12:
-            t[k] = v
-    return t
 
 
 def _local_xy(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tuple[np.ndarray, np.ndarray]:

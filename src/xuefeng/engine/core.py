@@ -20,7 +20,6 @@ i is bit-identical whatever the batch size.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -36,9 +35,9 @@ from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
 from xuefeng.engine.combat import ATTACK, WITHDRAWAL
-from xuefeng.engine.compile import POSTURE_NAMES, Compiled
-from xuefeng.engine.movement import step_units
-from xuefeng.engine.state import LEDGER, State, initial_state, mm
+from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, Compiled
+from xuefeng.engine.movement import step_toward_cells, step_units
+from xuefeng.engine.state import LEDGER, initial_state, mm
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
 K_KILLED, K_WOUNDED, K_DOW, K_MISSING, K_CAPTURED, K_SICK, K_DOI, K_RTD = (
@@ -81,8 +80,10 @@ class Simulation:
         self._frozen = np.zeros(self.R, bool)
         self._series: list[np.ndarray] = []
         c = compiled
-        self._rain_tab = np.array([c.config.rain_probability_by_month.get(m, 0.3) for m in range(13)])
-        self._season_tab = np.array([c.config.disease_season_by_month.get(m, 1.0) for m in range(13)])
+        self._rain_tab = np.array([c.config.rain_probability_by_month.get(m, DEFAULT_RAIN_PROBABILITY)
+                                   for m in range(13)])
+        self._season_tab = np.array([c.config.disease_season_by_month.get(m, DEFAULT_DISEASE_SEASON)
+                                     for m in range(13)])
         self._dt_days = c.step_hours / 24.0
         self._airlift_order = np.lexsort((np.arange(c.n_units), c.arrival_step, c.lift_step))
         self._lift_sides = np.array([np.any((c.group_side == s_) & (c.group_missions[:, 3] > 0))
@@ -228,7 +229,7 @@ class Simulation:
         if c.new_day[t] or t == 1:
             s.rain = block[:, sl["weather"]][:, 0] < self._rain_tab[c.step_month[t]]
         alive = self.alive()
-        men0_cell = s.cell.copy()
+        cell_before = s.cell.copy()
 
         # 1. orders & command delay
         orders(c, s, p.ai, p.command, alive, block[:, sl["delay"]], self._log)
@@ -240,9 +241,8 @@ class Simulation:
         ok = near >= 0
         zoc[np.repeat(rr, 7)[ok.ravel()], np.repeat(c.side[uu], 7)[ok.ravel()], near.ravel()[ok.ravel()]] = True
         enemy_side = (c.side + 1) % c.n_sides  # ZOC of "the" enemy (two-sided campaigns)
-        if c.n_sides > 2:  # any enemy: fold all other sides' zones into one per side
-            zall = zoc.any(1, keepdims=True)
-            zoc = zall & ~zoc
+        if c.n_sides > 2:  # any enemy: the zones of all other sides, per side
+            zoc = (zoc.sum(1, keepdims=True, dtype=np.int64) - zoc) > 0
             enemy_side = c.side
         men = s.arms.sum(-1)
         speed = (p.movement.low_supply_speed_floor + (1 - p.movement.low_supply_speed_floor) * s.supply) \
@@ -250,10 +250,18 @@ class Simulation:
         moving = alive & ~(s.halted & (s.posture != WITHDRAWAL))
         in_contact = zoc[np.arange(R)[:, None], enemy_side[None, :], s.cell]
         speed = np.where((s.posture == WITHDRAWAL) & in_contact, speed * p.movement.contact_withdrawal_speed, speed)
-        s.mp = np.where(moving & (s.field >= 0), s.mp + c.step_hours * speed, 0.0)
-        cell, mp, moved = step_units(c.nbr, c.next_k, c.edge_hours, c.mode, s.field, s.cell, s.mp, moving,
-                                     s.posture == WITHDRAWAL, zoc, enemy_side, s.rain,
+        chasing = moving & (s.chase >= 0)
+        s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
+        cell, mp, moved = step_units(c.nbr, c.next_k, c.edge_hours, c.mode, np.where(chasing, -1, s.field),
+                                     s.cell, s.mp, moving, s.posture == WITHDRAWAL, zoc, enemy_side, s.rain,
                                      p.movement.max_hops_per_step)
+        if chasing.any():
+            cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
+                                                   np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
+                                                   p.movement.max_hops_per_step)
+            cell = np.where(chasing, cell2, cell)
+            mp = np.where(chasing, mp2, mp)
+            moved = np.where(chasing, moved2, moved)
         s.cell = cell
         s.mp = np.minimum(mp, p.movement.carry_hours_cap)
 
@@ -281,7 +289,7 @@ class Simulation:
         cp = p.combat
         morale = s.morale - cp.morale_loss_per_casualty_fraction * loss_frac \
             - np.where(cr.beaten, cp.morale_defeat, 0.0) + np.where(cr.won & ~cr.beaten, cp.morale_victory, 0.0)
-        rest = alive & ~cr.engaged & (s.supply > 0.3)
+        rest = alive & ~cr.engaged & (s.supply > p.ai.morale_recovery_supply)
         morale = morale + np.where(rest, p.ai.morale_recovery_per_day * dt_days, 0.0)
         s.morale = np.clip(morale, 0.0, 1.0)
         frac_after = (men - cr.cas - glost) / np.maximum(s.delivered, 1.0)  # of the men it has had
@@ -332,7 +340,7 @@ class Simulation:
         self._airlift(airres.airlift_men)
 
         # 8. bookkeeping, end conditions, recording
-        s.steps_in_cell = np.where(s.cell == men0_cell, s.steps_in_cell + 1, 0)
+        s.steps_in_cell = np.where(s.cell == cell_before, s.steps_in_cell + 1, 0)
         if snap is not None:
             fz = self._frozen
             for k, old in snap.items():
@@ -444,7 +452,11 @@ class Simulation:
     def _series_ds(self) -> xr.Dataset | None:
         if self.keep == 0 or not self._series:
             return None
-        arr = np.stack(self._series, axis=2)  # (field, rep, time, unit)
+        frames = list(self._series)
+        # every replication has ended by the last recorded step and stays frozen: extend the
+        # record to the full time axis so that series never depend on the batch a replication ran in
+        frames += [frames[-1]] * (self.c.n_steps + 1 - len(frames))
+        arr = np.stack(frames, axis=2)  # (field, rep, time, unit)
         T = arr.shape[2]
         coords = {"replication": self.rids[: self.keep], "time": self.c.step_times[:T],
                   "unit": list(self.c.unit_ids)}

@@ -32,7 +32,7 @@ class MovementModelParams:
     rain_factor: float = 1.4
     """Off-road and track hours multiplier on a rain day (assumption: mud on paddy-field paths
     and mountain tracks; geo applies it to off-road and track edges only)."""
-    contact_withdrawal_speed: float = 0.25
+    contact_withdrawal_speed: float = 0.4
     """Speed of a unit withdrawing while in contact with the enemy, as a fraction (assumption,
     tuned: a fighting withdrawal leapfrogs rear guards; the seed's Japanese took some three weeks,
     under pursuit and flank attacks, to get back to their start lines by 7 June)."""
@@ -88,4 +88,35 @@ def step_units(nbr: np.ndarray, next_k: np.ndarray, eh: np.ndarray, mode: np.nda
         # entering an enemy ZOC ends the march for this step
         stop = go & ~ignore_zoc & zoc[r_idx, enemy_side[None, :], cell]
         active = active & go & ~stop
+    return cell, mp, moved
+
+
+def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np.ndarray, eh: np.ndarray,
+                      mode: np.ndarray, target: np.ndarray, cell: np.ndarray, mp: np.ndarray,
+                      rain: np.ndarray, max_hops: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy hex steps straight toward a target cell (units with target >= 0) for short moves
+    with no precomputed field (an envelopment a few hexes away): each hop goes to the passable
+    neighbour nearest the target, if nearer than the current cell. Returns (cell, mp, hours)."""
+    R, U = cell.shape
+    wi = rain.astype(np.int64)[:, None]
+    cell = cell.copy()
+    mp = mp.copy()
+    moved = np.zeros_like(mp)
+    active = target >= 0
+    tx, ty = x[np.maximum(target, 0)], y[np.maximum(target, 0)]
+    for _ in range(max_hops):
+        if not active.any():
+            break
+        nb = nbr[cell]  # (R,U,6)
+        dn = np.hypot(x[nb] - tx[..., None], y[nb] - ty[..., None])
+        dn = np.where(edge_ok[cell], dn, np.inf)
+        k = np.argmin(dn, axis=-1)
+        best = np.take_along_axis(dn, k[..., None], axis=-1)[..., 0]
+        here = np.hypot(x[cell] - tx, y[cell] - ty)
+        cost = eh[wi, mode[None, :], cell, k]
+        go = active & (best < here - 1e-9) & (mp >= cost)
+        cell = np.where(go, np.take_along_axis(nb, k[..., None], axis=-1)[..., 0], cell)
+        mp = np.where(go, mp - cost, mp)
+        moved = np.where(go, moved + cost, moved)
+        active = go
     return cell, mp, moved

@@ -31,6 +31,7 @@ class State:
     arrived_step: np.ndarray  # (R,U) int step of arrival (-1 not yet)
     posture: np.ndarray  # (R,U) int index into POSTURE_NAMES
     field: np.ndarray  # (R,U) int field index the unit moves toward (-1 none)
+    chase: np.ndarray  # (R,U) int cell of an enemy the unit marches on to envelop it (-1 none)
     phase: np.ndarray  # (R,U) int current phase (-1 none)
     wp: np.ndarray  # (R,U) waypoint index within its phase
     supply: np.ndarray  # (R,U) 0..1
@@ -76,6 +77,7 @@ def initial_state(c, R: int) -> State:
         arms=arms, present=present, delivered=delivered,
         arrived_step=np.where(present, 0, -1),
         posture=np.full((R, U), 1, np.int64), field=np.full((R, U), -1, np.int64),
+        chase=np.full((R, U), -1, np.int64),
         phase=np.full((R, U), -1, np.int64), wp=np.zeros((R, U), np.int64),
         supply=np.full((R, U), c.params.supply.start_supply), morale=np.ones((R, U)),
         fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)),
