@@ -11,7 +11,6 @@ import pytest
 
 from engine_scenarios import FixedEngagement, base, build, phase, plan, unit
 from xuefeng.engine import EngineConfig, EngineParams, compile_scenario, parameter_table, simulate
-from xuefeng.engine.compile import load_engine_config
 
 ENGINE = Path(__file__).parents[1] / "src" / "xuefeng" / "engine"
 MODEL = FixedEngagement()
@@ -77,10 +76,8 @@ def test_unknown_trigger_and_bad_engine_config_are_named(tmp_path: Path) -> None
     d["plans"] = [plan("red", phase("go", ["r"], "attack", "east", start=None, trigger="full_moon"))]
     with pytest.raises(ValueError, match="full_moon"):
         compile_scenario(build(d), config=EngineConfig())
-    f = tmp_path / "engine.yaml"
-    f.write_text("sides:\n  red: {liason_system: true}\n")
     with pytest.raises(ValueError, match="liason_system"):
-        load_engine_config(f)
+        EngineConfig.from_dict({"sides": {"red": {"liason_system": True}}})
     with pytest.raises(ValueError, match="combat"):
         EngineParams().with_overrides({"combat": {"no_such_field": 1}})
 

@@ -6,10 +6,11 @@ them; HQ echelons are not on the map), phases and their routes, cost-to-go
 fields per (transport mode, target), next-step tables, depots, air groups,
 territory, population and the attack line used for `advance_km`.
 
-Scenario-level engine settings the scenario schema does not carry (which side
-has a liaison system, guerrillas, disease factors, climate, parameter
-overrides) come from an optional `engine.yaml` in the scenario's folder (see
-`EngineConfig`), defaults otherwise.
+Scenario-level engine settings the scenario schema has no typed place for yet
+(which side has a liaison system, guerrillas, disease factors, climate,
+parameter overrides) come from `Scenario.engine_settings` — the scenario
+loader reads them from an optional `engine.yaml` beside the scenario file, so
+the engine never parses files — checked here by `EngineConfig`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -143,26 +142,11 @@ class EngineConfig:
 
 
 def find_engine_config(scenario: Scenario) -> EngineConfig:
-    """engine.yaml of a packaged scenario (by meta.name), or defaults."""
+    """The scenario's engine settings (its `engine.yaml`, read by the scenario loader), or defaults."""
     try:
-        base = resources.files("xuefeng.scenario") / "data" / scenario.meta.name / "engine.yaml"
-        path = Path(str(base))
-    except Exception:  # pragma: no cover - unusual packaging
-        return EngineConfig()
-    if not path.is_file():
-        return EngineConfig()
-    return load_engine_config(path)
-
-
-def load_engine_config(path: str | Path) -> EngineConfig:
-    import yaml
-
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    try:
-        return EngineConfig.from_dict(data)
+        return EngineConfig.from_dict(scenario.engine_settings)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"engine settings of scenario '{scenario.meta.name}' (engine.yaml): {exc}") from None
 
 
 #: Elevation (m) assumed by terrain class where the map has none (flat, rolling,

@@ -53,6 +53,10 @@ class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+
+#: Engine settings beside a scenario file (see `Scenario.engine_settings`).
+ENGINE_SETTINGS_FILE = "engine.yaml"
+
 def _read_text(path: Path, shown: str) -> str:
     """Read a scenario or layer file as UTF-8, refusing what is not a plain, modest text file."""
     try:
@@ -247,6 +251,10 @@ def _read_merged(path: Path) -> tuple[dict[str, Any], _Source, dict[tuple[str, i
     theater = data.get("theater")
     if isinstance(theater, dict) and isinstance(theater.get("layers"), list):
         _merge_layers(path, main, theater, origins)
+    settings = path.parent / ENGINE_SETTINGS_FILE
+    if "engine_settings" not in data and settings.is_file():
+        shown = str(settings)
+        data["engine_settings"] = _parse_yaml(_read_text(settings, shown), shown) or {}
     return data, main, origins
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -458,6 +458,11 @@ class Scenario(Frozen):
     events: list[Event] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
     victory: list[VictoryCondition] = Field(default_factory=list)
+    engine_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Engine settings the format has no typed place for yet (per-side liaison, guerrillas, "
+                    "disease and capture factors, climate, civilians, sub-model parameter overrides). The "
+                    "loader reads them from `engine.yaml` beside the scenario file; the engine checks them.")
 
     # ---- helpers
     def unit(self, unit_id: str) -> Unit:
