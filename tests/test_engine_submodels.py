@@ -91,12 +91,9 @@ def test_much_stronger_attacker_wins_and_defender_retreats() -> None:
 
 
 def test_combat_with_the_fitted_engagement_model() -> None:
-    try:
-        from xuefeng.engagement import EngagementModel
+    from xuefeng.engagement import EngagementModel
 
-        model = EngagementModel.default()
-    except Exception as exc:  # pragma: no cover - until the fitted parameters ship
-        pytest.skip(f"fitted engagement model not available: {exc}")
+    model = EngagementModel.default()
     sc = combat_scenario(40000, 3000)
     c, sim = run_sim(sc, 24, params=NO_SPREAD, model=model)
     assert sim.s.cell[0, 1] != c.start_cell[1] or sim.s.arms[0, 1].sum() < 1500

@@ -21,6 +21,7 @@ import numpy as np
 
 from xuefeng.engine.compile import Compiled, EngineConfig, EngineParams, SideConfig, compile_scenario
 from xuefeng.engine.core import Simulation
+from xuefeng.results.io import concat
 from xuefeng.results.model import CATEGORIES, Results
 
 __all__ = ["simulate", "estimate_bytes", "compile_scenario", "Compiled", "EngineParams", "EngineConfig",
@@ -58,29 +59,7 @@ def simulate(scenario: Any, replications: int, seed: int, keep_series: int = 1,
         else:
             sim.run(progress)
         parts.append(sim.results(scenario.meta.name))
-    return parts[0] if len(parts) == 1 else _concat(parts)
-
-
-def _concat(parts: list[Results]) -> Results:
-    import dataclasses
-
-    import pandas as pd
-
-    from xuefeng.results.model import Outcome
-
-    f = parts[0]
-    oc = Outcome(**{k.name: np.concatenate([getattr(p.outcome, k.name) for p in parts])
-                    for k in dataclasses.fields(Outcome)})
-    series = [p.series for p in parts if p.series is not None]
-    import xarray as xr
-
-    return dataclasses.replace(
-        f, replication_ids=np.concatenate([p.replication_ids for p in parts]),
-        ledger=np.concatenate([p.ledger for p in parts]),
-        civilian_casualties=np.concatenate([p.civilian_casualties for p in parts]),
-        aircrew_lost=np.concatenate([p.aircrew_lost for p in parts]), outcome=oc,
-        events=pd.concat([p.events for p in parts], ignore_index=True),
-        series=xr.concat(series, dim="replication", join="exact") if len(series) > 1 else (series[0] if series else None))
+    return parts[0] if len(parts) == 1 else concat(parts)
 
 
 def estimate_bytes(scenario: Any, replications: int, keep_series: int) -> int:
