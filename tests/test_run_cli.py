@@ -229,11 +229,6 @@ def test_history_default_replications(scen, fake_engine):
 
 # --------------------------------------------------------------------------- the real engine
 
-needs_engine = pytest.mark.skipif(not hasattr(xuefeng.engine, "simulate"),
-                                  reason="xuefeng.engine.simulate is not present in this checkout")
-
-
-@needs_engine
 def test_real_run_json_has_the_issue_keys():
     res = invoke("run", "--replications", "2", "--seed", "3", "--json")
     assert res.exit_code == 0, res.output
@@ -248,11 +243,20 @@ def test_real_run_json_has_the_issue_keys():
     assert s["replications"] == 2 and s["seed"] == 3
 
 
-@needs_engine
 def test_real_history_runs(tmp_path):
     res = invoke("history", "--replications", "2", "--seed", "1")
     assert res.exit_code in (0, 1), res.output
     assert "targets hold" in res.stdout
+
+
+def test_historical_check_holds_at_a_size_ci_can_afford():
+    """The default scenario's historical check (issue: 500 replications) at 100 replications,
+    seed 0: every target must hold. A change to the engine, the engagement model's parameters
+    or the scenario that moves the campaign away from the sources fails here."""
+    res = invoke("history", "--replications", "100", "--seed", "0", "--json")
+    assert res.exit_code == 0, res.stdout
+    targets = json.loads(res.stdout)["targets"]
+    assert len(targets) == 12 and all(t["holds"] for t in targets)
 
 
 def test_unwritable_out_is_a_user_error(scen, fake_engine, tmp_path):
