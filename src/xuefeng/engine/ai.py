@@ -163,13 +163,14 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     enemy_retreating = mm(retreating_side, esm.T)[:, c.phase_side] > 0
     if P:
         pmen = mm(men * alive, c.phase_units.T)  # (R,P)
-        dist = c.phase_obj_dist[:, s.cell]  # (P,R,U)
-        near = (dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None, None]
+        dist = np.take(c.phase_obj_dist, s.cell, axis=1)  # (P,R,U)
+        near = ((dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None, None]).astype(float)
+        w_alive = men * alive
         opp = (c.side[None, :] != c.phase_side[:, None])
-        emen = np.einsum("pru,ru,pu->rp", near.astype(float), men * alive, opp.astype(float))
+        emen = np.einsum("pru,ru,pu->rp", near, w_alive, opp.astype(float))
         # own strength = the phase's units plus the side's other units near the objective
         others = ~opp & ~c.phase_units
-        omen = np.einsum("pru,ru,pu->rp", near.astype(float), men * alive, others.astype(float))
+        omen = np.einsum("pru,ru,pu->rp", near, w_alive, others.astype(float))
         superior = (emen >= p.superior_min_enemy_men) & (pmen + omen >= p.superior_ratio * emen)
         trig = c.phase_trigger[None, :]
         fire = (t >= c.phase_start_step)[None, :] | ((trig == 1) & enemy_halted) | \
@@ -190,7 +191,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
         score = np.where(eff, s.phase_effective * P + np.arange(P)[None, :], -1)
         sc_u = np.where(c.phase_units[None], score[:, :, None], -1)  # (R,P,U)
         best = sc_u.max(1)
-        ph = np.where(best >= 0, sc_u.argmax(1), -1)
+        ph = np.where(best >= 0, best % P, -1)  # a score encodes its phase: effective step * P + phase
     else:
         ph = np.full((R, U), -1)
     changed = ph != s.phase
@@ -259,15 +260,22 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     chase = np.full((R, U), -1, dtype=np.int64)
     if p.envelop_radius_km > 0:
         x, y = c.x_km[s.cell], c.y_km[s.cell]
-        d = np.hypot(x[:, :, None] - x[:, None, :], y[:, :, None] - y[:, None, :])  # (R,u,e)
-        near = (d <= p.envelop_radius_km) & alive[:, :, None] & alive[:, None, :]
+        dx = x[:, :, None] - x[:, None, :]
+        dy = y[:, :, None] - y[:, None, :]
+        # only live enemy pairs next to an enemy e in contact count (below), and
+        # hypot >= max(|dx|, |dy|): only those inside the radius box need a distance
+        box = (np.abs(dx) <= p.envelop_radius_km) & (np.abs(dy) <= p.envelop_radius_km) \
+            & (alive & touching)[:, None, :] & alive[:, :, None] & c.enemy[None]
+        d = np.full(dx.shape, np.inf)  # (R,u,e) km; inf outside the box
+        d[box] = np.hypot(dx[box], dy[box])
+        near = d <= p.envelop_radius_km
         against = np.einsum("rve,rv,ve->re", near.astype(float), men * alive, c.enemy.astype(float))
-        superior_e = against >= p.envelop_ratio * np.maximum(men, 1.0)
+        superior_e = against >= p.envelop_ratio * np.maximum(men, 1.0)  # (valid where touching)
         free = defensive & ~touching & ~s.broken & alive & (s.supply >= p.counter_supply)
         cand = free[:, :, None] & c.enemy[None] & near & (touching & superior_e)[:, None, :]
         score = np.where(cand, d, np.inf)
         e = np.argmin(score, axis=2)
-        has = np.isfinite(np.take_along_axis(score, e[..., None], axis=2)[..., 0])
+        has = cand.any(2)  # distances are finite: a candidate exists iff the minimum is finite
         chase = np.where(has, s.cell[r_idx, e], -1)
         post = np.where(has, ATTACK, post)
     post = np.where(s.broken, WITHDRAWAL, post)

@@ -153,11 +153,24 @@ class CombatResult:
 def touching(c, cell: np.ndarray, alive: np.ndarray) -> np.ndarray:
     """(R,U,U) units alive in the same or adjacent cells (either side)."""
     if c.adj is not None:
-        touch = c.adj[cell[:, :, None], cell[:, None, :]]
+        # one flat gather (adj is C-contiguous): faster than two broadcast index arrays, same values
+        n_cells = c.adj.shape[0]
+        touch = np.take(c.adj.ravel(), cell[:, :, None] * n_cells + cell[:, None, :])
     else:
         near = c.nbr_self[cell]  # (R,U,7)
         touch = (near[:, :, None, :] == cell[:, None, :, None]).any(-1)
     return touch & alive[:, :, None] & alive[:, None, :]
+
+
+def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
+    """Primary target of each attacker (replication ar, unit aa), (n,): the contacted enemy
+    lowest on the attacker's own cost-to-go field (the one barring its way), ties by weakness."""
+    n_fields, n_cells = c.ctg.shape[1:]
+    # one flat gather on the C-contiguous ctg table: ctg[mode[a], field[a], cell[e]] for every unit e
+    row = (c.mode[aa] * n_fields + np.maximum(s.field[ar, aa], 0)) * n_cells  # (n,)
+    ctg_e = np.take(c.ctg.ravel(), row[:, None] + s.cell[ar])  # (n,U)
+    score = np.where(contact[ar, aa], ctg_e + 1e-6 * men[ar], np.inf)
+    return np.argmin(score, axis=1)
 
 
 def contact_mask(c, cell: np.ndarray, alive: np.ndarray) -> np.ndarray:
@@ -193,11 +206,6 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     contact = contact_mask(c, s.cell, alive)
     touching = contact.any(2)
     attacking = (s.posture == ATTACK) & touching
-    # target: contacted enemy lowest on the attacker's field (the one ahead), ties by weakness
-    f = np.maximum(s.field, 0)
-    ctg_e = c.ctg[c.mode[None, :, None], f[:, :, None], s.cell[:, None, :]]  # (R,U,U)
-    score = np.where(contact, ctg_e + 1e-6 * men[:, None, :], np.inf)
-    tgt = np.argmin(score, axis=2)
     # an attacker engages every enemy it touches, splitting its men in proportion to theirs
     # (a broad front); it advances toward its primary target (the one barring its way)
     A = attacking[:, :, None] & contact  # (R,a,d)
@@ -275,22 +283,28 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         cell_cas = cas_att_d + cas_def_d
         # outcomes
         Ab = A.astype(np.float64)
+        n_att = np.maximum(Ab.sum(1), 1)  # attackers per defender
         att_in_won = np.einsum("rad,rd->ra", Ab, att_won.astype(float)) > 0
         att_in_lost = np.einsum("rad,rd->ra", Ab, (defended & ~att_won).astype(float)) > 0
         won |= att_in_won | (defended & ~att_won)
         beaten |= (defended & att_won) | (att_in_lost & ~att_in_won)
         # defender retreats one cell: away from its attackers, toward its rear (depots) where it has one
-        ax = np.einsum("rad,ra->rd", Ab, c.x_km[s.cell]) / np.maximum(Ab.sum(1), 1)
-        ay = np.einsum("rad,ra->rd", Ab, c.y_km[s.cell]) / np.maximum(Ab.sum(1), 1)
-        nbc = c.nbr[s.cell]  # (R,U,6)
-        away = np.hypot(c.x_km[nbc] - ax[..., None], c.y_km[nbc] - ay[..., None])
-        score = away - p.retreat_rear_weight * c.rear_ctg[c.side[None, :, None], nbc]
-        score = np.where(c.edge_ok[s.cell], score, -np.inf)
+        ax = np.einsum("rad,ra->rd", Ab, c.x_km[s.cell]) / n_att
+        ay = np.einsum("rad,ra->rd", Ab, c.y_km[s.cell]) / n_att
+        # (only the beaten defenders, n of them, need a cell to fall back to)
+        br, bd = np.nonzero(defended & att_won)
+        bcell = s.cell[br, bd]
+        nbc = c.nbr[bcell]  # (n,6)
+        away = np.hypot(c.x_km[nbc] - ax[br, bd, None], c.y_km[nbc] - ay[br, bd, None])
+        score = away - p.retreat_rear_weight * c.rear_ctg[c.side[bd, None], nbc]
+        score = np.where(c.edge_ok[bcell], score, -np.inf)
         rear = np.take_along_axis(nbc, np.argmax(score, axis=-1)[..., None], axis=-1)[..., 0]
-        rear = np.where(np.isfinite(score.max(-1)), rear, s.cell)
-        new_cell = np.where(defended & att_won, rear, new_cell)
-        tgt_cell = s.cell[r_idx, tgt]
-        new_cell = np.where(attacking & att_won[r_idx, tgt], tgt_cell, new_cell)
+        new_cell[br, bd] = np.where(np.isfinite(score.max(-1)), rear, bcell)
+        # winning attackers advance into their primary target's cell
+        ar, aa = np.nonzero(attacking)
+        tgt = primary_target(c, s, contact, men, ar, aa)
+        adv_ok = att_won[ar, tgt]
+        new_cell[ar[adv_ok], aa[adv_ok]] = s.cell[ar[adv_ok], tgt[adv_ok]]
     # close air support on enemy units in contact (liaison multiplies its effect)
     if cas_sorties.any():
         exposed = touching & alive

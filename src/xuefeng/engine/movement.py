@@ -66,28 +66,31 @@ def step_units(nbr: np.ndarray, next_k: np.ndarray, eh: np.ndarray, mode: np.nda
     """
     R, U = cell.shape
     r_idx = np.arange(R)[:, None]
-    wi = rain.astype(np.int64)[:, None]
     cell = cell.copy()
     mp = mp.copy()
     moved = np.zeros_like(mp)
-    f = np.maximum(field, 0)
     active = moving & (field >= 0)
     # a unit that starts the step in an enemy ZOC does not march on (it fights instead)
     active &= ignore_zoc | ~zoc[r_idx, enemy_side[None, :], cell]
+    # march the active units only (n of them); the others keep cell and mp
+    rr, uu = np.nonzero(active)
+    c_, mp_, mv_ = cell[rr, uu], mp[rr, uu], moved[rr, uu]
+    m_, f_, wi, ign, es = mode[uu], field[rr, uu], rain.astype(np.int64)[rr], ignore_zoc[rr, uu], enemy_side[uu]
+    act = np.ones(rr.shape, bool)
     for _ in range(max_hops):
-        k = next_k[mode[None, :], f, cell].astype(np.int64)  # (R,U)
+        k = next_k[m_, f_, c_].astype(np.int64)  # (n,)
         kk = np.maximum(k, 0)
-        cost = eh[wi, mode[None, :], cell, kk]
-        go = active & (k >= 0) & (mp >= cost)
+        cost = eh[wi, m_, c_, kk]
+        go = act & (k >= 0) & (mp_ >= cost)
         if not go.any():
             break
-        new = nbr[cell, kk]
-        cell = np.where(go, new, cell)
-        mp = np.where(go, mp - cost, mp)
-        moved = np.where(go, moved + cost, moved)
+        c_ = np.where(go, nbr[c_, kk], c_)
+        mp_ = np.where(go, mp_ - cost, mp_)
+        mv_ = np.where(go, mv_ + cost, mv_)
         # entering an enemy ZOC ends the march for this step
-        stop = go & ~ignore_zoc & zoc[r_idx, enemy_side[None, :], cell]
-        active = active & go & ~stop
+        stop = go & ~ign & zoc[rr, es, c_]
+        act = act & go & ~stop
+    cell[rr, uu], mp[rr, uu], moved[rr, uu] = c_, mp_, mv_
     return cell, mp, moved
 
 
@@ -97,26 +100,29 @@ def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np
     """Greedy hex steps straight toward a target cell (units with target >= 0) for short moves
     with no precomputed field (an envelopment a few hexes away): each hop goes to the passable
     neighbour nearest the target, if nearer than the current cell. Returns (cell, mp, hours)."""
-    R, U = cell.shape
-    wi = rain.astype(np.int64)[:, None]
     cell = cell.copy()
     mp = mp.copy()
     moved = np.zeros_like(mp)
-    active = target >= 0
-    tx, ty = x[np.maximum(target, 0)], y[np.maximum(target, 0)]
+    # step the units with a target only (n of them); the others keep cell and mp
+    rr, uu = np.nonzero(target >= 0)
+    c_, mp_, mv_ = cell[rr, uu], mp[rr, uu], moved[rr, uu]
+    m_, wi = mode[uu], rain.astype(np.int64)[rr]
+    act = np.ones(rr.shape, bool)
+    tx, ty = x[target[rr, uu]], y[target[rr, uu]]
     for _ in range(max_hops):
-        if not active.any():
+        if not act.any():
             break
-        nb = nbr[cell]  # (R,U,6)
+        nb = nbr[c_]  # (n,6)
         dn = np.hypot(x[nb] - tx[..., None], y[nb] - ty[..., None])
-        dn = np.where(edge_ok[cell], dn, np.inf)
+        dn = np.where(edge_ok[c_], dn, np.inf)
         k = np.argmin(dn, axis=-1)
         best = np.take_along_axis(dn, k[..., None], axis=-1)[..., 0]
-        here = np.hypot(x[cell] - tx, y[cell] - ty)
-        cost = eh[wi, mode[None, :], cell, k]
-        go = active & (best < here - 1e-9) & (mp >= cost)
-        cell = np.where(go, np.take_along_axis(nb, k[..., None], axis=-1)[..., 0], cell)
-        mp = np.where(go, mp - cost, mp)
-        moved = np.where(go, moved + cost, moved)
-        active = go
+        here = np.hypot(x[c_] - tx, y[c_] - ty)
+        cost = eh[wi, m_, c_, k]
+        go = act & (best < here - 1e-9) & (mp_ >= cost)
+        c_ = np.where(go, np.take_along_axis(nb, k[..., None], axis=-1)[..., 0], c_)
+        mp_ = np.where(go, mp_ - cost, mp_)
+        mv_ = np.where(go, mv_ + cost, mv_)
+        act = go
+    cell[rr, uu], mp[rr, uu], moved[rr, uu] = c_, mp_, mv_
     return cell, mp, moved

@@ -73,7 +73,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     side_demand = mm(demand_t, c.side_onehot)  # (R,S)
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
                      np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_demand, 1e-9)), 1.0)
-    h = c.depot_ctg[:, s.cell]  # (D,R,U)
+    h = np.take(c.depot_ctg, s.cell, axis=1)  # (D,R,U)
     ok = (c.depot_side[:, None, None] == c.side[None, None, :]) & (s.depot_stock.T[:, :, None] > 0)
     h = np.where(ok, h, np.inf)
     d_best = np.argmin(h, axis=0)  # (R,U)
@@ -88,7 +88,9 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     s.supply = np.where(alive, np.clip(s.supply + ds, 0.0, 1.0), s.supply)
     # draw the tons from the depots
     tons = np.where(alive & np.isfinite(h_best) & has_depots, f * demand_t * dt_days, 0.0)
-    take = np.zeros_like(s.depot_stock)
-    np.add.at(take, (np.broadcast_to(np.arange(R)[:, None], (R, U)), d_best), tons)
+    # tons per (replication, depot), added in unit order (as np.add.at would)
+    D = s.depot_stock.shape[1]
+    take = np.bincount((np.arange(R)[:, None] * D + d_best).ravel(), weights=tons.ravel(),
+                       minlength=R * D).reshape(R, D)
     s.depot_stock = np.maximum(s.depot_stock - take, 0.0)
     return f
