@@ -14,10 +14,15 @@ Prints a table of replications per second:
   processes (one thread each), cluster start-up not counted;
 - processes: the same ensemble on a local process pool of 1 and 2 workers.
 
+- memory-bandwidth floor: the bytes of state one unit-step must at least
+  read and write (every per-replication array of the engine's `State`, read
+  once and written once per step, divided by the units), against this
+  machine's measured array-copy bandwidth (numpy copy of a 256 MB array, best
+  of 5, read + write counted); the ratio says how far the engine is from
+  being limited by memory rather than by interpreter and per-call overhead.
+
 NOT DONE YET (do not read these figures into this script's output):
-- the comparison with a Mesa agent-based reference implementation;
-- the memory-bandwidth estimate (bytes moved per replication-step against
-  the machine's bandwidth).
+- the comparison with a Mesa agent-based reference implementation.
 """
 
 from __future__ import annotations
@@ -26,6 +31,36 @@ import argparse
 import os
 import platform
 import time
+
+
+def copy_bandwidth_bytes_per_s(megabytes: int = 256, repeats: int = 5) -> float:
+    """Best-of-`repeats` numpy array copy rate, bytes read + written per second."""
+    import numpy as np
+
+    src = np.ones(megabytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t)
+    return 2 * src.nbytes / best
+
+
+def state_bytes_per_unit_step(scen, seed: int) -> tuple[float, int, int]:
+    """Bytes of per-replication state one unit-step reads and writes (each array once each way),
+    the number of manoeuvre units and the steps of a full campaign."""
+    import numpy as np
+
+    from xuefeng.engine import Simulation, compile_scenario
+
+    c = compile_scenario(scen)
+    r = 16
+    sim = Simulation(c, np.arange(r), seed, keep_series=0)
+    per_rep = sum(v.nbytes for v in vars(sim.s).values()
+                  if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == r) / r
+    units = sim.s.cell.shape[1]
+    return 2 * per_rep / units, units, c.n_steps
 
 
 def _rate(n: int, seconds: float) -> str:
@@ -88,7 +123,15 @@ def main() -> None:
     for name, n, s in rows:
         print(f"| {name:<28} | {n:>6} | {s:>8.2f} | {_rate(n, s):>14} |")
     print()
-    print("Not measured here yet: the Mesa reference implementation and the memory-bandwidth estimate.")
+    bw = copy_bandwidth_bytes_per_s()
+    per_unit_step, units, steps = state_bytes_per_unit_step(scen, args.seed)
+    name, n, secs = max((r for r in rows if r[0].startswith("engine")), key=lambda r: r[1])
+    measured = secs / (n * units * steps)
+    floor = per_unit_step / bw
+    print(f"Memory-bandwidth floor: {per_unit_step:,.0f} bytes per unit-step ({units} units, {steps} steps); "
+          f"array copy {bw / 1e9:.1f} GB/s -> {floor * 1e9:,.1f} ns per unit-step at best; "
+          f"the engine (N={n}) takes {measured * 1e9:,.0f} ns per unit-step, {measured / floor:,.0f}x the floor.")
+    print("Not measured here yet: the Mesa reference implementation.")
 
 
 if __name__ == "__main__":
