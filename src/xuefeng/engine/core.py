@@ -72,10 +72,16 @@ class Simulation:
             self._model_kw = set()
         self.gens = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(int(i),))))
                      for i in self.rids]
-        self.s = initial_state(compiled, self.R)
+        self._s = initial_state(compiled, self.R)
         self.keep = int(min(max(keep_series, 0), self.R))
         #: engagement events are logged for the first `log_engagements` replications only
         self.log_eng = self.keep if log_engagements is None else min(log_engagements, self.R)
+        # Replications that have ended leave the arrays stepped (`_compact`): `_rows` maps the
+        # stepped rows to rows of the batch, `_final` keeps the state of those that left. The first
+        # `_pinned` rows (kept series, logged engagements) stay, so their records run to the end.
+        self._rows = np.arange(self.R)
+        self._final = initial_state(compiled, self.R)
+        self._pinned = max(self.keep, self.log_eng)
         self._events: list[tuple] = []
         self._frozen = np.zeros(self.R, bool)
         self._series: list[np.ndarray] = []
@@ -92,6 +98,41 @@ class Simulation:
         self._record()
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def s(self):
+        """The state of every replication of the batch (rows in batch order), those still
+        stepped and those that have ended."""
+        if len(self._rows) == self.R:
+            return self._s
+        self._store(np.arange(len(self._rows)))
+        self._final.t = self._s.t
+        return self._final
+
+    def _store(self, rows: np.ndarray) -> None:
+        """Copy stepped rows `rows` into the batch-wide state."""
+        dst = self._rows[rows]
+        for k, v in vars(self._s).items():
+            if isinstance(v, np.ndarray):
+                getattr(self._final, k)[dst] = v[rows]
+
+    def _compact(self) -> None:
+        """Stop stepping replications that have ended: their state is final (a frozen
+        replication's step changes nothing), so they leave the stepped arrays and their generators
+        are dropped. Each replication's draws and arithmetic are its own, so this changes no result."""
+        s = self._s
+        leave = s.done.copy()
+        leave[: self._pinned] = False
+        if not leave.any():
+            return
+        self._store(np.nonzero(leave)[0])
+        stay = np.nonzero(~leave)[0]
+        for k, v in vars(s).items():
+            if isinstance(v, np.ndarray):
+                setattr(s, k, v[stay])
+        self.gens = [self.gens[i] for i in stay]
+        self._rows = self._rows[stay]
+        self._frozen = self._frozen[stay]
+
     def _log(self, kind: str, rr: np.ndarray, uu: np.ndarray | None, side: Any, detail: Any) -> None:
         rr = np.asarray(rr)
         keep = ~self._frozen[rr] if rr.size else np.zeros(0, bool)
@@ -102,27 +143,27 @@ class Simulation:
             detail = detail if isinstance(detail, str) else [d for d, k in zip(detail, keep) if k]
         if rr.size == 0:
             return
-        t = self.s.t
+        t = self._s.t
         if uu is None:
             cells = np.full(rr.shape, -1)
             units = [""] * rr.size
         else:
             uu = np.asarray(uu)
-            cells = self.s.cell[rr, uu]
+            cells = self._s.cell[rr, uu]
             units = [self.c.unit_ids[u] for u in uu]
         side = np.broadcast_to(np.asarray(side), rr.shape)
         detail = list(detail) if not isinstance(detail, str) else [detail] * rr.size
-        self._events.append((rr.copy(), t, kind, side.copy(), units, cells.copy(), detail))
+        self._events.append((self._rows[rr], t, kind, side.copy(), units, cells.copy(), detail))
 
     def alive(self) -> np.ndarray:
-        s = self.s
+        s = self._s
         men = s.arms.sum(-1)
         return s.present & (men > self.p.combat.min_men) & ~s.done[:, None]
 
     def _battle_losses(self, cas: np.ndarray, beaten: np.ndarray, routed: np.ndarray) -> None:
         """Remove battle casualties and book them by category."""
         p = self.p.combat
-        s = self.s
+        s = self._s
         men = s.arms.sum(-1)
         cas = np.minimum(cas, men)
         cap = p.captured_fraction * self.c.side_capture[self.c.side][None, :]
@@ -145,14 +186,14 @@ class Simulation:
         self._remove(cas)
 
     def _remove(self, n: np.ndarray) -> None:
-        s = self.s
+        s = self._s
         men = s.arms.sum(-1)
         f = np.where(men > 0, 1.0 - np.minimum(n, men) / np.maximum(men, 1e-9), 1.0)
         s.arms *= f[..., None]
 
     def _add(self, n: np.ndarray) -> None:
         share = self.c.arms0 / self.c.men0[:, None]
-        self.s.arms += n[..., None] * share[None]
+        self._s.arms += n[..., None] * share[None]
 
     def _model_extra(self, rain: np.ndarray) -> dict:
         """Keyword inputs the engagement model accepts beyond the required ones (year, wet)."""
@@ -167,7 +208,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ phases
     def _arrivals(self, t: int) -> None:
-        c, s = self.c, self.s
+        c, s = self.c, self._s
         ground = (~c.air_arrival) & (c.arrival_step == t) & (t > 0)
         if ground.any():
             new = np.broadcast_to(ground, s.present.shape) & ~s.present & ~s.done[:, None]
@@ -181,7 +222,7 @@ class Simulation:
 
     def _airlift(self, flown: np.ndarray) -> None:
         """Deliver airlifted men (R,S) to waiting air-arrival units in arrival order."""
-        c, s, t = self.c, self.s, self.s.t
+        c, s, t = self.c, self._s, self._s.t
         waiting = c.air_arrival[None, :] & (t >= c.lift_step)[None, :] & (s.delivered < c.men0[None, :]) \
             & ~s.done[:, None]
         if not waiting.any():
@@ -213,7 +254,7 @@ class Simulation:
 
     def step(self) -> None:
         """Advance every replication by one time step."""
-        c, p, s = self.c, self.p, self.s
+        c, p, s = self.c, self.p, self._s
         if s.t >= c.n_steps or s.done.all():
             return
         R, U = s.cell.shape
@@ -349,9 +390,10 @@ class Simulation:
         self._frozen = np.zeros(R, bool)
         self._outcome_step()
         self._record()
+        self._compact()
 
     def _outcome_step(self) -> None:
-        c, s, t = self.c, self.s, self.s.t
+        c, s, t = self.c, self._s, self._s.t
         active = ~s.done
         alive = s.present & (s.arms.sum(-1) > self.p.combat.min_men)
         if c.victory_cell >= 0 and c.victory_attacker >= 0:
@@ -391,7 +433,7 @@ class Simulation:
     def _record(self) -> None:
         if self.keep == 0:
             return
-        s, c, k = self.s, self.c, self.keep
+        s, c, k = self._s, self.c, self.keep
         men = s.arms[:k].sum(-1)
         self._series.append(np.stack([
             np.where(s.present[:k], men, 0.0), c.lat[s.cell[:k]], c.lon[s.cell[:k]],
@@ -399,10 +441,10 @@ class Simulation:
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Step until every replication has ended (or the last step)."""
-        while self.s.t < self.c.n_steps and not self.s.done.all():
+        while self._s.t < self.c.n_steps and not self._s.done.all():
             self.step()
             if progress is not None:
-                progress(self.s.t, self.c.n_steps)
+                progress(self._s.t, self.c.n_steps)
         if progress is not None:
             progress(self.c.n_steps, self.c.n_steps)
 
