@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xuefeng.engine import kernels
 from xuefeng.engine.state import mm
 
 TRIGGERS: tuple[str, ...] = ("date", "enemy_halted", "enemy_retreating", "own_strength_superior")
@@ -126,16 +127,7 @@ ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
 
 def local_power(c, s, alive: np.ndarray, men: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(own power, enemy power in contact, touching, touching a withdrawing enemy), each (R,U)."""
-    from xuefeng.engine.combat import touching
-
-    touch = touching(c, s.cell, alive)
-    enemy = touch & c.enemy[None]
-    friend = touch & ~c.enemy[None]
-    w = men * alive
-    own = np.einsum("rab,rb->ra", friend.astype(float), w)
-    opp = np.einsum("rab,rb->ra", enemy.astype(float), w)
-    withdrawing = enemy & (s.posture == WITHDRAWAL)[:, None, :]
-    return own, opp, enemy.any(2), withdrawing.any(2)
+    return kernels.local_power(c.nbr_self, s.cell, alive, men, s.posture == WITHDRAWAL, c.enemy)
 
 
 def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log) -> None:
@@ -146,7 +138,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     R, U = s.cell.shape
     P = c.n_phases
     oh = c.side_onehot
-    men = s.arms.sum(-1)
+    men = s.men()
     r_idx = np.arange(R)[:, None]
     if c.n_phases == 0:  # no plans: every unit holds where it stands
         in_att_phase = np.zeros_like(alive)
@@ -163,14 +155,10 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     enemy_retreating = mm(retreating_side, esm.T)[:, c.phase_side] > 0
     if P:
         pmen = mm(men * alive, c.phase_units.T)  # (R,P)
-        dist = np.take(c.phase_obj_dist, s.cell, axis=1)  # (P,R,U)
-        near = ((dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None, None]).astype(float)
-        w_alive = men * alive
-        opp = (c.side[None, :] != c.phase_side[:, None])
-        emen = np.einsum("pru,ru,pu->rp", near, w_alive, opp.astype(float))
+        near_cell = (c.phase_obj_dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None]  # (P,C)
         # own strength = the phase's units plus the side's other units near the objective
-        others = ~opp & ~c.phase_units
-        omen = np.einsum("pru,ru,pu->rp", near, w_alive, others.astype(float))
+        emen, omen = kernels.men_near_objectives(near_cell, s.cell, men * alive, c.phase_units,
+                                                 c.phase_side, c.side)
         superior = (emen >= p.superior_min_enemy_men) & (pmen + omen >= p.superior_ratio * emen)
         trig = c.phase_trigger[None, :]
         fire = (t >= c.phase_start_step)[None, :] | ((trig == 1) & enemy_halted) | \
@@ -189,9 +177,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
             rr, kk = np.nonzero(started)
             log("phase_start", rr, None, c.phase_side[kk], [c.phase_ids[k] for k in kk])
         score = np.where(eff, s.phase_effective * P + np.arange(P)[None, :], -1)
-        sc_u = np.where(c.phase_units[None], score[:, :, None], -1)  # (R,P,U)
-        best = sc_u.max(1)
-        ph = np.where(best >= 0, best % P, -1)  # a score encodes its phase: effective step * P + phase
+        ph = kernels.latest_phase(score, c.phase_units)  # a score encodes its phase: effective step * P + phase
     else:
         ph = np.full((R, U), -1)
     changed = ph != s.phase
@@ -200,17 +186,10 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     s.phase = ph
     php = np.maximum(ph, 0)
     has = ph >= 0
-    W = c.phase_wp.shape[1] if P else 0
-    for _ in range(W):
+    if P:
         # next waypoint when at the current one, or when the next is nearer than the current one
         # (a unit joins its axis at the nearest point ahead instead of marching back to its start)
-        nxt = np.minimum(s.wp + 1, W - 1)
-        h_cur = c.ctg[c.mode[None, :], c.phase_wp[php, s.wp], s.cell]
-        h_nxt = c.ctg[c.mode[None, :], c.phase_wp[php, nxt], s.cell]
-        at = has & (s.wp < c.phase_nwp[php] - 1) & ((s.cell == c.phase_wp_cell[php, s.wp]) | (h_nxt <= h_cur))
-        if not at.any():
-            break
-        s.wp = s.wp + at
+        s.wp = kernels.advance_waypoints(s.wp, s.cell, ph, c.mode, c.ctg, c.phase_wp, c.phase_nwp, c.phase_wp_cell)
     if P:
         base = np.where(has, c.phase_posture[php], HASTY)
         fld = np.where(has & (c.phase_nwp[php] > 0), c.phase_wp[php, np.minimum(s.wp, c.phase_wp.shape[1] - 1)], -1)
@@ -259,25 +238,10 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     # that enemy outnumber it by envelop_ratio
     chase = np.full((R, U), -1, dtype=np.int64)
     if p.envelop_radius_km > 0:
-        x, y = c.x_km[s.cell], c.y_km[s.cell]
-        dx = x[:, :, None] - x[:, None, :]
-        dy = y[:, :, None] - y[:, None, :]
-        # only live enemy pairs next to an enemy e in contact count (below), and
-        # hypot >= max(|dx|, |dy|): only those inside the radius box need a distance
-        box = (np.abs(dx) <= p.envelop_radius_km) & (np.abs(dy) <= p.envelop_radius_km) \
-            & (alive & touching)[:, None, :] & alive[:, :, None] & c.enemy[None]
-        d = np.full(dx.shape, np.inf)  # (R,u,e) km; inf outside the box
-        d[box] = np.hypot(dx[box], dy[box])
-        near = d <= p.envelop_radius_km
-        against = np.einsum("rve,rv,ve->re", near.astype(float), men * alive, c.enemy.astype(float))
-        superior_e = against >= p.envelop_ratio * np.maximum(men, 1.0)  # (valid where touching)
         free = defensive & ~touching & ~s.broken & alive & (s.supply >= p.counter_supply)
-        cand = free[:, :, None] & c.enemy[None] & near & (touching & superior_e)[:, None, :]
-        score = np.where(cand, d, np.inf)
-        e = np.argmin(score, axis=2)
-        has = cand.any(2)  # distances are finite: a candidate exists iff the minimum is finite
-        chase = np.where(has, s.cell[r_idx, e], -1)
-        post = np.where(has, ATTACK, post)
+        chase = kernels.envelop_targets(c.x_km[s.cell], c.y_km[s.cell], s.cell, alive, touching, free, men,
+                                        c.enemy, p.envelop_radius_km, p.envelop_ratio)
+        post = np.where(chase >= 0, ATTACK, post)
     post = np.where(s.broken, WITHDRAWAL, post)
     chase = np.where(post == ATTACK, chase, -1)
     # every withdrawal heads for the unit's own start position by the quickest way (a retreat

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from xuefeng.engine import kernels
+
 
 @dataclass(frozen=True)
 class CombatParams:
@@ -202,21 +204,19 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     R, U = s.cell.shape
     extra = extra or {}
     r_idx = np.arange(R)[:, None]
-    men = s.arms.sum(-1)
-    contact = contact_mask(c, s.cell, alive)
+    men = s.men()
+    contact = kernels.contact_matrix(c.nbr_self, s.cell, alive, c.enemy)
     touching = contact.any(2)
     attacking = (s.posture == ATTACK) & touching
     # an attacker engages every enemy it touches, splitting its men in proportion to theirs
     # (a broad front); it advances toward its primary target (the one barring its way)
-    A = attacking[:, :, None] & contact  # (R,a,d)
-    wd = np.where(A, men[:, None, :], 0.0)
-    Af = wd / np.maximum(wd.sum(2, keepdims=True), 1e-9)  # share of attacker a's men against d
     frac = men / c.men0[None, :]
     eff = men * (1.0 - p.fatigue_penalty * s.fatigue) * (p.supply_floor + (1 - p.supply_floor) * s.supply)
     ammo = p.ammo_floor + (1 - p.ammo_floor) * s.supply
     guns = (c.guns0[None, :] + p.mortar_weight * c.mortars0[None, :]) * np.minimum(frac, 1.0) * ammo
     tanks = c.tanks0[None, :] * np.minimum(frac, 1.0)
-    att_men = np.einsum("rad,ra->rd", Af, eff)
+    # Af (R,a,d): share of attacker a's men against defender d
+    Af, att_men = kernels.attack_split(contact, attacking, men, eff)
     defended = att_men > 0  # (R,d): an engagement at this defender
     n_eng = defended.sum(1)
     cas = np.zeros((R, U))
@@ -230,7 +230,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
         W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
-        Wb = A[rr, :, dd]  # (n,a) bool
+        Wb = attacking[rr] & contact[rr, :, dd]  # (n,a) bool
         eff_n = eff[rr]  # (n,a)
         am = att_men[rr, dd]
         att_guns = (W * guns[rr]).sum(1)
@@ -276,21 +276,17 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         cas_att_d = np.zeros((R, U)); cas_att_d[rr, dd] = np.maximum(ca, 0) * na
         cas_def_d = np.zeros((R, U)); cas_def_d[rr, dd] = np.maximum(cd, 0) * nd
         att_won[rr, dd] = win
-        # attacker casualties shared by effective men
-        share = Af * (eff[:, :, None] / np.maximum(att_men[:, None, :], 1e-9))
-        cas += np.einsum("rad,rd->ra", share, cas_att_d)
+        # attacker casualties shared by effective men; who took part in a won or lost engagement;
+        # where each defender's attackers stand (mean position)
+        cas_att, att_in_won, att_in_lost, ax, ay = kernels.engagement_outcomes(
+            contact, attacking, Af, eff, att_men, cas_att_d, att_won, defended, c.x_km[s.cell], c.y_km[s.cell])
+        cas += cas_att
         cas += cas_def_d
         cell_cas = cas_att_d + cas_def_d
         # outcomes
-        Ab = A.astype(np.float64)
-        n_att = np.maximum(Ab.sum(1), 1)  # attackers per defender
-        att_in_won = np.einsum("rad,rd->ra", Ab, att_won.astype(float)) > 0
-        att_in_lost = np.einsum("rad,rd->ra", Ab, (defended & ~att_won).astype(float)) > 0
         won |= att_in_won | (defended & ~att_won)
         beaten |= (defended & att_won) | (att_in_lost & ~att_in_won)
         # defender retreats one cell: away from its attackers, toward its rear (depots) where it has one
-        ax = np.einsum("rad,ra->rd", Ab, c.x_km[s.cell]) / n_att
-        ay = np.einsum("rad,ra->rd", Ab, c.y_km[s.cell]) / n_att
         # (only the beaten defenders, n of them, need a cell to fall back to)
         br, bd = np.nonzero(defended & att_won)
         bcell = s.cell[br, bd]

@@ -157,14 +157,14 @@ class Simulation:
 
     def alive(self) -> np.ndarray:
         s = self._s
-        men = s.arms.sum(-1)
+        men = s.men()
         return s.present & (men > self.p.combat.min_men) & ~s.done[:, None]
 
     def _battle_losses(self, cas: np.ndarray, beaten: np.ndarray, routed: np.ndarray) -> None:
         """Remove battle casualties and book them by category."""
         p = self.p.combat
         s = self._s
-        men = s.arms.sum(-1)
+        men = s.men()
         cas = np.minimum(cas, men)
         cap = p.captured_fraction * self.c.side_capture[self.c.side][None, :]
         miss = np.where(beaten, p.beaten_missing_fraction, p.missing_fraction)
@@ -187,7 +187,7 @@ class Simulation:
 
     def _remove(self, n: np.ndarray) -> None:
         s = self._s
-        men = s.arms.sum(-1)
+        men = s.men()
         f = np.where(men > 0, 1.0 - np.minimum(n, men) / np.maximum(men, 1e-9), 1.0)
         s.arms *= f[..., None]
 
@@ -285,7 +285,7 @@ class Simulation:
         if c.n_sides > 2:  # any enemy: the zones of all other sides, per side
             zoc = (zoc.sum(1, keepdims=True, dtype=np.int64) - zoc) > 0
             enemy_side = c.side
-        men = s.arms.sum(-1)
+        men = s.men()
         speed = (p.movement.low_supply_speed_floor + (1 - p.movement.low_supply_speed_floor) * s.supply) \
             * (1 - p.movement.fatigue_speed_penalty * s.fatigue)
         moving = alive & ~(s.halted & (s.posture != WITHDRAWAL))
@@ -325,7 +325,7 @@ class Simulation:
 
         # 5. attrition: battle, guerrillas, disease; morale, fatigue, breakpoints
         gcut, glost = guer_mod.effects(c, s, p.guerrillas, alive, block[:, sl["guerrilla"]], dt_days)
-        men = s.arms.sum(-1)
+        men = s.men()
         loss_frac = (cr.cas + glost) / np.maximum(men, 1.0)
         cp = p.combat
         morale = s.morale - cp.morale_loss_per_casualty_fraction * loss_frac \
@@ -360,7 +360,7 @@ class Simulation:
         exertion = np.clip(moved / c.step_hours + cr.engaged, 0.0, 1.5)
         sick = med_mod.disease(c, s, p.medical, alive, exertion, self._season_tab[c.step_month[t]],
                                block[:, sl["disease"]], dt_days, c.terrain_exertion)
-        sick = np.minimum(sick, s.arms.sum(-1))
+        sick = np.minimum(sick, s.men())
         doi = sick * p.medical.died_of_illness_fraction
         s.ledger[..., K_SICK] += sick
         s.ledger[..., K_DOI] += doi
@@ -395,7 +395,7 @@ class Simulation:
     def _outcome_step(self) -> None:
         c, s, t = self.c, self._s, self._s.t
         active = ~s.done
-        alive = s.present & (s.arms.sum(-1) > self.p.combat.min_men)
+        alive = s.present & (s.men() > self.p.combat.min_men)
         if c.victory_cell >= 0 and c.victory_attacker >= 0:
             at = (s.cell == c.victory_cell) & alive
             att_in = (at & (c.side == c.victory_attacker)[None, :]).any(1)
@@ -434,7 +434,7 @@ class Simulation:
         if self.keep == 0:
             return
         s, c, k = self._s, self.c, self.keep
-        men = s.arms[:k].sum(-1)
+        men = s.men()[:k]
         self._series.append(np.stack([
             np.where(s.present[:k], men, 0.0), c.lat[s.cell[:k]], c.lon[s.cell[:k]],
             s.posture[:k].astype(float), s.supply[:k], s.morale[:k], s.fatigue[:k]]))

@@ -43,5 +43,5 @@ def effects(c, s, p: GuerrillaParams, alive: np.ndarray, u: np.ndarray, dt_days:
     """(supply cut (R,U), men lost (R,U))."""
     e = np.where(alive, exposure(c, s, p), 0.0)
     cut = p.max_supply_cut * (1.0 - np.exp(-e))
-    lost = p.loss_per_day * e * s.arms.sum(-1) * dt_days * (2.0 * u)
+    lost = p.loss_per_day * e * s.men() * dt_days * (2.0 * u)
     return cut, lost

@@ -52,7 +52,7 @@ class MedicalParams:
 def disease(c, s, p: MedicalParams, alive: np.ndarray, exertion: np.ndarray, month_factor: float,
             u: np.ndarray, dt_days: float, terrain_exertion: np.ndarray) -> np.ndarray:
     """New sick this step (R,U)."""
-    men = s.arms.sum(-1)
+    men = s.men()
     terr = terrain_exertion[c.terrain[s.cell]] ** p.terrain_power
     inc = (p.base_incidence_per_day * month_factor * c.side_disease[c.side][None, :]
            * (1.0 + p.exertion_weight * exertion) * terr * (1.0 + p.supply_weight * (1.0 - s.supply)))

@@ -65,7 +65,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     if c.n_depots == 0:
         s.supply = np.where(alive, np.minimum(1.0, s.supply + dt_days / p.basic_load_days), s.supply)
         return np.ones((R, U))
-    men = s.arms.sum(-1)
+    men = s.men()
     kg = np.asarray(p.kg_per_man_day)[s.posture]
     if engaged is not None:
         kg = kg + np.where(engaged, p.kg_combat_extra, 0.0)

@@ -1,0 +1,232 @@
+"""Compiled kernels for the engine's unit-pair work (Numba).
+
+Contact, local power, envelopment and the sharing of an engagement among its
+attackers compare every unit with every other in each replication: as NumPy
+masks that is several (R,U,U) temporaries per step, which dominated the run
+time. Here each kernel loops over replications and unit pairs once, touching
+only live units, with no temporaries.
+
+Every kernel works on one replication's row at a time and never mixes rows,
+so replication i's result does not depend on the batch it runs in. Sums run
+over units in index order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _adjacent(nbr_self: np.ndarray, a: int, b: int) -> bool:
+    """Cells a and b are the same or neighbours."""
+    for k in range(nbr_self.shape[1]):
+        if nbr_self[a, k] == b:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def contact_matrix(nbr_self, cell, alive, enemy):
+    """(R,U,U) opposing live units in the same or adjacent cells."""
+    R, U = cell.shape
+    out = np.zeros((R, U, U), np.bool_)
+    for r in range(R):
+        for a in range(U):
+            if not alive[r, a]:
+                continue
+            ca = cell[r, a]
+            for b in range(U):
+                if alive[r, b] and enemy[a, b] and _adjacent(nbr_self, ca, cell[r, b]):
+                    out[r, a, b] = True
+    return out
+
+
+@njit(cache=True, nogil=True)
+def local_power(nbr_self, cell, alive, men, withdrawing, enemy):
+    """Per unit: own and friendly men in and next to its cell, enemy men in contact, whether it
+    touches an enemy, and whether it touches a withdrawing enemy; each (R,U)."""
+    R, U = cell.shape
+    own = np.zeros((R, U))
+    opp = np.zeros((R, U))
+    touching = np.zeros((R, U), np.bool_)
+    touch_wd = np.zeros((R, U), np.bool_)
+    for r in range(R):
+        for a in range(U):
+            if not alive[r, a]:
+                continue
+            ca = cell[r, a]
+            for b in range(U):
+                if not alive[r, b] or not _adjacent(nbr_self, ca, cell[r, b]):
+                    continue
+                if enemy[a, b]:
+                    opp[r, a] += men[r, b]
+                    touching[r, a] = True
+                    if withdrawing[r, b]:
+                        touch_wd[r, a] = True
+                else:
+                    own[r, a] += men[r, b]
+    return own, opp, touching, touch_wd
+
+
+@njit(cache=True, nogil=True)
+def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, radius, ratio):
+    """Cell each free unit marches on to envelop an enemy (-1 none), (R,U).
+
+    An enemy e qualifies when it is alive and in contact, and the live men of e's enemies
+    within `radius` km outnumber it by `ratio`; a free unit picks the nearest qualifying enemy
+    within `radius` (ties: the lowest unit index)."""
+    R, U = cell.shape
+    chase = np.full((R, U), -1, np.int64)
+    qualifies = np.zeros(U, np.bool_)
+    for r in range(R):
+        for e in range(U):
+            qualifies[e] = False
+            if not (alive[r, e] and touching[r, e]):
+                continue
+            against = 0.0
+            for v in range(U):
+                if alive[r, v] and enemy[v, e]:
+                    dx = x_cell[r, v] - x_cell[r, e]
+                    dy = y_cell[r, v] - y_cell[r, e]
+                    if abs(dx) <= radius and abs(dy) <= radius and np.hypot(dx, dy) <= radius:
+                        against += men[r, v]
+            qualifies[e] = against >= ratio * max(men[r, e], 1.0)
+        for u in range(U):
+            if not (free[r, u] and alive[r, u]):
+                continue
+            best = np.inf
+            for e in range(U):
+                if not (qualifies[e] and enemy[u, e]):
+                    continue
+                dx = x_cell[r, u] - x_cell[r, e]
+                dy = y_cell[r, u] - y_cell[r, e]
+                if abs(dx) <= radius and abs(dy) <= radius:
+                    d = np.hypot(dx, dy)
+                    if d <= radius and d < best:
+                        best = d
+                        chase[r, u] = cell[r, e]
+    return chase
+
+
+@njit(cache=True, nogil=True)
+def latest_phase(score, phase_units):
+    """Phase each unit follows, (R,U): of the effective phases naming it, the one with the
+    highest score (score = effective step * P + phase; -1 not effective), or -1."""
+    R, P = score.shape
+    U = phase_units.shape[1]
+    out = np.full((R, U), -1, np.int64)
+    for r in range(R):
+        for u in range(U):
+            best = -1
+            for k in range(P):
+                if phase_units[k, u] and score[r, k] > best:
+                    best = score[r, k]
+            if best >= 0:
+                out[r, u] = best % P
+    return out
+
+
+@njit(cache=True, nogil=True)
+def advance_waypoints(wp, cell, phase, mode, ctg, phase_wp, phase_nwp, phase_wp_cell):
+    """Waypoint index of each unit after skipping those it has reached, or whose successor is
+    nearer (by its cost-to-go) than they are: a unit joins its axis at the nearest point ahead."""
+    R, U = cell.shape
+    W = phase_wp.shape[1]
+    out = wp.copy()
+    for r in range(R):
+        for u in range(U):
+            k = phase[r, u]
+            if k < 0:
+                continue
+            w = out[r, u]
+            for _ in range(W):
+                if w >= phase_nwp[k] - 1:
+                    break
+                nxt = min(w + 1, W - 1)
+                here = cell[r, u]
+                if here == phase_wp_cell[k, w] or ctg[mode[u], phase_wp[k, nxt], here] <= ctg[mode[u], phase_wp[k, w], here]:
+                    w += 1
+                else:
+                    break
+            out[r, u] = w
+    return out
+
+
+@njit(cache=True, nogil=True)
+def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, side):
+    """Men of the phase's enemies and of the phase side's other units near each phase's
+    objective, each (R,P); near_cell (P,C) marks the cells within the radius."""
+    R, U = cell.shape
+    P = near_cell.shape[0]
+    emen = np.zeros((R, P))
+    omen = np.zeros((R, P))
+    for r in range(R):
+        for k in range(P):
+            for u in range(U):
+                w = men_alive[r, u]
+                if w == 0.0 or not near_cell[k, cell[r, u]]:
+                    continue
+                if side[u] != phase_side[k]:
+                    emen[r, k] += w
+                elif not phase_units[k, u]:
+                    omen[r, k] += w
+    return emen, omen
+
+
+@njit(cache=True, nogil=True)
+def attack_split(contact, attacking, men, eff):
+    """How each attacker splits its men among the enemies it touches (in proportion to theirs):
+    share (R,a,d) and the effective attacking men at each defender, (R,d)."""
+    R, U = attacking.shape
+    share = np.zeros((R, U, U))
+    att_men = np.zeros((R, U))
+    for r in range(R):
+        for a in range(U):
+            if not attacking[r, a]:
+                continue
+            tot = 0.0
+            for d in range(U):
+                if contact[r, a, d]:
+                    tot += men[r, d]
+            tot = max(tot, 1e-9)
+            for d in range(U):
+                if contact[r, a, d]:
+                    f = men[r, d] / tot
+                    share[r, a, d] = f
+                    att_men[r, d] += f * eff[r, a]
+    return share, att_men
+
+
+@njit(cache=True, nogil=True)
+def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_won, defended, x_cell, y_cell):
+    """Per attacker: casualties from the engagements it joined (shared by effective men), whether
+    it took part in one its side won or lost; per defender: the mean position of its attackers."""
+    R, U = attacking.shape
+    cas = np.zeros((R, U))
+    in_won = np.zeros((R, U), np.bool_)
+    in_lost = np.zeros((R, U), np.bool_)
+    ax = np.zeros((R, U))
+    ay = np.zeros((R, U))
+    n_att = np.zeros(U)
+    for r in range(R):
+        n_att[:] = 0.0
+        for a in range(U):
+            if not attacking[r, a]:
+                continue
+            for d in range(U):
+                if not contact[r, a, d]:
+                    continue
+                cas[r, a] += share[r, a, d] * (eff[r, a] / max(att_men[r, d], 1e-9)) * cas_att_d[r, d]
+                if att_won[r, d]:
+                    in_won[r, a] = True
+                elif defended[r, d]:
+                    in_lost[r, a] = True
+                n_att[d] += 1.0
+                ax[r, d] += x_cell[r, a]
+                ay[r, d] += y_cell[r, a]
+        for d in range(U):
+            if n_att[d] > 0:
+                ax[r, d] /= n_att[d]
+                ay[r, d] /= n_att[d]
+    return cas, in_won, in_lost, ax, ay
