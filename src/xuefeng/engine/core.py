@@ -3,7 +3,7 @@
 Phases of one step, in order (each delegated to its sub-model module):
 
 1. orders & command delay (ai.orders, command)
-2. movement (movement.step_units)
+2. movement (movement.move_units: zones of control, fields, envelopment marches)
 3. air operations (air.fly)
 4. combat (combat.resolve, engagement model)
 5. attrition: battle losses, guerrillas, disease, died of wounds/illness,
@@ -34,9 +34,9 @@ from xuefeng.engine import guerrillas as guer_mod
 from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
-from xuefeng.engine.combat import ATTACK, WITHDRAWAL
+from xuefeng.engine.combat import ATTACK
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, Compiled
-from xuefeng.engine.movement import step_toward_cells, step_units
+from xuefeng.engine.movement import move_units
 from xuefeng.engine.state import LEDGER, initial_state, mm
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
@@ -276,35 +276,7 @@ class Simulation:
         orders(c, s, p.ai, p.command, alive, block[:, sl["delay"]], self._log)
 
         # 2. movement
-        zoc = np.zeros((R, c.n_sides, c.n_cells), bool)
-        rr, uu = np.nonzero(alive)
-        near = c.nbr_self[s.cell[rr, uu]]  # (n,7)
-        ok = near >= 0
-        zoc[np.repeat(rr, 7)[ok.ravel()], np.repeat(c.side[uu], 7)[ok.ravel()], near.ravel()[ok.ravel()]] = True
-        enemy_side = (c.side + 1) % c.n_sides  # ZOC of "the" enemy (two-sided campaigns)
-        if c.n_sides > 2:  # any enemy: the zones of all other sides, per side
-            zoc = (zoc.sum(1, keepdims=True, dtype=np.int64) - zoc) > 0
-            enemy_side = c.side
-        men = s.men()
-        speed = (p.movement.low_supply_speed_floor + (1 - p.movement.low_supply_speed_floor) * s.supply) \
-            * (1 - p.movement.fatigue_speed_penalty * s.fatigue)
-        moving = alive & ~(s.halted & (s.posture != WITHDRAWAL))
-        in_contact = zoc[np.arange(R)[:, None], enemy_side[None, :], s.cell]
-        speed = np.where((s.posture == WITHDRAWAL) & in_contact, speed * p.movement.contact_withdrawal_speed, speed)
-        chasing = moving & (s.chase >= 0)
-        s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
-        cell, mp, moved = step_units(c.nbr, c.next_k, c.edge_hours, c.mode, np.where(chasing, -1, s.field),
-                                     s.cell, s.mp, moving, s.posture == WITHDRAWAL, zoc, enemy_side, s.rain,
-                                     p.movement.max_hops_per_step)
-        if chasing.any():
-            cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
-                                                   np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
-                                                   p.movement.max_hops_per_step)
-            cell = np.where(chasing, cell2, cell)
-            mp = np.where(chasing, mp2, mp)
-            moved = np.where(chasing, moved2, moved)
-        s.cell = cell
-        s.mp = np.minimum(mp, p.movement.carry_hours_cap)
+        moved = move_units(c, s, p.movement, alive)
 
         # 3. air operations
         waiting = mm(c.air_arrival[None, :] & (t >= c.lift_step)[None, :]

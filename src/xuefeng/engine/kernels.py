@@ -230,3 +230,94 @@ def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_
                 ax[r, d] /= n_att[d]
                 ay[r, d] /= n_att[d]
     return cas, in_won, in_lost, ax, ay
+
+
+@njit(cache=True, nogil=True)
+def _fill_zones(zone, nbr_self, cell_r, alive_r, side):
+    """Mark (in `zone`, (S,C) counts) the zone of control of each live unit of one replication:
+    its cell and the neighbours."""
+    for u in range(cell_r.shape[0]):
+        if alive_r[u]:
+            for k in range(nbr_self.shape[1]):
+                c = nbr_self[cell_r[u], k]
+                if c >= 0:
+                    zone[side[u], c] += 1
+
+
+@njit(cache=True, nogil=True)
+def _clear_zones(zone, nbr_self, cell_r, alive_r, side):
+    for u in range(cell_r.shape[0]):
+        if alive_r[u]:
+            for k in range(nbr_self.shape[1]):
+                c = nbr_self[cell_r[u], k]
+                if c >= 0:
+                    zone[side[u], c] = 0
+
+
+@njit(cache=True, nogil=True)
+def _in_enemy_zone(zone, c, own_side):
+    for s in range(zone.shape[0]):
+        if s != own_side and zone[s, c] > 0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def in_enemy_zone(nbr_self, cell, alive, side, n_sides, n_cells):
+    """(R,U) the unit's cell lies in another side's zone of control (a live enemy unit is in it
+    or next to it)."""
+    R, U = cell.shape
+    out = np.zeros((R, U), np.bool_)
+    zone = np.zeros((n_sides, n_cells), np.int32)
+    for r in range(R):
+        _fill_zones(zone, nbr_self, cell[r], alive[r], side)
+        for u in range(U):
+            out[r, u] = _in_enemy_zone(zone, cell[r, u], side[u])
+        _clear_zones(zone, nbr_self, cell[r], alive[r], side)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
+          max_hops):
+    """One step of movement along cost-to-go fields for every unit of every replication (see
+    movement.py): returns (cell, mp, hours moved). The zones of control are those of the live
+    units where they stood when the step's movement began."""
+    R, U = cell.shape
+    cell_out = cell.copy()
+    mp_out = mp.copy()
+    moved = np.zeros((R, U))
+    zone = np.zeros((n_sides, nbr.shape[0]), np.int32)
+    for r in range(R):
+        _fill_zones(zone, nbr_self, cell[r], alive[r], side)
+        w = 1 if rain[r] else 0
+        for u in range(U):
+            f = field[r, u]
+            if not moving[r, u] or f < 0:
+                continue
+            c = cell[r, u]
+            ign = ignore_zoc[r, u]
+            # a unit that starts the step in an enemy ZOC does not march on (it fights instead)
+            if not ign and _in_enemy_zone(zone, c, side[u]):
+                continue
+            m = mode[u]
+            left = mp[r, u]
+            hours = 0.0
+            for _ in range(max_hops):
+                k = next_k[m, f, c]
+                if k < 0:
+                    break
+                cost = eh[w, m, c, k]
+                if left < cost:
+                    break
+                c = nbr[c, k]
+                left = left - cost
+                hours = hours + cost
+                # entering an enemy ZOC ends the march for this step
+                if not ign and _in_enemy_zone(zone, c, side[u]):
+                    break
+            cell_out[r, u] = c
+            mp_out[r, u] = left
+            moved[r, u] = hours
+        _clear_zones(zone, nbr_self, cell[r], alive[r], side)
+    return cell_out, mp_out, moved

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xuefeng.engine import kernels
+
 
 @dataclass(frozen=True)
 class MovementModelParams:
@@ -50,48 +52,33 @@ class MovementModelParams:
     urban, water) for fatigue and disease (assumption: climbing roughly doubles effort)."""
 
 
-def step_units(nbr: np.ndarray, next_k: np.ndarray, eh: np.ndarray, mode: np.ndarray,
-               field: np.ndarray, cell: np.ndarray, mp: np.ndarray, moving: np.ndarray,
-               ignore_zoc: np.ndarray, zoc: np.ndarray, enemy_side: np.ndarray,
-               rain: np.ndarray, max_hops: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One step of movement for all units of all replications.
+def move_units(c, s, p: MovementModelParams, alive: np.ndarray) -> np.ndarray:
+    """Phase 2 of a step, in place: bank movement hours, march along fields (zones of control
+    stop the march), envelopment marches straight at their target cell. Returns the hours
+    each unit moved, (R,U)."""
+    from xuefeng.engine.ai import WITHDRAWAL
 
-    nbr (C,6) neighbours; next_k (M,F,C) slot of the next neighbour toward field F
-    (-1 at the target or unreachable); eh (2,M,C,6) edge hours (fair, rain);
-    mode (U,) transport-mode index; field (R,U) target field (-1 = none);
-    cell, mp (R,U); moving (R,U) bool; ignore_zoc (R,U) bool (withdrawing units);
-    zoc (R,S,C) bool: cell is in side s's zone of control; enemy_side (U,) side whose
-    ZOC stops the unit; rain (R,) bool.
-    Returns (cell, mp, hours_moved).
-    """
-    R, U = cell.shape
-    r_idx = np.arange(R)[:, None]
-    cell = cell.copy()
-    mp = mp.copy()
-    moved = np.zeros_like(mp)
-    active = moving & (field >= 0)
-    # a unit that starts the step in an enemy ZOC does not march on (it fights instead)
-    active &= ignore_zoc | ~zoc[r_idx, enemy_side[None, :], cell]
-    # march the active units only (n of them); the others keep cell and mp
-    rr, uu = np.nonzero(active)
-    c_, mp_, mv_ = cell[rr, uu], mp[rr, uu], moved[rr, uu]
-    m_, f_, wi, ign, es = mode[uu], field[rr, uu], rain.astype(np.int64)[rr], ignore_zoc[rr, uu], enemy_side[uu]
-    act = np.ones(rr.shape, bool)
-    for _ in range(max_hops):
-        k = next_k[m_, f_, c_].astype(np.int64)  # (n,)
-        kk = np.maximum(k, 0)
-        cost = eh[wi, m_, c_, kk]
-        go = act & (k >= 0) & (mp_ >= cost)
-        if not go.any():
-            break
-        c_ = np.where(go, nbr[c_, kk], c_)
-        mp_ = np.where(go, mp_ - cost, mp_)
-        mv_ = np.where(go, mv_ + cost, mv_)
-        # entering an enemy ZOC ends the march for this step
-        stop = go & ~ign & zoc[rr, es, c_]
-        act = act & go & ~stop
-    cell[rr, uu], mp[rr, uu], moved[rr, uu] = c_, mp_, mv_
-    return cell, mp, moved
+    withdrawing = s.posture == WITHDRAWAL
+    speed = (p.low_supply_speed_floor + (1 - p.low_supply_speed_floor) * s.supply) \
+        * (1 - p.fatigue_speed_penalty * s.fatigue)
+    moving = alive & ~(s.halted & ~withdrawing)
+    in_contact = kernels.in_enemy_zone(c.nbr_self, s.cell, alive, c.side, c.n_sides, c.n_cells)
+    speed = np.where(withdrawing & in_contact, speed * p.contact_withdrawal_speed, speed)
+    chasing = moving & (s.chase >= 0)
+    s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
+    cell, mp, moved = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.mode, c.side, c.n_sides,
+                                    np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive,
+                                    s.rain, p.max_hops_per_step)
+    if chasing.any():
+        cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
+                                               np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
+                                               p.max_hops_per_step)
+        cell = np.where(chasing, cell2, cell)
+        mp = np.where(chasing, mp2, mp)
+        moved = np.where(chasing, moved2, moved)
+    s.cell = cell
+    s.mp = np.minimum(mp, p.carry_hours_cap)
+    return moved
 
 
 def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np.ndarray, eh: np.ndarray,
