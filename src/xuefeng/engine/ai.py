@@ -155,7 +155,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     enemy_retreating = mm(retreating_side, esm.T)[:, c.phase_side] > 0
     if P:
         pmen = mm(men * alive, c.phase_units.T)  # (R,P)
-        near_cell = (c.phase_obj_dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None]  # (P,C)
+        near_cell = ((c.phase_obj_dist <= p.superior_radius_km) | (c.phase_obj_cell < 0)[:, None]).T.copy()  # (C,P)
         # own strength = the phase's units plus the side's other units near the objective
         emen, omen = kernels.men_near_objectives(near_cell, s.cell, men * alive, c.phase_units,
                                                  c.phase_side, c.side)

@@ -451,16 +451,19 @@ class Simulation:
         if not self._events:
             return pd.DataFrame({k: pd.Series(dtype=object) for k in cols})
         c = self.c
-        parts = []
-        for rr, t, kind, side, units, cells, detail in self._events:
-            n = len(rr)
-            ok = cells >= 0
-            parts.append(pd.DataFrame({
-                "replication": self.rids[rr], "time": np.repeat(c.step_times[t], n), "kind": kind,
-                "side": [c.side_ids[int(x)] for x in side], "units": units, "cell": cells,
-                "lat": np.where(ok, c.lat[np.maximum(cells, 0)], np.nan),
-                "lon": np.where(ok, c.lon[np.maximum(cells, 0)], np.nan), "detail": detail}))
-        df = pd.concat(parts, ignore_index=True)
+        # one column per field over all logged batches (one DataFrame per batch is slow)
+        rr, t, kind, side, units, cells, detail = zip(*self._events)
+        n = np.array([len(x) for x in rr])
+        cells = np.concatenate(cells).astype(np.int64)
+        ok = cells >= 0
+        df = pd.DataFrame({
+            "replication": self.rids[np.concatenate(rr)], "time": np.repeat(c.step_times[list(t)], n),
+            "kind": np.repeat(np.array(kind, dtype=object), n),
+            "side": np.array(c.side_ids, dtype=object)[np.concatenate(side).astype(np.int64)],
+            "units": [x for part in units for x in part], "cell": cells,
+            "lat": np.where(ok, c.lat[np.maximum(cells, 0)], np.nan),
+            "lon": np.where(ok, c.lon[np.maximum(cells, 0)], np.nan),
+            "detail": [x for part in detail for x in part]})
         return df.sort_values(["replication", "time"], kind="stable").reset_index(drop=True)
 
     def _series_ds(self) -> xr.Dataset | None:

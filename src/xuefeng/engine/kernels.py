@@ -156,16 +156,19 @@ def advance_waypoints(wp, cell, phase, mode, ctg, phase_wp, phase_nwp, phase_wp_
 @njit(cache=True, nogil=True)
 def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, side):
     """Men of the phase's enemies and of the phase side's other units near each phase's
-    objective, each (R,P); near_cell (P,C) marks the cells within the radius."""
+    objective, each (R,P); near_cell (C,P) marks the cells within the radius of each."""
     R, U = cell.shape
-    P = near_cell.shape[0]
+    P = near_cell.shape[1]
     emen = np.zeros((R, P))
     omen = np.zeros((R, P))
     for r in range(R):
-        for k in range(P):
-            for u in range(U):
-                w = men_alive[r, u]
-                if w == 0.0 or not near_cell[k, cell[r, u]]:
+        for u in range(U):
+            w = men_alive[r, u]
+            if w == 0.0:
+                continue
+            near = near_cell[cell[r, u]]
+            for k in range(P):
+                if not near[k]:
                     continue
                 if side[u] != phase_side[k]:
                     emen[r, k] += w
