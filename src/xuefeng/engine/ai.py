@@ -127,7 +127,7 @@ ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
 
 def local_power(c, s, alive: np.ndarray, men: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(own power, enemy power in contact, touching, touching a withdrawing enemy), each (R,U)."""
-    return kernels.local_power(c.nbr_self, s.cell, alive, men, s.posture == WITHDRAWAL, c.enemy)
+    return kernels.local_power(*kernels.adjacency_args(c), s.cell, alive, men, s.posture == WITHDRAWAL, c.enemy)
 
 
 def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log) -> None:

@@ -205,7 +205,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     extra = extra or {}
     r_idx = np.arange(R)[:, None]
     men = s.men()
-    contact = kernels.contact_matrix(c.nbr_self, s.cell, alive, c.enemy)
+    contact = kernels.contact_matrix(*kernels.adjacency_args(c), s.cell, alive, c.enemy)
     touching = contact.any(2)
     attacking = (s.posture == ATTACK) & touching
     # an attacker engages every enemy it touches, splitting its men in proportion to theirs

@@ -27,7 +27,22 @@ def _adjacent(nbr_self: np.ndarray, a: int, b: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def contact_matrix(nbr_self, cell, alive, enemy):
+def _touch(adj, nbr_self, a: int, b: int) -> bool:
+    """Cells a and b are the same or neighbours: a lookup in the dense (C,C) table when the
+    compiled map has one (four times faster), else the neighbour list."""
+    if adj.shape[0] > 0:
+        return adj[a, b]
+    return _adjacent(nbr_self, a, b)
+
+
+def adjacency_args(c) -> tuple[np.ndarray, np.ndarray]:
+    """(adj, nbr_self) for the kernels: adj is empty where the map is too large for the table."""
+    adj = c.adj if c.adj is not None else np.zeros((0, 0), np.bool_)
+    return adj, c.nbr_self
+
+
+@njit(cache=True, nogil=True)
+def contact_matrix(adj, nbr_self, cell, alive, enemy):
     """(R,U,U) opposing live units in the same or adjacent cells."""
     R, U = cell.shape
     out = np.zeros((R, U, U), np.bool_)
@@ -37,13 +52,13 @@ def contact_matrix(nbr_self, cell, alive, enemy):
                 continue
             ca = cell[r, a]
             for b in range(U):
-                if alive[r, b] and enemy[a, b] and _adjacent(nbr_self, ca, cell[r, b]):
+                if alive[r, b] and enemy[a, b] and _touch(adj, nbr_self, ca, cell[r, b]):
                     out[r, a, b] = True
     return out
 
 
 @njit(cache=True, nogil=True)
-def local_power(nbr_self, cell, alive, men, withdrawing, enemy):
+def local_power(adj, nbr_self, cell, alive, men, withdrawing, enemy):
     """Per unit: own and friendly men in and next to its cell, enemy men in contact, whether it
     touches an enemy, and whether it touches a withdrawing enemy; each (R,U)."""
     R, U = cell.shape
@@ -57,7 +72,7 @@ def local_power(nbr_self, cell, alive, men, withdrawing, enemy):
                 continue
             ca = cell[r, a]
             for b in range(U):
-                if not alive[r, b] or not _adjacent(nbr_self, ca, cell[r, b]):
+                if not alive[r, b] or not _touch(adj, nbr_self, ca, cell[r, b]):
                     continue
                 if enemy[a, b]:
                     opp[r, a] += men[r, b]
