@@ -259,7 +259,9 @@ class Simulation:
             return
         R, U = s.cell.shape
         dt_days = self._dt_days
-        block = np.stack([g.random(c.rng_size) for g in self.gens])
+        block = np.empty((R, c.rng_size))
+        for i, g in enumerate(self.gens):
+            g.random(out=block[i])
         # replications that have ended stay frozen: snapshot, and restore them at the end of the step
         self._frozen = s.done.copy()
         snap = {k: v.copy() for k, v in vars(s).items() if isinstance(v, np.ndarray)} if self._frozen.any() else None
