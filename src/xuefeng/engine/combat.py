@@ -152,18 +152,6 @@ class CombatResult:
     n_engagements: np.ndarray  # (R,)
 
 
-def touching(c, cell: np.ndarray, alive: np.ndarray) -> np.ndarray:
-    """(R,U,U) units alive in the same or adjacent cells (either side)."""
-    if c.adj is not None:
-        # one flat gather (adj is C-contiguous): faster than two broadcast index arrays, same values
-        n_cells = c.adj.shape[0]
-        touch = np.take(c.adj.ravel(), cell[:, :, None] * n_cells + cell[:, None, :])
-    else:
-        near = c.nbr_self[cell]  # (R,U,7)
-        touch = (near[:, :, None, :] == cell[:, None, :, None]).any(-1)
-    return touch & alive[:, :, None] & alive[:, None, :]
-
-
 def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
     """Primary target of each attacker (replication ar, unit aa), (n,): the contacted enemy
     lowest on the attacker's own cost-to-go field (the one barring its way), ties by weakness."""
@@ -173,11 +161,6 @@ def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, a
     ctg_e = np.take(c.ctg.ravel(), row[:, None] + s.cell[ar])  # (n,U)
     score = np.where(contact[ar, aa], ctg_e + 1e-6 * men[ar], np.inf)
     return np.argmin(score, axis=1)
-
-
-def contact_mask(c, cell: np.ndarray, alive: np.ndarray) -> np.ndarray:
-    """(R,U,U) opposing units alive in the same or adjacent cells."""
-    return touching(c, cell, alive) & c.enemy[None]
 
 
 def defender_posture(posture: np.ndarray, steps_in_cell: np.ndarray, p: CombatParams) -> np.ndarray:
@@ -205,8 +188,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     extra = extra or {}
     r_idx = np.arange(R)[:, None]
     men = s.men()
-    contact = kernels.contact_matrix(*kernels.adjacency_args(c), s.cell, alive, c.enemy)
-    touching = contact.any(2)
+    contact, touching = kernels.contact_matrix(*kernels.adjacency_args(c), s.cell, alive, c.enemy)
     attacking = (s.posture == ATTACK) & touching
     # an attacker engages every enemy it touches, splitting its men in proportion to theirs
     # (a broad front); it advances toward its primary target (the one barring its way)
@@ -242,14 +224,15 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         q[..., 4] *= np.where(c.side_liaison[c.side], p.liaison_intelligence, 1.0)[None, :]
         lq = np.log(q)
         we = W * eff_n  # (n,a)
-        att_lq = (we[:, :, None] * lq[rr]).sum(1) / np.maximum(am, 1e-9)[:, None]
+        lq_sum, by_side = kernels.attacker_means(rr, we, lq, c.side, c.n_sides)
+        att_lq = lq_sum / np.maximum(am, 1e-9)[:, None]
         att_mom = (we * s.momentum[rr]).sum(1) / np.maximum(am, 1e-9)
         adv_q = np.clip(p.advantage_scale * (att_lq - lq[rr, dd]), -4.0, 4.0)  # (n,7)
         mom = np.clip(att_mom - s.momentum[rr, dd], -1.0, 1.0)
         # ADVANTAGES order: leadership, training, morale, logistics, momentum, intelligence, technology, initiative
         adv = np.concatenate([adv_q[:, :4], mom[:, None], adv_q[:, 4:]], axis=-1)
         # attacker side per engagement (the side with most attacking men)
-        att_side = np.argmax((we[:, :, None] * c.side_onehot[None]).sum(1), axis=1)
+        att_side = np.argmax(by_side, axis=1)
         air = air_presence[rr, att_side] - air_presence[rr, c.side[dd]]
         # surprise: envelopment (attackers from >= 2 distinct cells) and ambush from high ground
         cells_n = s.cell[rr]  # (n,a)

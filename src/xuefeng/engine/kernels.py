@@ -43,9 +43,11 @@ def adjacency_args(c) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, nogil=True)
 def contact_matrix(adj, nbr_self, cell, alive, enemy):
-    """(R,U,U) opposing live units in the same or adjacent cells."""
+    """(R,U,U) opposing live units in the same or adjacent cells, and (R,U) whether each
+    unit touches any."""
     R, U = cell.shape
     out = np.zeros((R, U, U), np.bool_)
+    touching = np.zeros((R, U), np.bool_)
     for r in range(R):
         for a in range(U):
             if not alive[r, a]:
@@ -54,7 +56,8 @@ def contact_matrix(adj, nbr_self, cell, alive, enemy):
             for b in range(U):
                 if alive[r, b] and enemy[a, b] and _touch(adj, nbr_self, ca, cell[r, b]):
                     out[r, a, b] = True
-    return out
+                    touching[r, a] = True
+    return out, touching
 
 
 @njit(cache=True, nogil=True)
@@ -339,3 +342,22 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
             moved[r, u] = hours
         _clear_zones(zone, nbr_self, cell[r], alive[r], side)
     return cell_out, mp_out, moved
+
+
+@njit(cache=True, nogil=True)
+def attacker_means(rr, we, lq, side, n_sides):
+    """For each engagement i (replication rr[i]): the attackers' log-quality vectors summed with
+    weights we[i,a] (their effective men against this defender), (n,7), and the weight on
+    each side, (n,S). Sums run over attackers in index order."""
+    n, U = we.shape
+    K = lq.shape[2]
+    q = np.zeros((n, K))
+    by_side = np.zeros((n, n_sides))
+    for i in range(n):
+        r = rr[i]
+        for a in range(U):
+            w = we[i, a]
+            for k in range(K):
+                q[i, k] += w * lq[r, a, k]
+            by_side[i, side[a]] += w
+    return q, by_side
