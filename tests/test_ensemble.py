@@ -16,7 +16,7 @@ import pytest
 from ensemble_support import MINI, assert_same_results, cli_app
 from typer.testing import CliRunner
 
-from xuefeng.analysis.ensemble import ManifestMismatch, chunk_ranges, run_ensemble
+from xuefeng.analysis.ensemble import ManifestMismatch, chunk_ranges, default_chunk, run_ensemble
 from xuefeng.engine import simulate
 from xuefeng.results import io
 from xuefeng.scenario import load_scenario
@@ -41,6 +41,14 @@ def test_chunk_ranges() -> None:
     assert chunk_ranges(3, 7) == [(0, 3)]
     with pytest.raises(ValueError):
         chunk_ranges(0, 5)
+
+
+def test_default_chunk_keeps_workers_busy_in_engine_sized_batches() -> None:
+    assert default_chunk(10_000, 2) == 512  # large: the engine's batch
+    assert default_chunk(1_000, 2) == 250  # two chunks per worker
+    assert default_chunk(150, 2) == 100  # not smaller than the old default...
+    assert default_chunk(30, 4) == 30  # ...unless the ensemble is
+    assert default_chunk(1, 1) == 1
 
 
 @pytest.mark.parametrize(("chunk", "workers"), [(5, 1), (7, 1), (5, 2), (1, 2)])

@@ -99,7 +99,7 @@ def _setup_for(scenario_ref: str, scen: Any, whatif_names: list[str], sets: list
 def _ensemble(scenario: str, replications: str | None, workers: str | None, scheduler: str | None,
               out: Path | None, resume: bool, chunk: str | None, seed: str | None, json_output: bool,
               whatifs: list[str], sets: list[str]) -> None:
-    from xuefeng.analysis.ensemble import DEFAULT_CHUNK, EnsembleError, manifest_request, run_ensemble
+    from xuefeng.analysis.ensemble import EnsembleError, default_chunk, manifest_request, run_ensemble
 
     if resume and out is None:
         fail("--resume needs --out DIR: the folder of the ensemble to finish")
@@ -120,8 +120,8 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
         n = int(prev["replications"])
     else:
         fail("give the number of replications with -n N (e.g. -n 1000)")
-    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else DEFAULT_CHUNK)
     k = _positive(workers, "--workers", 1)
+    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k))
     if prev and not whatifs and not sets:
         ov = prev.get("overrides") or {}
         whatifs, sets = list(ov.get("whatifs", [])), list(ov.get("set", []))
@@ -240,7 +240,9 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
     k = _positive(workers, "--workers", 1)
-    c = _positive(chunk, "--chunk", 100)
+    from xuefeng.analysis.ensemble import default_chunk
+
+    c = _positive(chunk, "--chunk", default_chunk(n, k))
     for name in names:
         if name not in known:
             fail(f"unknown what-if '{name}' for scenario '{scen.meta.name}' "
@@ -379,7 +381,7 @@ def register(app: typer.Typer) -> None:
                                         help="Write chunks and a manifest into this folder as they finish."),
         resume: bool = typer.Option(False, "--resume", help="Finish the ensemble in --out after an interruption."),
         chunk: str | None = typer.Option(None, "--chunk", "-c", metavar="C",
-                                         help="Replications per chunk (default 100)."),
+                                         help="Replications per chunk (default: two or more chunks per worker, at most 512)."),
         seed: str | None = typer.Option(None, "--seed", "-s", metavar="SEED",
                                         help="Random seed (0 to 2**63-1; default 0)."),
         json_output: bool = typer.Option(False, "--json", help="Print only the summary as JSON (as `run --json`)."),
