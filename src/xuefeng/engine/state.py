@@ -10,15 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xuefeng.engine.kernels import row_matmul
 from xuefeng.results.model import CATEGORIES
 
 LEDGER = {c: i for i, c in enumerate(CATEGORIES)}
 
 
 def mm(x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """(R,U) x (U,S) -> (R,S) without BLAS: each row's sums run in the same order whatever the
+    """(R,U) x (U,S) -> (R,S) without BLAS: each row's sums run over u in order whatever the
     batch size, so replication i stays bit-identical between batch sizes."""
-    return np.einsum("ru,us->rs", np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    return row_matmul(np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
 
 
 @dataclass
