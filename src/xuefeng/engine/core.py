@@ -31,6 +31,7 @@ from xuefeng.engine import air as air_mod
 from xuefeng.engine import civilians as civ_mod
 from xuefeng.engine import combat as combat_mod
 from xuefeng.engine import guerrillas as guer_mod
+from xuefeng.engine import kernels
 from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
@@ -164,32 +165,14 @@ class Simulation:
         """Remove battle casualties and book them by category."""
         p = self.p.combat
         s = self._s
-        men = s.men()
-        cas = np.minimum(cas, men)
-        cap = p.captured_fraction * self.c.side_capture[self.c.side][None, :]
-        miss = np.where(beaten, p.beaten_missing_fraction, p.missing_fraction)
-        capt = np.where(beaten, cap, 0.0)
-        miss = miss + np.where(routed, 0.5 * p.routed_extra_missing, 0.0)
-        capt = capt + np.where(routed, 0.5 * p.routed_extra_missing * self.c.side_capture[self.c.side][None, :], 0.0)
-        k = cas * p.killed_fraction
-        m = cas * miss
-        cp = cas * capt
-        w = np.maximum(cas - k - m - cp, 0.0)
-        dow = w * self.p.medical.died_of_wounds_fraction
-        L = s.ledger
-        L[..., K_KILLED] += k
-        L[..., K_WOUNDED] += w
-        L[..., K_DOW] += dow
-        L[..., K_MISSING] += m
-        L[..., K_CAPTURED] += cp
-        s.wounded_pool += w - dow
-        self._remove(cas)
+        kernels.book_battle_losses(
+            s.arms, s.ledger, s.wounded_pool, np.array(cas, dtype=np.float64), beaten, routed,
+            self.c.side_capture[self.c.side].astype(np.float64), p.killed_fraction, p.missing_fraction,
+            p.beaten_missing_fraction, p.captured_fraction, p.routed_extra_missing,
+            self.p.medical.died_of_wounds_fraction, K_KILLED, K_WOUNDED, K_DOW, K_MISSING, K_CAPTURED)
 
     def _remove(self, n: np.ndarray) -> None:
-        s = self._s
-        men = s.men()
-        f = np.where(men > 0, 1.0 - np.minimum(n, men) / np.maximum(men, 1e-9), 1.0)
-        s.arms *= f[..., None]
+        kernels.remove_men(self._s.arms, np.asarray(n, dtype=np.float64))
 
     def _add(self, n: np.ndarray) -> None:
         share = self.c.arms0 / self.c.men0[:, None]

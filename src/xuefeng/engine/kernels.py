@@ -376,3 +376,52 @@ def row_matmul(x, m):
             for k in range(S):
                 out[r, k] += v * m[u, k]
     return out
+
+
+@njit(cache=True, nogil=True)
+def _men(arms, r, u):
+    return ((arms[r, u, 0] + arms[r, u, 1]) + arms[r, u, 2]) + arms[r, u, 3]
+
+
+@njit(cache=True, nogil=True)
+def remove_men(arms, n):
+    """Take n (R,U) men from each unit, every arm in proportion (in place)."""
+    R, U = n.shape
+    for r in range(R):
+        for u in range(U):
+            m = _men(arms, r, u)
+            if m > 0:
+                f = 1.0 - min(n[r, u], m) / max(m, 1e-9)
+                for j in range(arms.shape[2]):
+                    arms[r, u, j] *= f
+
+
+@njit(cache=True, nogil=True)
+def book_battle_losses(arms, ledger, wounded_pool, cas, beaten, routed, side_capture_u, killed_f, missing_f,
+                       beaten_missing_f, captured_f, routed_extra, dow_f, k_killed, k_wounded, k_dow, k_missing,
+                       k_captured):
+    """Book battle casualties (R,U) by category in the ledger (killed, wounded, died of wounds,
+    missing, captured: see combat.CombatParams) and take them from the units (in place).
+    Beaten units lose more missing and captured, routed ones more still."""
+    R, U = cas.shape
+    extra = 0.5 * routed_extra
+    for r in range(R):
+        for u in range(U):
+            c = min(cas[r, u], _men(arms, r, u))
+            miss = beaten_missing_f if beaten[r, u] else missing_f
+            capt = captured_f * side_capture_u[u] if beaten[r, u] else 0.0
+            miss = miss + (extra if routed[r, u] else 0.0)
+            capt = capt + (extra * side_capture_u[u] if routed[r, u] else 0.0)
+            k = c * killed_f
+            m = c * miss
+            cp = c * capt
+            w = max(c - k - m - cp, 0.0)
+            dow = w * dow_f
+            ledger[r, u, k_killed] += k
+            ledger[r, u, k_wounded] += w
+            ledger[r, u, k_dow] += dow
+            ledger[r, u, k_missing] += m
+            ledger[r, u, k_captured] += cp
+            wounded_pool[r, u] += w - dow
+            cas[r, u] = c
+    remove_men(arms, cas)
