@@ -425,3 +425,22 @@ def book_battle_losses(arms, ledger, wounded_pool, cas, beaten, routed, side_cap
             wounded_pool[r, u] += w - dow
             cas[r, u] = c
     remove_men(arms, cas)
+
+
+@njit(cache=True, nogil=True)
+def nearest_depot(depot_ctg, cell, depot_side, side, stock):
+    """For each unit: the quickest-reached depot of its side that still holds stock, and the
+    hours to it (inf where none: depot index 0), each (R,U)."""
+    R, U = cell.shape
+    D = depot_ctg.shape[0]
+    best_d = np.zeros((R, U), np.int64)
+    best_h = np.full((R, U), np.inf)
+    for r in range(R):
+        for u in range(U):
+            for d in range(D):
+                if depot_side[d] == side[u] and stock[r, d] > 0:
+                    h = depot_ctg[d, cell[r, u]]
+                    if h < best_h[r, u]:
+                        best_h[r, u] = h
+                        best_d[r, u] = d
+    return best_d, best_h

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xuefeng.engine import kernels
 from xuefeng.engine.state import mm
 
 
@@ -73,11 +74,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     side_demand = mm(demand_t, c.side_onehot)  # (R,S)
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
                      np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_demand, 1e-9)), 1.0)
-    h = np.take(c.depot_ctg, s.cell, axis=1)  # (D,R,U)
-    ok = (c.depot_side[:, None, None] == c.side[None, None, :]) & (s.depot_stock.T[:, :, None] > 0)
-    h = np.where(ok, h, np.inf)
-    d_best = np.argmin(h, axis=0)  # (R,U)
-    h_best = np.min(h, axis=0)
+    d_best, h_best = kernels.nearest_depot(c.depot_ctg, s.cell, c.depot_side, c.side, s.depot_stock)
     reach_h = np.where(c.side_supply_motor[c.side], p.reach_hours_motor, p.reach_hours_foot)[None, :]
     reach = np.where(np.isfinite(h_best), 1.0 / (1.0 + (h_best / reach_h) ** 2), p.forage_fraction)
     has_depots = c.side_has_depots[c.side][None, :]
