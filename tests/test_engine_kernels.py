@@ -1,0 +1,215 @@
+"""The engine's Numba kernels give what the plain NumPy formulation of the same rule gives.
+
+Each kernel replaced a dense NumPy expression over (R,U,U) masks (the
+engine's first version); the NumPy forms are kept here as the reference, and
+random batches on a small synthetic map (cells on a line, neighbours up to
+three apart) check the two agree: exactly for masks and choices, to rounding
+for sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xuefeng.engine import kernels
+
+C = 40  # cells on the synthetic map
+
+
+def line_map() -> tuple[np.ndarray, np.ndarray]:
+    """nbr_self (C,7): each cell and the cells 1..3 to either side (-1 off the map); adj (C,C)."""
+    nbr_self = np.full((C, 7), -1, np.int64)
+    for i in range(C):
+        row = [i] + [j for j in (i - 3, i - 2, i - 1, i + 1, i + 2, i + 3) if 0 <= j < C]
+        nbr_self[i, : len(row)] = row
+    idx = np.arange(C)
+    adj = np.abs(idx[:, None] - idx[None, :]) <= 3
+    return nbr_self, adj
+
+
+NBR_SELF, ADJ = line_map()
+NO_ADJ = np.zeros((0, 0), bool)
+
+
+def batch(seed: int, R: int, U: int):
+    rng = np.random.default_rng(seed)
+    side = rng.integers(0, 2, U)
+    side[0], side[-1] = 0, 1
+    enemy = side[:, None] != side[None, :]
+    cell = rng.integers(0, C, (R, U))
+    alive = rng.random((R, U)) < 0.85
+    men = rng.uniform(200, 12000, (R, U))
+    return rng, side, enemy, cell, alive, men
+
+
+def dense_touch(cell, alive):
+    return ADJ[cell[:, :, None], cell[:, None, :]] & alive[:, :, None] & alive[:, None, :]
+
+
+cases = given(seed=st.integers(0, 2**32 - 1), R=st.integers(1, 6), U=st.integers(2, 12))
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_contact_and_local_power(seed: int, R: int, U: int) -> None:
+    rng, side, enemy, cell, alive, men = batch(seed, R, U)
+    withdrawing = rng.random((R, U)) < 0.3
+    touch = dense_touch(cell, alive)
+    contact_ref = touch & enemy[None]
+    for adj in (ADJ, NO_ADJ):  # table lookup and neighbour-list paths
+        contact, touching = kernels.contact_matrix(adj, NBR_SELF, cell, alive, enemy)
+        assert np.array_equal(contact, contact_ref)
+        assert np.array_equal(touching, contact_ref.any(2))
+        own, opp, t2, twd = kernels.local_power(adj, NBR_SELF, cell, alive, men, withdrawing, enemy)
+        w = men * alive
+        np.testing.assert_allclose(own, np.einsum("rab,rb->ra", (touch & ~enemy[None]).astype(float), w))
+        np.testing.assert_allclose(opp, np.einsum("rab,rb->ra", contact_ref.astype(float), w))
+        assert np.array_equal(t2, contact_ref.any(2))
+        assert np.array_equal(twd, (contact_ref & withdrawing[:, None, :]).any(2))
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_envelop_targets(seed: int, R: int, U: int) -> None:
+    rng, side, enemy, cell, alive, men = batch(seed, R, U)
+    x_cell = rng.uniform(0, 30, (R, U))
+    y_cell = rng.uniform(0, 30, (R, U))
+    touching = rng.random((R, U)) < 0.5
+    free = rng.random((R, U)) < 0.5
+    radius, ratio = 12.0, 1.2
+    got = kernels.envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, radius, ratio)
+    # the engine's first (dense) formulation
+    d = np.hypot(x_cell[:, :, None] - x_cell[:, None, :], y_cell[:, :, None] - y_cell[:, None, :])
+    valid = alive[:, :, None] & (alive & touching)[:, None, :] & enemy[None]
+    d = np.where(valid, d, np.inf)
+    near = d <= radius
+    against = np.einsum("rve,rv->re", near.astype(float), men * alive)
+    superior = against >= ratio * np.maximum(men, 1.0)
+    cand = (free & alive)[:, :, None] & near & (touching & superior)[:, None, :]
+    e = np.argmin(np.where(cand, d, np.inf), axis=2)
+    want = np.where(cand.any(2), np.take_along_axis(cell, e, axis=1), -1)
+    assert np.array_equal(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_phase_choice_and_objective_sums(seed: int, R: int, U: int) -> None:
+    rng, side, enemy, cell, alive, men = batch(seed, R, U)
+    P = 5
+    phase_units = rng.random((P, U)) < 0.4
+    phase_side = rng.integers(0, 2, P)
+    score = np.where(rng.random((R, P)) < 0.6, rng.integers(0, 50, (R, P)) * P + np.arange(P), -1)
+    best = np.where(phase_units[None], score[:, :, None], -1).max(1)
+    assert np.array_equal(kernels.latest_phase(score, phase_units), np.where(best >= 0, best % P, -1))
+    near_cell = rng.random((C, P)) < 0.3
+    w = men * alive
+    emen, omen = kernels.men_near_objectives(near_cell, cell, w, phase_units, phase_side, side)
+    near = near_cell[cell].transpose(2, 0, 1).astype(float)  # (P,R,U)
+    opp = side[None, :] != phase_side[:, None]
+    np.testing.assert_allclose(emen, np.einsum("pru,ru,pu->rp", near, w, opp.astype(float)))
+    np.testing.assert_allclose(omen, np.einsum("pru,ru,pu->rp", near, w, (~opp & ~phase_units).astype(float)))
+    m = rng.random((U, 3))
+    assert np.array_equal(kernels.row_matmul(w, m), np.einsum("ru,us->rs", w, m))
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_attack_split_and_outcomes(seed: int, R: int, U: int) -> None:
+    rng, side, enemy, cell, alive, men = batch(seed, R, U)
+    contact = dense_touch(cell, alive) & enemy[None]
+    attacking = contact.any(2) & (rng.random((R, U)) < 0.6)
+    eff = men * rng.uniform(0.5, 1.0, (R, U))
+    share, att_men = kernels.attack_split(contact, attacking, men, eff)
+    A = attacking[:, :, None] & contact
+    wd = np.where(A, men[:, None, :], 0.0)
+    Af = wd / np.maximum(wd.sum(2, keepdims=True), 1e-9)
+    np.testing.assert_allclose(share, Af)
+    np.testing.assert_allclose(att_men, np.einsum("rad,ra->rd", Af, eff))
+    defended = att_men > 0
+    att_won = defended & (rng.random((R, U)) < 0.5)
+    cas_att_d = np.where(defended, rng.uniform(0, 300, (R, U)), 0.0)
+    x, y = rng.uniform(0, 50, (R, U)), rng.uniform(0, 50, (R, U))
+    cas, in_won, in_lost, ax, ay = kernels.engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d,
+                                                               att_won, defended, x, y)
+    Ab = A.astype(float)
+    np.testing.assert_allclose(cas, np.einsum("rad,rd->ra", Af * (eff[:, :, None] / np.maximum(att_men[:, None, :], 1e-9)),
+                                              cas_att_d))
+    assert np.array_equal(in_won, np.einsum("rad,rd->ra", Ab, att_won.astype(float)) > 0)
+    assert np.array_equal(in_lost, np.einsum("rad,rd->ra", Ab, (defended & ~att_won).astype(float)) > 0)
+    n_att = np.maximum(Ab.sum(1), 1)
+    np.testing.assert_allclose(ax, np.einsum("rad,ra->rd", Ab, x) / n_att)
+    np.testing.assert_allclose(ay, np.einsum("rad,ra->rd", Ab, y) / n_att)
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_battle_losses_are_booked_and_removed(seed: int, R: int, U: int) -> None:
+    rng, side, enemy, cell, alive, men = batch(seed, R, U)
+    arms = rng.uniform(0, 3000, (R, U, 4))
+    ledger = rng.uniform(0, 100, (R, U, 8))
+    pool = rng.uniform(0, 100, (R, U))
+    cas = rng.uniform(0, 4000, (R, U))  # sometimes more than the unit has
+    beaten = rng.random((R, U)) < 0.4
+    routed = beaten & (rng.random((R, U)) < 0.5)
+    sc = rng.uniform(0, 2, U)
+    f = dict(killed=0.36, miss=0.02, bmiss=0.08, capt=0.01, rextra=0.1, dow=0.05)
+    arms0, ledger0, pool0 = arms.copy(), ledger.copy(), pool.copy()
+    kernels.book_battle_losses(arms, ledger, pool, cas.copy(), beaten, routed, sc, f["killed"], f["miss"],
+                               f["bmiss"], f["capt"], f["rextra"], f["dow"], 0, 1, 2, 3, 4)
+    men0 = arms0.sum(-1)
+    c = np.minimum(cas, men0)
+    miss = np.where(beaten, f["bmiss"], f["miss"]) + np.where(routed, 0.5 * f["rextra"], 0.0)
+    capt = np.where(beaten, f["capt"] * sc[None], 0.0) + np.where(routed, 0.5 * f["rextra"] * sc[None], 0.0)
+    k, m, cp = c * f["killed"], c * miss, c * capt
+    w = np.maximum(c - k - m - cp, 0.0)
+    np.testing.assert_allclose(ledger[..., 0] - ledger0[..., 0], k, atol=1e-9)
+    np.testing.assert_allclose(ledger[..., 1] - ledger0[..., 1], w, atol=1e-9)
+    np.testing.assert_allclose(ledger[..., 2] - ledger0[..., 2], w * f["dow"], atol=1e-9)
+    np.testing.assert_allclose(ledger[..., 3] - ledger0[..., 3], m, atol=1e-9)
+    np.testing.assert_allclose(ledger[..., 4] - ledger0[..., 4], cp, atol=1e-9)
+    assert np.array_equal(ledger[..., 5:], ledger0[..., 5:])
+    np.testing.assert_allclose(pool - pool0, w - w * f["dow"], atol=1e-9)
+    np.testing.assert_allclose(arms.sum(-1), men0 - c, atol=1e-6)
+    # every arm loses the same share
+    share = np.where(men0 > 0, (men0 - c) / np.maximum(men0, 1e-9), 1.0)
+    np.testing.assert_allclose(arms, arms0 * share[..., None], atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_nearest_depot_and_zones(seed: int, R: int, U: int) -> None:
+    rng, side, enemy, cell, alive, men = batch(seed, R, U)
+    D = 4
+    depot_ctg = np.where(rng.random((D, C)) < 0.8, rng.uniform(0, 100, (D, C)), np.inf)
+    depot_side = rng.integers(0, 2, D)
+    stock = np.where(rng.random((R, D)) < 0.7, 100.0, 0.0)
+    d, h = kernels.nearest_depot(depot_ctg, cell, depot_side, side, stock)
+    hh = np.take(depot_ctg, cell, axis=1)
+    ok = (depot_side[:, None, None] == side[None, None, :]) & (stock.T[:, :, None] > 0)
+    hh = np.where(ok, hh, np.inf)
+    assert np.array_equal(d, np.argmin(hh, axis=0))
+    assert np.array_equal(h, hh.min(0))
+    # zones of control: a cell next to (or holding) a live enemy
+    got = kernels.in_enemy_zone(NBR_SELF, cell, alive, side, 2, C)
+    near_enemy = ADJ[cell[:, :, None], cell[:, None, :]] & alive[:, None, :] & enemy[None]
+    assert np.array_equal(got, near_enemy.any(2))
+
+
+def test_march_stops_on_entering_an_enemy_zone() -> None:
+    """A unit marching down the line toward cell 0 stops in the first cell next to an enemy."""
+    nbr = NBR_SELF[:, 1:]  # 6 neighbour slots
+    next_k = np.full((1, 1, C), -1, np.int8)
+    for i in range(1, C):
+        next_k[0, 0, i] = list(nbr[i]).index(i - 1)  # step to the cell below
+    eh = np.ones((2, 1, C, 6))
+    cell = np.array([[30, 10]])
+    side = np.array([0, 1])
+    new, mp, moved = kernels.march(nbr, NBR_SELF, next_k, eh, np.zeros(2, np.int64), side, 2,
+                                   np.array([[0, -1]]), cell, np.array([[30.0, 0.0]]), np.array([[True, False]]),
+                                   np.array([[False, False]]), np.array([[True, True]]), np.array([False]), 40)
+    assert new[0, 0] == 13  # 10 + 3: the edge of the enemy's zone
+    assert moved[0, 0] == pytest.approx(17.0) and mp[0, 0] == pytest.approx(13.0)
+    assert new[0, 1] == 10 and moved[0, 1] == 0.0
