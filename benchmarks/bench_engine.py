@@ -1,28 +1,33 @@
-"""Throughput of the campaign engine on the full West Hunan scenario, and the
-scaling of an ensemble on a local Dask cluster.
+"""Throughput of the campaign engine on the full West Hunan scenario: sizes, the
+Mesa reference, the memory-bandwidth floor, local processes and Dask scaling.
 
-Run:  python benchmarks/bench_engine.py          (N = 1, 100, 1000; Dask: 400 replications in chunks of 100)
-      python benchmarks/bench_engine.py --full   (adds N = 10000; Dask: 2000 replications)
-Options: --scenario NAME, --seed S, --dask-n N, --chunk C, --no-dask.
+Run:  python benchmarks/bench_engine.py            (everything, about 4 minutes on 2 cores)
+      python benchmarks/bench_engine.py --quick    (small sizes only, under a minute)
+Options: --scenario NAME, --seed S, --mesa-n N, --dask-n N, --no-dask, --no-mesa.
 
-Prints a table of replications per second:
-- engine: one `simulate(scenario, N, seed, keep_series=0)` call in this
-  process (a warm-up call first, so imports and the engagement model's
-  loading are not counted; the scenario is compiled inside every call);
-- dask: the same ensemble through `xuefeng.analysis.ensemble.run_ensemble`
-  on a `dask.distributed.LocalCluster` on 127.0.0.1 with 1 and 2 worker
-  processes (one thread each), cluster start-up not counted;
-- processes: the same ensemble on a local process pool of 1 and 2 workers.
+Prints one table (replications per second) and notes:
 
-- memory-bandwidth floor: the bytes of state one unit-step must at least
-  read and write (every per-replication array of the engine's `State`, read
-  once and written once per step, divided by the units), against this
-  machine's measured array-copy bandwidth (numpy copy of a 256 MB array, best
-  of 5, read + write counted); the ratio says how far the engine is from
-  being limited by memory rather than by interpreter and per-call overhead.
-
-NOT DONE YET (do not read these figures into this script's output):
-- the comparison with a Mesa agent-based reference implementation.
+- engine, 1 process: one `simulate(scenario, N, seed, keep_series=0)` call in
+  this process for N = 1, 100, 1,000, 10,000 (after a warm-up call, so that
+  imports, the engagement model and the Numba kernels' cache are loaded);
+- ensemble, local processes: `run_ensemble(..., workers=K)` with the chunk
+  size `xuefeng ensemble` picks, K = 1 and 2 — the command a user runs
+  (`xuefeng ensemble -n 10000 --workers 2`), without the output tables;
+- dask: the same ensemble on a `dask.distributed.LocalCluster` on 127.0.0.1
+  with 1 and 2 worker processes (one thread each), cluster start not counted;
+- Mesa reference (benchmarks/mesa_reference.py: the same campaign model, one
+  Mesa agent per unit): replications per second, its agreement with the
+  engine on the main outcomes (Mann-Whitney, Bonferroni over the table), and
+  the engine's speed over it per replication — engine at N = 1,000 in one
+  process against Mesa, both timed in this run;
+- memory-bandwidth floor: the bytes of state one unit-step must at least read
+  and write (every per-replication array of the engine's `State`, read once
+  and written once per step, divided by the units), against this machine's
+  measured array-copy bandwidth (numpy copy of a 256 MB array, best of 5, read
+  + write counted); the ratio says how far the engine is from being limited by
+  memory rather than by computation and per-call overhead. (Per unit-step of
+  the campaign's full length: replications that end early are no longer
+  stepped, so the engine touches less than that.)
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 
 def copy_bandwidth_bytes_per_s(megabytes: int = 256, repeats: int = 5) -> float:
@@ -63,21 +70,24 @@ def state_bytes_per_unit_step(scen, seed: int) -> tuple[float, int, int]:
     return 2 * per_rep / units, units, c.n_steps
 
 
-def _rate(n: int, seconds: float) -> str:
-    return f"{n / seconds:,.1f}" if seconds > 0 else "inf"
+def _timed(fn, *args, **kw) -> tuple[object, float]:
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--full", action="store_true", help="add N = 10000 and a larger Dask ensemble")
+    ap.add_argument("--quick", action="store_true", help="N up to 1,000, small ensembles, 5 Mesa replications")
     ap.add_argument("--scenario", default="west-hunan-1945")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dask-n", type=int, default=None, help="replications of the scaling ensemble")
-    ap.add_argument("--chunk", type=int, default=100, help="chunk size of the scaling ensemble")
-    ap.add_argument("--no-dask", action="store_true", help="skip the scaling part")
+    ap.add_argument("--mesa-n", type=int, default=None, help="Mesa replications (default 20; --quick 5)")
+    ap.add_argument("--dask-n", type=int, default=None, help="replications of the Dask ensembles (default 2000)")
+    ap.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
+    ap.add_argument("--no-mesa", action="store_true", help="skip the Mesa reference")
     args = ap.parse_args()
 
-    from xuefeng.analysis.ensemble import run_ensemble
+    from xuefeng.analysis.ensemble import default_chunk, run_ensemble
     from xuefeng.engine import simulate
     from xuefeng.scenario import load_scenario
 
@@ -85,53 +95,73 @@ def main() -> None:
     print(f"# {scen.meta.title}: {args.scenario}, seed {args.seed}")
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
           f"Python {platform.python_version()}")
-    t = time.perf_counter()
-    simulate(scen, 1, args.seed, keep_series=0)
-    print(f"# warm-up (imports, engagement model, first compile): {time.perf_counter() - t:.2f} s")
+    _, warm = _timed(simulate, scen, 1, args.seed, keep_series=0)
+    print(f"# warm-up (imports, engagement model, Numba kernels): {warm:.2f} s", flush=True)
 
     rows: list[tuple[str, int, float]] = []
-    sizes = [1, 100, 1000] + ([10000] if args.full else [])
+
+    def row(name: str, n: int, seconds: float) -> None:
+        rows.append((name, n, seconds))
+        print(f"  {name}, N={n:,}: {seconds:.2f} s ({n / seconds:,.1f}/s)", flush=True)
+
+    big = 1000 if args.quick else 10000
+    sizes = [1, 100, 1000] + ([] if args.quick else [10000])
+    engine_1000 = None
     for n in sizes:
-        t = time.perf_counter()
-        simulate(scen, n, args.seed, keep_series=0)
-        rows.append(("engine (1 process)", n, time.perf_counter() - t))
-        print(f"  engine N={n}: {rows[-1][2]:.2f} s", flush=True)
+        res, secs = _timed(simulate, scen, n, args.seed, keep_series=0)
+        row("engine, 1 process", n, secs)
+        if n == 1000:
+            engine_1000 = (res, secs)
+    for w in (1, 2):
+        _, secs = _timed(run_ensemble, scen, big, args.seed, chunk=default_chunk(big, w), workers=w, keep_series=0)
+        row(f"ensemble, {w} local process{'es' if w > 1 else ''}", big, secs)
 
     if not args.no_dask:
         from dask.distributed import LocalCluster
 
-        n = args.dask_n or (2000 if args.full else 400)
+        n = args.dask_n or (400 if args.quick else 2000)
         for w in (1, 2):
             with LocalCluster(host="127.0.0.1", n_workers=w, threads_per_worker=1, processes=True,
                               dashboard_address=None) as cluster:
                 # one tiny run first so that every worker has imported the engine
                 run_ensemble(scen, w, args.seed, chunk=1, scheduler=cluster.scheduler_address, keep_series=0)
-                t = time.perf_counter()
-                run_ensemble(scen, n, args.seed, chunk=args.chunk, scheduler=cluster.scheduler_address,
-                             keep_series=0)
-                rows.append((f"dask LocalCluster, {w} worker{'s' if w > 1 else ''}", n, time.perf_counter() - t))
-                print(f"  dask {w} workers N={n}: {rows[-1][2]:.2f} s", flush=True)
-        for w in (1, 2):
-            t = time.perf_counter()
-            run_ensemble(scen, n, args.seed, chunk=args.chunk, workers=w, keep_series=0)
-            rows.append((f"process pool, {w} worker{'s' if w > 1 else ''}", n, time.perf_counter() - t))
-            print(f"  processes {w} N={n}: {rows[-1][2]:.2f} s", flush=True)
+                _, secs = _timed(run_ensemble, scen, n, args.seed, chunk=default_chunk(n, w),
+                                 scheduler=cluster.scheduler_address, keep_series=0)
+                row(f"dask LocalCluster, {w} worker{'s' if w > 1 else ''}", n, secs)
+
+    mesa_note = "Mesa reference: skipped (--no-mesa)."
+    if not args.no_mesa:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from mesa_reference import agreement, format_agreement, simulate_mesa
+
+        m = args.mesa_n or (5 if args.quick else 20)
+        simulate_mesa(scen, 1, args.seed + 1)  # warm-up
+        mres, msecs = _timed(simulate_mesa, scen, m, args.seed)
+        row("Mesa reference, 1 process", m, msecs)
+        eres, esecs = engine_1000
+        ratio = (msecs / m) / (esecs / 1000)
+        mesa_note = (f"Mesa reference: {msecs / m * 1000:,.0f} ms per replication; engine (N=1,000, 1 process): "
+                     f"{esecs:,.2f} ms per replication -> the engine is {ratio:,.0f}x faster "
+                     "per replication.\n\nAgreement on the main outcomes (same seed, independent random streams):\n\n"
+                     + format_agreement(agreement(eres, mres, scen), 1000, m))
 
     print()
-    print(f"| {'backend':<28} | {'N':>6} | {'seconds':>8} | {'replications/s':>14} |")
-    print(f"|{'-' * 30}|{'-' * 8}|{'-' * 10}|{'-' * 16}|")
+    print(f"| {'run':<34} | {'N':>7} | {'seconds':>8} | {'replications/s':>14} |")
+    print(f"|{'-' * 36}|{'-' * 9}|{'-' * 10}|{'-' * 16}|")
     for name, n, s in rows:
-        print(f"| {name:<28} | {n:>6} | {s:>8.2f} | {_rate(n, s):>14} |")
+        print(f"| {name:<34} | {n:>7,} | {s:>8.2f} | {n / s:>14,.1f} |")
+    print()
+    print(mesa_note)
     print()
     bw = copy_bandwidth_bytes_per_s()
     per_unit_step, units, steps = state_bytes_per_unit_step(scen, args.seed)
-    name, n, secs = max((r for r in rows if r[0].startswith("engine")), key=lambda r: r[1])
+    n, secs = max(((n, s) for name, n, s in rows if name.startswith("engine")), key=lambda r: r[0])
     measured = secs / (n * units * steps)
     floor = per_unit_step / bw
     print(f"Memory-bandwidth floor: {per_unit_step:,.0f} bytes per unit-step ({units} units, {steps} steps); "
           f"array copy {bw / 1e9:.1f} GB/s -> {floor * 1e9:,.1f} ns per unit-step at best; "
-          f"the engine (N={n}) takes {measured * 1e9:,.0f} ns per unit-step, {measured / floor:,.0f}x the floor.")
-    print("Not measured here yet: the Mesa reference implementation.")
+          f"the engine (N={n:,}, 1 process) takes {measured * 1e9:,.0f} ns per unit-step, "
+          f"{measured / floor:,.0f}x the floor.")
 
 
 if __name__ == "__main__":
