@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xuefeng.engine import kernels
+from xuefeng.engine.postures import ATTACK, HASTY, WITHDRAWAL
 from xuefeng.engine.state import mm
 
 TRIGGERS: tuple[str, ...] = ("date", "enemy_halted", "enemy_retreating", "own_strength_superior")
@@ -122,7 +123,6 @@ class AIParams:
     attack's start point, if it started behind it) is back at the start line (assumption)."""
 
 
-ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
 
 
 def local_power(c, s, alive: np.ndarray, men: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -139,7 +139,6 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     P = c.n_phases
     oh = c.side_onehot
     men = s.men()
-    r_idx = np.arange(R)[:, None]
     if c.n_phases == 0:  # no plans: every unit holds where it stands
         in_att_phase = np.zeros_like(alive)
     else:
@@ -198,21 +197,13 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
         fld = np.full((R, U), -1)
     # doctrine
     own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
-    ratio = own / np.maximum(opp_p, 1.0)
-    is_att = base == ATTACK
-    halt_now = is_att & alive & ((touching & (ratio < p.halt_ratio)) | (s.supply < p.halt_supply))
-    resume = (~touching | (ratio >= p.resume_ratio)) & (s.supply >= p.resume_supply)
-    s.halted = np.where(halt_now, True, np.where(resume, False, s.halted)) & is_att
-    # offensive culmination, per side
-    stuck = (s.halted | s.broken) & is_att & s.present
-    n_is = mm(is_att & s.present, oh)
-    frac_stuck = mm(stuck, oh) / np.maximum(n_is, 1)
-    sup = mm(s.supply * (is_att & alive), oh) / np.maximum(mm(is_att & alive, oh), 1)
-    strength = mm(men * (is_att & s.present), oh) / np.maximum(mm(c.men0[None, :] * (is_att & s.present), oh), 1)
-    cond = s.side_attacked & (n_is > 0) & (frac_stuck >= p.culmination_fraction)
-    s.culm_count = np.where(cond, s.culm_count + 1, 0)
-    call_off = s.side_attacked & (n_is > 0) & ~s.side_retreat & (
-        (s.culm_count >= p.culmination_steps) | (sup < p.retreat_supply) | (strength < p.retreat_strength))
+    # halt and resume, culmination and calling off, fall-back, counterattack and pursuit
+    # (kernels.doctrine_halt; updates s.halted, s.culm_count, s.side_retreat)
+    post, free, call_off, sup, strength = kernels.doctrine_halt(
+        own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.halted, s.broken, men, c.men0,
+        c.side, c.n_sides, s.side_attacked, s.side_retreat, s.culm_count, c.victory_holder, p.halt_ratio,
+        p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.culmination_steps,
+        p.retreat_supply, p.retreat_strength, p.counter_ratio, p.counter_supply, p.pursue_ratio)
     if call_off.any():
         rr, ss = np.nonzero(call_off)
         why = []
@@ -222,38 +213,20 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
                                 ("strength", strength[r_, s_] < p.retreat_strength)) if v]
             why.append("offensive called off: " + ", ".join(w))
         log("retreat", rr, None, ss, why)
-    s.side_retreat |= call_off
-    post = base.copy()
-    # a called-off offensive: the attacker falls back to its start positions; the side holding the
-    # victory objective (a counteroffensive) stops and holds where it stands
-    stop = is_att & s.side_retreat[r_idx, c.side[None, :]]
-    post = np.where(stop, np.where(c.side == c.victory_holder, HASTY, WITHDRAWAL)[None, :], post)
-    post = np.where((post == ATTACK) & s.halted, HASTY, post)
-    defensive = (post != ATTACK) & (post != WITHDRAWAL)
-    counter = defensive & touching & (ratio >= p.counter_ratio) & (s.supply >= p.counter_supply)
-    pursue = defensive & touch_wd & (ratio >= p.pursue_ratio)
-    post = np.where((counter | pursue) & ~s.broken, ATTACK, post)
     # envelop: a free defending unit strikes an enemy that a friend already holds in contact,
     # from its own cell (converging attacks earn combat.envelop_surprise), when the men near
     # that enemy outnumber it by envelop_ratio
-    chase = np.full((R, U), -1, dtype=np.int64)
     if p.envelop_radius_km > 0:
-        free = defensive & ~touching & ~s.broken & alive & (s.supply >= p.counter_supply)
         chase = kernels.envelop_targets(c.x_km[s.cell], c.y_km[s.cell], s.cell, alive, touching, free, men,
                                         c.enemy, p.envelop_radius_km, p.envelop_ratio)
-        post = np.where(chase >= 0, ATTACK, post)
-    post = np.where(s.broken, WITHDRAWAL, post)
-    chase = np.where(post == ATTACK, chase, -1)
-    # every withdrawal heads for the unit's own start position by the quickest way (a retreat
-    # phase's axis is not followed: the start line is the goal)
-    fld = np.where(post == WITHDRAWAL, c.home_field[None, :], fld)
-    home = s.cell == c.start_cell[None, :]
-    post = np.where((post == WITHDRAWAL) & home, HASTY, post)
-    rally = s.broken & ~touching & (s.morale >= p.recover_morale) \
-        & (men >= p.rally_strength * np.maximum(s.delivered, 1.0))
-    s.broken &= ~rally
-    fld = np.where((fld < 0) & (post == ATTACK), c.home_field[None, :], fld)
-    s.posture = np.where(alive, post, s.posture)
+    else:
+        chase = np.full((R, U), -1, dtype=np.int64)
+    # broken units withdraw; every withdrawal heads for the unit's own start position by the
+    # quickest way (a retreat phase's axis is not followed: the start line is the goal) and holds
+    # there; broken units out of contact rally (kernels.doctrine_final, in place)
+    fld = np.array(fld, dtype=np.int64)
+    kernels.doctrine_final(post, chase, fld, s.cell, c.start_cell, c.home_field, alive, touching, s.broken,
+                           s.morale, men, s.delivered, in_att_phase, c.side, s.side_attacked, s.posture,
+                           p.recover_morale, p.rally_strength)
     s.field = fld
     s.chase = chase
-    s.side_attacked |= mm((s.posture == ATTACK) & alive & in_att_phase, oh) > 0

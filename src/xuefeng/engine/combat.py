@@ -45,6 +45,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from xuefeng.engine import kernels
+from xuefeng.engine.postures import ATTACK, DELAY, FORTIFIED, WITHDRAWAL
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,6 @@ class CombatParams:
     a liaison team calling the strike)."""
 
 
-# engine posture indices (schema Posture order)
-ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
 
 
 @dataclass

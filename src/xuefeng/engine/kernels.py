@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from xuefeng.engine.postures import ATTACK, HASTY, WITHDRAWAL
+
 
 @njit(cache=True, nogil=True)
 def _adjacent(nbr_self: np.ndarray, a: int, b: int) -> bool:
@@ -444,3 +446,113 @@ def nearest_depot(depot_ctg, cell, depot_side, side, stock):
                         best_h[r, u] = h
                         best_d[r, u] = d
     return best_d, best_h
+
+
+@njit(cache=True, nogil=True)
+def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, halted, broken, men, men0, side,
+                  n_sides, side_attacked, side_retreat, culm_count, victory_holder, halt_ratio, halt_supply,
+                  resume_ratio, resume_supply, culmination_fraction, culmination_steps, retreat_supply,
+                  retreat_strength, counter_ratio, counter_supply, pursue_ratio):
+    """Doctrine before envelopment (ai.py): halts and resumptions, each side's offensive
+    culmination and its calling off, the fall-back of a called-off offensive, counterattack
+    and pursuit. Updates halted, culm_count and side_retreat in place; returns the posture so
+    far, the units free to envelop, and per side (R,S) whether the offensive was called off
+    now, the attackers' mean supply and their share of full strength."""
+    R, U = base.shape
+    post = base.copy()
+    free = np.zeros((R, U), np.bool_)
+    call_off = np.zeros((R, n_sides), np.bool_)
+    sup = np.zeros((R, n_sides))
+    strength = np.zeros((R, n_sides))
+    n_is = np.zeros(n_sides)
+    n_stuck = np.zeros(n_sides)
+    n_sup = np.zeros(n_sides)
+    men_is = np.zeros(n_sides)
+    full_is = np.zeros(n_sides)
+    for r in range(R):
+        n_is[:] = 0.0
+        n_stuck[:] = 0.0
+        n_sup[:] = 0.0
+        men_is[:] = 0.0
+        full_is[:] = 0.0
+        for u in range(U):
+            ratio = own[r, u] / max(opp[r, u], 1.0)
+            is_att = base[r, u] == ATTACK
+            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio) or supply[r, u] < halt_supply)
+            resume = ((not touching[r, u]) or ratio >= resume_ratio) and supply[r, u] >= resume_supply
+            h = True if halt_now else (False if resume else halted[r, u])
+            halted[r, u] = h and is_att
+            if is_att:
+                k = side[u]
+                if present[r, u]:
+                    n_is[k] += 1.0
+                    men_is[k] += men[r, u]
+                    full_is[k] += men0[u]
+                    if halted[r, u] or broken[r, u]:
+                        n_stuck[k] += 1.0
+                if alive[r, u]:
+                    sup[r, k] += supply[r, u]
+                    n_sup[k] += 1.0
+        for k in range(n_sides):
+            sup[r, k] = sup[r, k] / max(n_sup[k], 1.0)
+            strength[r, k] = men_is[k] / max(full_is[k], 1.0)
+            frac_stuck = n_stuck[k] / max(n_is[k], 1.0)
+            if side_attacked[r, k] and n_is[k] > 0 and frac_stuck >= culmination_fraction:
+                culm_count[r, k] += 1
+            else:
+                culm_count[r, k] = 0
+            call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
+                culm_count[r, k] >= culmination_steps or sup[r, k] < retreat_supply
+                or strength[r, k] < retreat_strength)
+            if call_off[r, k]:
+                side_retreat[r, k] = True
+        for u in range(U):
+            ratio = own[r, u] / max(opp[r, u], 1.0)
+            p_ = post[r, u]
+            # a called-off offensive falls back to its start positions; the side holding the
+            # victory objective (a counteroffensive) stops and holds where it stands
+            if p_ == ATTACK and side_retreat[r, side[u]]:
+                p_ = HASTY if side[u] == victory_holder else WITHDRAWAL
+            if p_ == ATTACK and halted[r, u]:
+                p_ = HASTY
+            defensive = p_ != ATTACK and p_ != WITHDRAWAL
+            counter = defensive and touching[r, u] and ratio >= counter_ratio and supply[r, u] >= counter_supply
+            pursue = defensive and touch_wd[r, u] and ratio >= pursue_ratio
+            if (counter or pursue) and not broken[r, u]:
+                p_ = ATTACK
+            post[r, u] = p_
+            free[r, u] = defensive and not touching[r, u] and not broken[r, u] and alive[r, u] \
+                and supply[r, u] >= counter_supply
+    return post, free, call_off, sup, strength
+
+
+@njit(cache=True, nogil=True)
+def doctrine_final(post, chase, fld, cell, start_cell, home_field, alive, touching, broken, morale, men, delivered,
+                   in_att_phase, side, side_attacked, posture, recover_morale, rally_strength):
+    """Doctrine after envelopment (ai.py): broken units withdraw, withdrawals head home (and
+    hold once there), broken units out of contact rally, attackers with no route strike from
+    home's field. Writes posture, field, chase, broken and side_attacked in place."""
+    R, U = post.shape
+    for r in range(R):
+        for u in range(U):
+            p_ = post[r, u]
+            if chase[r, u] >= 0:
+                p_ = ATTACK
+            if broken[r, u]:
+                p_ = WITHDRAWAL
+            ch = chase[r, u] if p_ == ATTACK else -1
+            f = home_field[u] if p_ == WITHDRAWAL else fld[r, u]
+            if p_ == WITHDRAWAL and cell[r, u] == start_cell[u]:
+                p_ = HASTY
+            rally = broken[r, u] and not touching[r, u] and morale[r, u] >= recover_morale \
+                and men[r, u] >= rally_strength * max(delivered[r, u], 1.0)
+            if rally:
+                broken[r, u] = False
+            if f < 0 and p_ == ATTACK:
+                f = home_field[u]
+            if alive[r, u]:
+                posture[r, u] = p_
+            fld[r, u] = f
+            chase[r, u] = ch
+            if posture[r, u] == ATTACK and alive[r, u] and in_att_phase[r, u]:
+                side_attacked[r, side[u]] = True

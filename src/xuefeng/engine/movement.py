@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xuefeng.engine import kernels
+from xuefeng.engine.postures import WITHDRAWAL
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,6 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray) -> np.ndarray:
     """Phase 2 of a step, in place: bank movement hours, march along fields (zones of control
     stop the march), envelopment marches straight at their target cell. Returns the hours
     each unit moved, (R,U)."""
-    from xuefeng.engine.ai import WITHDRAWAL
-
     withdrawing = s.posture == WITHDRAWAL
     speed = (p.low_supply_speed_floor + (1 - p.low_supply_speed_floor) * s.supply) \
         * (1 - p.fatigue_speed_penalty * s.fatigue)
