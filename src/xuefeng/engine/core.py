@@ -44,6 +44,9 @@ from xuefeng.results.model import CATEGORIES, Outcome, Results
 K_KILLED, K_WOUNDED, K_DOW, K_MISSING, K_CAPTURED, K_SICK, K_DOI, K_RTD = (
     LEDGER[k] for k in CATEGORIES)
 
+#: Steps of uniforms drawn from each replication's generator at a time (Simulation._draws).
+DRAW_STEPS = 8
+
 SERIES_FIELDS = ("strength", "lat", "lon", "posture", "supply", "morale", "fatigue")
 
 
@@ -83,6 +86,8 @@ class Simulation:
         self._rows = np.arange(self.R)
         self._final = initial_state(compiled, self.R)
         self._pinned = max(self.keep, self.log_eng)
+        self._draw_cache = np.empty((self.R, 0))  # uniforms drawn ahead (_draws)
+        self._draw_pos = 0
         self._events: list[tuple] = []
         self._frozen = np.zeros(self.R, bool)
         self._series: list[np.ndarray] = []
@@ -131,8 +136,23 @@ class Simulation:
             if isinstance(v, np.ndarray):
                 setattr(s, k, v[stay])
         self.gens = [self.gens[i] for i in stay]
+        self._draw_cache = self._draw_cache[stay]
         self._rows = self._rows[stay]
         self._frozen = self._frozen[stay]
+
+    def _draws(self) -> np.ndarray:
+        """This step's block of uniforms, (stepped rows, rng_size). Each generator is asked for
+        DRAW_STEPS steps' blocks at once (one call per replication is the cost, not the numbers):
+        the stream is the same as one block per step, so results do not change."""
+        n = self.c.rng_size
+        if self._draw_pos >= self._draw_cache.shape[1]:
+            cache = np.empty((len(self.gens), DRAW_STEPS * n))
+            for i, g in enumerate(self.gens):
+                g.random(out=cache[i])
+            self._draw_cache, self._draw_pos = cache, 0
+        block = self._draw_cache[:, self._draw_pos:self._draw_pos + n]
+        self._draw_pos += n
+        return block
 
     def _log(self, kind: str, rr: np.ndarray, uu: np.ndarray | None, side: Any, detail: Any) -> None:
         rr = np.asarray(rr)
@@ -242,9 +262,7 @@ class Simulation:
             return
         R, U = s.cell.shape
         dt_days = self._dt_days
-        block = np.empty((R, c.rng_size))
-        for i, g in enumerate(self.gens):
-            g.random(out=block[i])
+        block = self._draws()
         # replications that have ended stay frozen: snapshot, and restore them at the end of the step
         self._frozen = s.done.copy()
         snap = {k: v.copy() for k, v in vars(s).items() if isinstance(v, np.ndarray)} if self._frozen.any() else None

@@ -100,6 +100,13 @@ def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, rad
     chase = np.full((R, U), -1, np.int64)
     qualifies = np.zeros(U, np.bool_)
     for r in range(R):
+        any_free = False
+        for u in range(U):
+            if free[r, u] and alive[r, u]:
+                any_free = True
+                break
+        if not any_free:
+            continue
         for e in range(U):
             qualifies[e] = False
             if not (alive[r, e] and touching[r, e]):
