@@ -44,7 +44,7 @@ def test_chunk_ranges() -> None:
 
 
 def test_default_chunk_keeps_workers_busy_in_engine_sized_batches() -> None:
-    assert default_chunk(10_000, 2) == 512  # large: the engine's batch
+    assert default_chunk(10_000, 2) == 1024  # large: the engine's batch
     assert default_chunk(1_000, 2) == 250  # two chunks per worker
     assert default_chunk(150, 2) == 100  # not smaller than the old default...
     assert default_chunk(30, 4) == 30  # ...unless the ensemble is

@@ -381,7 +381,7 @@ def register(app: typer.Typer) -> None:
                                         help="Write chunks and a manifest into this folder as they finish."),
         resume: bool = typer.Option(False, "--resume", help="Finish the ensemble in --out after an interruption."),
         chunk: str | None = typer.Option(None, "--chunk", "-c", metavar="C",
-                                         help="Replications per chunk (default: two or more chunks per worker, at most 512)."),
+                                         help="Replications per chunk (default: two or more chunks per worker, at most 1024)."),
         seed: str | None = typer.Option(None, "--seed", "-s", metavar="SEED",
                                         help="Random seed (0 to 2**63-1; default 0)."),
         json_output: bool = typer.Option(False, "--json", help="Print only the summary as JSON (as `run --json`)."),
