@@ -184,3 +184,13 @@ def test_scheduler_without_workers_is_reported(mini, monkeypatch) -> None:
                                   dashboard_address=None) as cluster:
         with pytest.raises(ens.EnsembleError, match="no workers"):
             run_ensemble(mini, 2, 0, scheduler=cluster.scheduler_address)
+
+
+def test_dask_jobs_restore_malloc_thresholds_once() -> None:
+    """Dask workers run jobs through _run_dask_job, which undoes the nanny's malloc trim setting
+    (it halves the engine's speed) once per process and never fails where there is no glibc."""
+    from xuefeng.analysis import ensemble as ens
+
+    ens._tune_malloc()
+    ens._tune_malloc()
+    assert ens._malloc_tuned is True
