@@ -349,6 +349,8 @@ class Unit(mesa.Agent):
                 self.moved += cost
                 if not withdrawing and self.cell in ezoc:
                     break
+        elif moving and self.field >= 0:
+            self.mp = 0.0  # held in an enemy's zone of control: it fights and banks no hours
         self.mp = min(self.mp, mv.carry_hours_cap)
 
     def _march_toward(self, target: int, eh: list) -> None:

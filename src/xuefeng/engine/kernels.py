@@ -328,7 +328,9 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
             c = cell[r, u]
             ign = ignore_zoc[r, u]
             # a unit that starts the step in an enemy ZOC does not march on (it fights instead)
+            # and, like any unit that stops, banks no hours for a jump once contact breaks
             if not ign and _in_enemy_zone(zone, c, side[u]):
+                mp_out[r, u] = 0.0
                 continue
             m = mode[u]
             left = mp[r, u]
