@@ -35,9 +35,9 @@ from xuefeng.engine import kernels
 from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
-from xuefeng.engine.postures import ATTACK
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, Compiled
 from xuefeng.engine.movement import move_units
+from xuefeng.engine.postures import ATTACK
 from xuefeng.engine.state import LEDGER, initial_state, mm
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
