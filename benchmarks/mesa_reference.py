@@ -1055,8 +1055,7 @@ class CampaignModel(mesa.Model):
             if beyond and max(beyond) > 2 * self.p.ai.start_line_km:
                 self.advanced = True
             back = all(b <= self.p.ai.start_line_km for b in beyond)
-            attacking = any(u.posture == ATTACK for u in mine)
-            ended = self.sides[c.attack_side].retreat or not attacking
+            ended = self.sides[c.attack_side].retreat
             if not self.done and self.advanced and ended and back and self.off_end_step < 0:
                 self.off_end_step = t
                 self.done = True

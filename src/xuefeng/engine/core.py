@@ -37,7 +37,6 @@ from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, Compiled
 from xuefeng.engine.movement import move_units
-from xuefeng.engine.postures import ATTACK
 from xuefeng.engine.state import LEDGER, initial_state, mm
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
@@ -392,9 +391,9 @@ class Simulation:
             beyond = np.where(mine, proj - start, -np.inf)
             s.advanced |= active & (beyond.max(1) > 2 * self.p.ai.start_line_km)
             back = (beyond <= self.p.ai.start_line_km).all(1)
-            # the offensive is over when called off, or when none of the side's units attacks any more
-            attacking = ((s.posture == ATTACK) & mine).any(1)
-            ended = s.side_retreat[:, c.attack_side] | ~attacking
+            # the offensive is over once called off (ai.py) and the attackers are back at their start
+            # line; a moment with no unit attacking (all halted) is not the end of an offensive
+            ended = s.side_retreat[:, c.attack_side]
             over = active & ~s.done & s.advanced & ended & back & (s.off_end_step < 0)
             if over.any():
                 rr = np.nonzero(over)[0]
