@@ -194,3 +194,12 @@ def test_dask_jobs_restore_malloc_thresholds_once() -> None:
     ens._tune_malloc()
     ens._tune_malloc()
     assert ens._malloc_tuned is True
+
+
+def test_default_workers_is_one_per_usable_core() -> None:
+    import os
+
+    from xuefeng.cli.ensemble_cmds import default_workers
+
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    assert default_workers() == max(1, expected)

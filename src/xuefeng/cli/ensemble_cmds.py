@@ -93,6 +93,16 @@ def _setup_for(scenario_ref: str, scen: Any, whatif_names: list[str], sets: list
     return setup
 
 
+def default_workers() -> int:
+    """One local worker process per CPU core this process may run on (affinity, cgroups' cpusets)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 # --------------------------------------------------------------------------- ensemble
 
 
@@ -120,7 +130,7 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
         n = int(prev["replications"])
     else:
         fail("give the number of replications with -n N (e.g. -n 1000)")
-    k = _positive(workers, "--workers", 1)
+    k = _positive(workers, "--workers", 1 if scheduler else default_workers())
     c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k))
     if prev and not whatifs and not sets:
         ov = prev.get("overrides") or {}
@@ -239,7 +249,7 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     n = parse_replications(replications)
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
-    k = _positive(workers, "--workers", 1)
+    k = _positive(workers, "--workers", 1 if scheduler else default_workers())
     from xuefeng.analysis.ensemble import default_chunk
 
     c = _positive(chunk, "--chunk", default_chunk(n, k))
@@ -312,7 +322,7 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         fail("-n: the base sample needs at least 2 points")
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
-    k = _positive(workers, "--workers", 1)
+    k = _positive(workers, "--workers", 1 if scheduler else default_workers())
     if out is not None and out.suffix.lower() not in (".png", ".svg", ".pdf"):
         fail(f"--out {out}: give a .png, .svg or .pdf file for the plot")
     scen = run_cmds._load(scenario)
@@ -374,7 +384,7 @@ def register(app: typer.Typer) -> None:
         replications: str | None = typer.Option(None, "--replications", "-n", metavar="N",
                                                 help="Number of replications (with --resume: the manifest's)."),
         workers: str | None = typer.Option(None, "--workers", "-w", metavar="K",
-                                           help="Local worker processes (default 1: this process)."),
+                                           help="Local worker processes (default: one per CPU core this process may use)."),
         scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
                                              help="Run on this Dask scheduler (e.g. tcp://127.0.0.1:8786)."),
         out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR",
@@ -408,7 +418,8 @@ def register(app: typer.Typer) -> None:
                                          help="Replications per variant."),
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
         json_output: bool = typer.Option(False, "--json", help="Print only the differences as JSON."),
-        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K", help="Local worker processes."),
+        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K",
+                                             help="Local worker processes (default: one per CPU core)."),
         scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler."),
         chunk: str | None = typer.Option(None, "--chunk", "-c", metavar="C", help="Replications per chunk."),
         list_only: bool = typer.Option(False, "--list", help="List the scenario's named what-ifs and exit."),
@@ -433,7 +444,8 @@ def register(app: typer.Typer) -> None:
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
         out: Path | None = typer.Option(None, "--out", "-o", metavar="PLOT", help="Save a bar plot (.png/.svg/.pdf)."),
         json_output: bool = typer.Option(False, "--json", help="Print only the indices as JSON."),
-        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K", help="Local worker processes."),
+        workers: str | None = typer.Option(None, "--workers", "-w", metavar="K",
+                                             help="Local worker processes (default: one per CPU core)."),
         scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler."),
     ) -> None:
         """Sobol sensitivity of the main outcomes to the engine parameters: which factors decided it."""
