@@ -795,7 +795,6 @@ class CampaignModel(mesa.Model):
         for u in self.units:
             if u.air_arrival and self.t >= u.lift_step and u.delivered < u.men0:
                 waiting[u.side] = True
-        any_waiting = any(waiting)
         side_m = [[0.0] * 5 for _ in range(S)]
         by_group = []
         for g in range(c.n_groups):
@@ -806,7 +805,7 @@ class CampaignModel(mesa.Model):
                 weather = p.airlift_rain_factor if self.rain else 1.0
             else:
                 weather = p.rain_sortie_factor if self.rain else 1.0
-            fuel = p.fuel_factor if (c.group_fuel_limited[g] and not lifts and any_waiting) else 1.0
+            fuel = p.fuel_factor if (c.group_fuel_limited[g] and not lifts and waiting[gs]) else 1.0
             sorties = self.aircraft[g] * c.group_rate[g] / c.day_steps * weather * fuel
             w = [missions[m] * p.mission_weights[m] for m in range(5)]
             if not waiting[gs]:

@@ -151,6 +151,28 @@ def test_air_superiority_side_gets_close_support() -> None:
     assert def_lost(with_air.s) > def_lost(without.s)
 
 
+def test_fuel_limited_group_gives_fuel_only_to_its_own_sides_airlift() -> None:
+    from xuefeng.engine import air as air_mod
+
+    d = combat_scenario(12000, 10000).model_dump(mode="json")
+    d["air_groups"] = [{"id": "ag", "name": "Air", "side": "red", "aircraft": 100, "fuel_limited": True,
+                        "sorties_per_aircraft_per_day": 2.0, "missions": ["air_superiority"],
+                        "provenance": {"source": "assumption", "note": "t"}}]
+    c, sim = run_sim(build(d), 0)
+    red = c.side_ids.index("red")
+
+    def sorties(waiting_side: int | None) -> float:
+        waiting = np.zeros((1, 2), bool)
+        if waiting_side is not None:
+            waiting[0, waiting_side] = True
+        res = air_mod.fly(c, sim.s.aircraft, True, np.zeros(1, bool), waiting, np.full((1, 1), 0.5),
+                          c.params.air, c.day_steps)
+        return float(res.presence[0, red])
+
+    assert sorties(1 - red) == sorties(None)  # the enemy's airlift costs red no fuel
+    assert sorties(red) < sorties(None)  # its own side's airlift does
+
+
 def airlift_scenario(group: bool):
     d = base()
     d["units"] = [unit("home", "blue", 27.5, 110.1),

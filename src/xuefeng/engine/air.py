@@ -102,9 +102,10 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
                          np.zeros((R, G)), zero_rs.copy())
     weather = np.where(rain, p.rain_sortie_factor, 1.0)[:, None]
     lifting = airlift_waiting[:, c.group_side]  # (R,G)
-    # fuel-limited combat groups give up fuel to the airlift while it runs (transports fly it)
-    fuel = np.where(c.group_fuel_limited[None, :] & (c.group_missions[None, :, 3] == 0)
-                    & airlift_waiting.any(1)[:, None], p.fuel_factor, 1.0)
+    # fuel-limited combat groups give up fuel to their own side's airlift while it runs
+    # (transports fly it)
+    fuel = np.where(c.group_fuel_limited[None, :] & (c.group_missions[None, :, 3] == 0) & lifting,
+                    p.fuel_factor, 1.0)
     weather = np.where(c.group_missions[None, :, 3] > 0,
                        np.where(rain, p.airlift_rain_factor, 1.0)[:, None], weather)
     sorties = aircraft * c.group_rate[None, :] / day_steps * weather * fuel  # (R,G)
