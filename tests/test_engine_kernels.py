@@ -213,3 +213,12 @@ def test_march_stops_on_entering_an_enemy_zone() -> None:
     assert new[0, 0] == 13  # 10 + 3: the edge of the enemy's zone
     assert moved[0, 0] == pytest.approx(17.0) and mp[0, 0] == pytest.approx(13.0)
     assert new[0, 1] == 10 and moved[0, 1] == 0.0
+
+
+def test_batch_size_bounds_the_unit_pair_arrays() -> None:
+    from xuefeng.engine import BATCH, PAIR_BYTES, batch_size
+
+    assert batch_size(29) == BATCH  # West Hunan: a full batch
+    big = batch_size(500)
+    assert 64 <= big < BATCH and big * 500 * 500 * 16 <= max(PAIR_BYTES, 64 * 500 * 500 * 16)
+    assert batch_size(5000) == 64  # never fewer

@@ -24,13 +24,24 @@ from xuefeng.engine.core import Simulation
 from xuefeng.results.io import concat
 from xuefeng.results.model import CATEGORIES, Results
 
-__all__ = ["simulate", "estimate_bytes", "compile_scenario", "Compiled", "EngineParams", "EngineConfig",
+__all__ = ["simulate", "estimate_bytes", "batch_size", "compile_scenario", "Compiled", "EngineParams", "EngineConfig",
            "SideConfig", "Simulation", "parameter_table"]
 
 #: Replications stepped together in one batch (bounds memory of the (R,U,U) masks). Measured on
 #: West Hunan, 2,000 replications in one process: 129/s with 256, 158/s with 512, 171/s with
 #: 1,000 and 165/s with 2,000 (per-step overhead against cache-sized arrays).
 BATCH = 1024
+#: Most bytes the per-step unit-pair arrays of one batch may take (contact mask and attack
+#: shares, about 16 bytes per unit pair and replication): scenarios with many units step
+#: fewer replications at a time (`batch_size`).
+PAIR_BYTES = 256 * 2**20
+
+
+def batch_size(units: int) -> int:
+    """Replications stepped together for a scenario with this many manoeuvre units: BATCH,
+    or fewer where the (R,U,U) arrays would pass PAIR_BYTES (never below 64)."""
+    fit = PAIR_BYTES // max(16 * units * units, 1)
+    return int(min(BATCH, max(64, fit)))
 
 
 def simulate(scenario: Any, replications: int, seed: int, keep_series: int = 1,
@@ -50,13 +61,14 @@ def simulate(scenario: Any, replications: int, seed: int, keep_series: int = 1,
     c = compile_scenario(scenario, hexmap=hexmap, params=params, config=config, until=until)
     rids = np.arange(first_replication, first_replication + replications, dtype=np.int64)
     parts: list[Results] = []
-    for b0 in range(0, replications, BATCH):
-        ids = rids[b0:b0 + BATCH]
+    B = batch_size(c.n_units)
+    for b0 in range(0, replications, B):
+        ids = rids[b0:b0 + B]
         keep = max(0, min(keep_series - b0, len(ids)))
         sim = Simulation(c, ids, seed, keep_series=keep, engagement=engagement)
-        if progress is not None and replications > BATCH:
-            total = c.n_steps * ((replications + BATCH - 1) // BATCH)
-            done0 = c.n_steps * (b0 // BATCH)
+        if progress is not None and replications > B:
+            total = c.n_steps * ((replications + B - 1) // B)
+            done0 = c.n_steps * (b0 // B)
             sim.run(lambda d, n: progress(done0 + d, total))
         else:
             sim.run(progress)
@@ -70,8 +82,9 @@ def estimate_bytes(scenario: Any, replications: int, keep_series: int) -> int:
     units = sum(1 for u in scenario.units if u.committed and (u.location is not None or u.arrival is not None)
                 and u.echelon.value in ("division", "brigade", "regiment", "battalion", "group"))
     steps = int((scenario.meta.end - scenario.meta.start).total_seconds() // (3600 * scenario.meta.time_step_hours)) + 1
-    batch = min(replications, BATCH)
-    state = batch * units * (40 * 8) + batch * units * units * 7 * 8 * 4  # arrays + contact temporaries
+    batch = min(replications, batch_size(units))
+    # state arrays, twice (stepped rows and the batch-wide copy), and the unit-pair arrays
+    state = 2 * batch * units * (40 * 8) + batch * units * units * 16 * 2
     ledger = replications * units * len(CATEGORIES) * 8
     outcome = replications * (units + 8) * 8
     series = min(keep_series, replications) * steps * units * 7 * 8
