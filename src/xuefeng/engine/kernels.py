@@ -1,10 +1,13 @@
-"""Compiled kernels for the engine's unit-pair work (Numba).
+"""Compiled kernels for the engine's per-unit and unit-pair loops (Numba), grouped by the
+phase of a step that calls them.
 
 Contact, local power, envelopment and the sharing of an engagement among its
 attackers compare every unit with every other in each replication: as NumPy
 masks that is several (R,U,U) temporaries per step, which dominated the run
 time. Here each kernel loops over replications and unit pairs once, touching
-only live units, with no temporaries.
+only live units, with no temporaries; the doctrine, marching, loss booking and
+depot choice are per-unit rules written the same way. The rules themselves are
+documented in the phase modules (ai, movement, combat, supply) that call these.
 
 Every kernel works on one replication's row at a time and never mixes rows,
 so replication i's result does not depend on the batch it runs in. Sums run
@@ -17,6 +20,9 @@ import numpy as np
 from numba import njit
 
 from xuefeng.engine.postures import ATTACK, HASTY, WITHDRAWAL
+
+
+# ------------------------------------------------------------------ unit pairs and sums
 
 
 @njit(cache=True, nogil=True)
@@ -44,22 +50,21 @@ def adjacency_args(c) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def contact_matrix(adj, nbr_self, cell, alive, enemy):
-    """(R,U,U) opposing live units in the same or adjacent cells, and (R,U) whether each
-    unit touches any."""
-    R, U = cell.shape
-    out = np.zeros((R, U, U), np.bool_)
-    touching = np.zeros((R, U), np.bool_)
+def row_matmul(x, m):
+    """(R,U) @ (U,S), each sum running over u in index order (the same bits as numpy's einsum
+    here, a quarter of its time on these small shapes)."""
+    R, U = x.shape
+    S = m.shape[1]
+    out = np.zeros((R, S))
     for r in range(R):
-        for a in range(U):
-            if not alive[r, a]:
-                continue
-            ca = cell[r, a]
-            for b in range(U):
-                if alive[r, b] and enemy[a, b] and _touch(adj, nbr_self, ca, cell[r, b]):
-                    out[r, a, b] = True
-                    touching[r, a] = True
-    return out, touching
+        for u in range(U):
+            v = x[r, u]
+            for k in range(S):
+                out[r, k] += v * m[u, k]
+    return out
+
+
+# ------------------------------------------------------------------ 1. orders (ai.py)
 
 
 @njit(cache=True, nogil=True)
@@ -87,53 +92,6 @@ def local_power(adj, nbr_self, cell, alive, men, withdrawing, enemy):
                 else:
                     own[r, a] += men[r, b]
     return own, opp, touching, touch_wd
-
-
-@njit(cache=True, nogil=True)
-def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, radius, ratio):
-    """Cell each free unit marches on to envelop an enemy (-1 none), (R,U).
-
-    An enemy e qualifies when it is alive and in contact, and the live men of e's enemies
-    within `radius` km outnumber it by `ratio`; a free unit picks the nearest qualifying enemy
-    within `radius` (ties: the lowest unit index)."""
-    R, U = cell.shape
-    chase = np.full((R, U), -1, np.int64)
-    qualifies = np.zeros(U, np.bool_)
-    for r in range(R):
-        any_free = False
-        for u in range(U):
-            if free[r, u] and alive[r, u]:
-                any_free = True
-                break
-        if not any_free:
-            continue
-        for e in range(U):
-            qualifies[e] = False
-            if not (alive[r, e] and touching[r, e]):
-                continue
-            against = 0.0
-            for v in range(U):
-                if alive[r, v] and enemy[v, e]:
-                    dx = x_cell[r, v] - x_cell[r, e]
-                    dy = y_cell[r, v] - y_cell[r, e]
-                    if abs(dx) <= radius and abs(dy) <= radius and np.hypot(dx, dy) <= radius:
-                        against += men[r, v]
-            qualifies[e] = against >= ratio * max(men[r, e], 1.0)
-        for u in range(U):
-            if not (free[r, u] and alive[r, u]):
-                continue
-            best = np.inf
-            for e in range(U):
-                if not (qualifies[e] and enemy[u, e]):
-                    continue
-                dx = x_cell[r, u] - x_cell[r, e]
-                dy = y_cell[r, u] - y_cell[r, e]
-                if abs(dx) <= radius and abs(dy) <= radius:
-                    d = np.hypot(dx, dy)
-                    if d <= radius and d < best:
-                        best = d
-                        chase[r, u] = cell[r, e]
-    return chase
 
 
 @njit(cache=True, nogil=True)
@@ -205,61 +163,163 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 
 @njit(cache=True, nogil=True)
-def attack_split(contact, attacking, men, eff):
-    """How each attacker splits its men among the enemies it touches (in proportion to theirs):
-    share (R,a,d) and the effective attacking men at each defender, (R,d)."""
-    R, U = attacking.shape
-    share = np.zeros((R, U, U))
-    att_men = np.zeros((R, U))
+def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, halted, broken, men, men0, side,
+                  n_sides, side_attacked, side_retreat, culm_count, victory_holder, halt_ratio, halt_supply,
+                  resume_ratio, resume_supply, culmination_fraction, culmination_steps, retreat_supply,
+                  retreat_strength, counter_ratio, counter_supply, pursue_ratio):
+    """Doctrine before envelopment (ai.py): halts and resumptions, each side's offensive
+    culmination and its calling off, the fall-back of a called-off offensive, counterattack
+    and pursuit. Updates halted, culm_count and side_retreat in place; returns the posture so
+    far, the units free to envelop, and per side (R,S) whether the offensive was called off
+    now, the attackers' mean supply and their share of full strength."""
+    R, U = base.shape
+    post = base.copy()
+    free = np.zeros((R, U), np.bool_)
+    call_off = np.zeros((R, n_sides), np.bool_)
+    sup = np.zeros((R, n_sides))
+    strength = np.zeros((R, n_sides))
+    n_is = np.zeros(n_sides)
+    n_stuck = np.zeros(n_sides)
+    n_sup = np.zeros(n_sides)
+    men_is = np.zeros(n_sides)
+    full_is = np.zeros(n_sides)
     for r in range(R):
-        for a in range(U):
-            if not attacking[r, a]:
-                continue
-            tot = 0.0
-            for d in range(U):
-                if contact[r, a, d]:
-                    tot += men[r, d]
-            tot = max(tot, 1e-9)
-            for d in range(U):
-                if contact[r, a, d]:
-                    f = men[r, d] / tot
-                    share[r, a, d] = f
-                    att_men[r, d] += f * eff[r, a]
-    return share, att_men
+        n_is[:] = 0.0
+        n_stuck[:] = 0.0
+        n_sup[:] = 0.0
+        men_is[:] = 0.0
+        full_is[:] = 0.0
+        for u in range(U):
+            ratio = own[r, u] / max(opp[r, u], 1.0)
+            is_att = base[r, u] == ATTACK
+            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio) or supply[r, u] < halt_supply)
+            resume = ((not touching[r, u]) or ratio >= resume_ratio) and supply[r, u] >= resume_supply
+            h = True if halt_now else (False if resume else halted[r, u])
+            halted[r, u] = h and is_att
+            if is_att:
+                k = side[u]
+                if present[r, u]:
+                    n_is[k] += 1.0
+                    men_is[k] += men[r, u]
+                    full_is[k] += men0[u]
+                    if halted[r, u] or broken[r, u]:
+                        n_stuck[k] += 1.0
+                if alive[r, u]:
+                    sup[r, k] += supply[r, u]
+                    n_sup[k] += 1.0
+        for k in range(n_sides):
+            sup[r, k] = sup[r, k] / max(n_sup[k], 1.0)
+            strength[r, k] = men_is[k] / max(full_is[k], 1.0)
+            frac_stuck = n_stuck[k] / max(n_is[k], 1.0)
+            if side_attacked[r, k] and n_is[k] > 0 and frac_stuck >= culmination_fraction:
+                culm_count[r, k] += 1
+            else:
+                culm_count[r, k] = 0
+            call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
+                culm_count[r, k] >= culmination_steps or sup[r, k] < retreat_supply
+                or strength[r, k] < retreat_strength)
+            if call_off[r, k]:
+                side_retreat[r, k] = True
+        for u in range(U):
+            ratio = own[r, u] / max(opp[r, u], 1.0)
+            p_ = post[r, u]
+            # a called-off offensive falls back to its start positions; the side holding the
+            # victory objective (a counteroffensive) stops and holds where it stands
+            if p_ == ATTACK and side_retreat[r, side[u]]:
+                p_ = HASTY if side[u] == victory_holder else WITHDRAWAL
+            if p_ == ATTACK and halted[r, u]:
+                p_ = HASTY
+            defensive = p_ != ATTACK and p_ != WITHDRAWAL
+            counter = defensive and touching[r, u] and ratio >= counter_ratio and supply[r, u] >= counter_supply
+            pursue = defensive and touch_wd[r, u] and ratio >= pursue_ratio
+            if (counter or pursue) and not broken[r, u]:
+                p_ = ATTACK
+            post[r, u] = p_
+            free[r, u] = defensive and not touching[r, u] and not broken[r, u] and alive[r, u] \
+                and supply[r, u] >= counter_supply
+    return post, free, call_off, sup, strength
 
 
 @njit(cache=True, nogil=True)
-def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_won, defended, x_cell, y_cell):
-    """Per attacker: casualties from the engagements it joined (shared by effective men), whether
-    it took part in one its side won or lost; per defender: the mean position of its attackers."""
-    R, U = attacking.shape
-    cas = np.zeros((R, U))
-    in_won = np.zeros((R, U), np.bool_)
-    in_lost = np.zeros((R, U), np.bool_)
-    ax = np.zeros((R, U))
-    ay = np.zeros((R, U))
-    n_att = np.zeros(U)
+def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, radius, ratio):
+    """Cell each free unit marches on to envelop an enemy (-1 none), (R,U).
+
+    An enemy e qualifies when it is alive and in contact, and the live men of e's enemies
+    within `radius` km outnumber it by `ratio`; a free unit picks the nearest qualifying enemy
+    within `radius` (ties: the lowest unit index)."""
+    R, U = cell.shape
+    chase = np.full((R, U), -1, np.int64)
+    qualifies = np.zeros(U, np.bool_)
     for r in range(R):
-        n_att[:] = 0.0
-        for a in range(U):
-            if not attacking[r, a]:
+        any_free = False
+        for u in range(U):
+            if free[r, u] and alive[r, u]:
+                any_free = True
+                break
+        if not any_free:
+            continue
+        for e in range(U):
+            qualifies[e] = False
+            if not (alive[r, e] and touching[r, e]):
                 continue
-            for d in range(U):
-                if not contact[r, a, d]:
+            against = 0.0
+            for v in range(U):
+                if alive[r, v] and enemy[v, e]:
+                    dx = x_cell[r, v] - x_cell[r, e]
+                    dy = y_cell[r, v] - y_cell[r, e]
+                    if abs(dx) <= radius and abs(dy) <= radius and np.hypot(dx, dy) <= radius:
+                        against += men[r, v]
+            qualifies[e] = against >= ratio * max(men[r, e], 1.0)
+        for u in range(U):
+            if not (free[r, u] and alive[r, u]):
+                continue
+            best = np.inf
+            for e in range(U):
+                if not (qualifies[e] and enemy[u, e]):
                     continue
-                cas[r, a] += share[r, a, d] * (eff[r, a] / max(att_men[r, d], 1e-9)) * cas_att_d[r, d]
-                if att_won[r, d]:
-                    in_won[r, a] = True
-                elif defended[r, d]:
-                    in_lost[r, a] = True
-                n_att[d] += 1.0
-                ax[r, d] += x_cell[r, a]
-                ay[r, d] += y_cell[r, a]
-        for d in range(U):
-            if n_att[d] > 0:
-                ax[r, d] /= n_att[d]
-                ay[r, d] /= n_att[d]
-    return cas, in_won, in_lost, ax, ay
+                dx = x_cell[r, u] - x_cell[r, e]
+                dy = y_cell[r, u] - y_cell[r, e]
+                if abs(dx) <= radius and abs(dy) <= radius:
+                    d = np.hypot(dx, dy)
+                    if d <= radius and d < best:
+                        best = d
+                        chase[r, u] = cell[r, e]
+    return chase
+
+
+@njit(cache=True, nogil=True)
+def doctrine_final(post, chase, fld, cell, start_cell, home_field, alive, touching, broken, morale, men, delivered,
+                   in_att_phase, side, side_attacked, posture, recover_morale, rally_strength):
+    """Doctrine after envelopment (ai.py): broken units withdraw, withdrawals head home (and
+    hold once there), broken units out of contact rally, attackers with no route strike from
+    home's field. Writes posture, field, chase, broken and side_attacked in place."""
+    R, U = post.shape
+    for r in range(R):
+        for u in range(U):
+            p_ = post[r, u]
+            if chase[r, u] >= 0:
+                p_ = ATTACK
+            if broken[r, u]:
+                p_ = WITHDRAWAL
+            ch = chase[r, u] if p_ == ATTACK else -1
+            f = home_field[u] if p_ == WITHDRAWAL else fld[r, u]
+            if p_ == WITHDRAWAL and cell[r, u] == start_cell[u]:
+                p_ = HASTY
+            rally = broken[r, u] and not touching[r, u] and morale[r, u] >= recover_morale \
+                and men[r, u] >= rally_strength * max(delivered[r, u], 1.0)
+            if rally:
+                broken[r, u] = False
+            if f < 0 and p_ == ATTACK:
+                f = home_field[u]
+            if alive[r, u]:
+                posture[r, u] = p_
+            fld[r, u] = f
+            chase[r, u] = ch
+            if posture[r, u] == ATTACK and alive[r, u] and in_att_phase[r, u]:
+                side_attacked[r, side[u]] = True
+
+
+# ------------------------------------------------------------------ 2. movement (movement.py)
 
 
 @njit(cache=True, nogil=True)
@@ -355,6 +415,52 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
     return cell_out, mp_out, moved
 
 
+# ------------------------------------------------------------------ 4. combat (combat.py)
+
+
+@njit(cache=True, nogil=True)
+def contact_matrix(adj, nbr_self, cell, alive, enemy):
+    """(R,U,U) opposing live units in the same or adjacent cells, and (R,U) whether each
+    unit touches any."""
+    R, U = cell.shape
+    out = np.zeros((R, U, U), np.bool_)
+    touching = np.zeros((R, U), np.bool_)
+    for r in range(R):
+        for a in range(U):
+            if not alive[r, a]:
+                continue
+            ca = cell[r, a]
+            for b in range(U):
+                if alive[r, b] and enemy[a, b] and _touch(adj, nbr_self, ca, cell[r, b]):
+                    out[r, a, b] = True
+                    touching[r, a] = True
+    return out, touching
+
+
+@njit(cache=True, nogil=True)
+def attack_split(contact, attacking, men, eff):
+    """How each attacker splits its men among the enemies it touches (in proportion to theirs):
+    share (R,a,d) and the effective attacking men at each defender, (R,d)."""
+    R, U = attacking.shape
+    share = np.zeros((R, U, U))
+    att_men = np.zeros((R, U))
+    for r in range(R):
+        for a in range(U):
+            if not attacking[r, a]:
+                continue
+            tot = 0.0
+            for d in range(U):
+                if contact[r, a, d]:
+                    tot += men[r, d]
+            tot = max(tot, 1e-9)
+            for d in range(U):
+                if contact[r, a, d]:
+                    f = men[r, d] / tot
+                    share[r, a, d] = f
+                    att_men[r, d] += f * eff[r, a]
+    return share, att_men
+
+
 @njit(cache=True, nogil=True)
 def attacker_means(rr, we, lq, side, n_sides):
     """For each engagement i (replication rr[i]): the attackers' log-quality vectors summed with
@@ -375,22 +481,45 @@ def attacker_means(rr, we, lq, side, n_sides):
 
 
 @njit(cache=True, nogil=True)
-def row_matmul(x, m):
-    """(R,U) @ (U,S), each sum running over u in index order (the same bits as numpy's einsum
-    here, a quarter of its time on these small shapes)."""
-    R, U = x.shape
-    S = m.shape[1]
-    out = np.zeros((R, S))
+def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_won, defended, x_cell, y_cell):
+    """Per attacker: casualties from the engagements it joined (shared by effective men), whether
+    it took part in one its side won or lost; per defender: the mean position of its attackers."""
+    R, U = attacking.shape
+    cas = np.zeros((R, U))
+    in_won = np.zeros((R, U), np.bool_)
+    in_lost = np.zeros((R, U), np.bool_)
+    ax = np.zeros((R, U))
+    ay = np.zeros((R, U))
+    n_att = np.zeros(U)
     for r in range(R):
-        for u in range(U):
-            v = x[r, u]
-            for k in range(S):
-                out[r, k] += v * m[u, k]
-    return out
+        n_att[:] = 0.0
+        for a in range(U):
+            if not attacking[r, a]:
+                continue
+            for d in range(U):
+                if not contact[r, a, d]:
+                    continue
+                cas[r, a] += share[r, a, d] * (eff[r, a] / max(att_men[r, d], 1e-9)) * cas_att_d[r, d]
+                if att_won[r, d]:
+                    in_won[r, a] = True
+                elif defended[r, d]:
+                    in_lost[r, a] = True
+                n_att[d] += 1.0
+                ax[r, d] += x_cell[r, a]
+                ay[r, d] += y_cell[r, a]
+        for d in range(U):
+            if n_att[d] > 0:
+                ax[r, d] /= n_att[d]
+                ay[r, d] /= n_att[d]
+    return cas, in_won, in_lost, ax, ay
+
+
+# ------------------------------------------------------------------ 5. attrition (core.py)
 
 
 @njit(cache=True, nogil=True)
 def _men(arms, r, u):
+    """Men of unit u in replication r, all arms, added in order (State.men's bits)."""
     return ((arms[r, u, 0] + arms[r, u, 1]) + arms[r, u, 2]) + arms[r, u, 3]
 
 
@@ -438,6 +567,9 @@ def book_battle_losses(arms, ledger, wounded_pool, cas, beaten, routed, side_cap
     remove_men(arms, cas)
 
 
+# ------------------------------------------------------------------ 6. supply (supply.py)
+
+
 @njit(cache=True, nogil=True)
 def nearest_depot(depot_ctg, cell, depot_side, side, stock):
     """For each unit: the quickest-reached depot of its side that still holds stock, and the
@@ -456,112 +588,3 @@ def nearest_depot(depot_ctg, cell, depot_side, side, stock):
                         best_d[r, u] = d
     return best_d, best_h
 
-
-@njit(cache=True, nogil=True)
-def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, halted, broken, men, men0, side,
-                  n_sides, side_attacked, side_retreat, culm_count, victory_holder, halt_ratio, halt_supply,
-                  resume_ratio, resume_supply, culmination_fraction, culmination_steps, retreat_supply,
-                  retreat_strength, counter_ratio, counter_supply, pursue_ratio):
-    """Doctrine before envelopment (ai.py): halts and resumptions, each side's offensive
-    culmination and its calling off, the fall-back of a called-off offensive, counterattack
-    and pursuit. Updates halted, culm_count and side_retreat in place; returns the posture so
-    far, the units free to envelop, and per side (R,S) whether the offensive was called off
-    now, the attackers' mean supply and their share of full strength."""
-    R, U = base.shape
-    post = base.copy()
-    free = np.zeros((R, U), np.bool_)
-    call_off = np.zeros((R, n_sides), np.bool_)
-    sup = np.zeros((R, n_sides))
-    strength = np.zeros((R, n_sides))
-    n_is = np.zeros(n_sides)
-    n_stuck = np.zeros(n_sides)
-    n_sup = np.zeros(n_sides)
-    men_is = np.zeros(n_sides)
-    full_is = np.zeros(n_sides)
-    for r in range(R):
-        n_is[:] = 0.0
-        n_stuck[:] = 0.0
-        n_sup[:] = 0.0
-        men_is[:] = 0.0
-        full_is[:] = 0.0
-        for u in range(U):
-            ratio = own[r, u] / max(opp[r, u], 1.0)
-            is_att = base[r, u] == ATTACK
-            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio) or supply[r, u] < halt_supply)
-            resume = ((not touching[r, u]) or ratio >= resume_ratio) and supply[r, u] >= resume_supply
-            h = True if halt_now else (False if resume else halted[r, u])
-            halted[r, u] = h and is_att
-            if is_att:
-                k = side[u]
-                if present[r, u]:
-                    n_is[k] += 1.0
-                    men_is[k] += men[r, u]
-                    full_is[k] += men0[u]
-                    if halted[r, u] or broken[r, u]:
-                        n_stuck[k] += 1.0
-                if alive[r, u]:
-                    sup[r, k] += supply[r, u]
-                    n_sup[k] += 1.0
-        for k in range(n_sides):
-            sup[r, k] = sup[r, k] / max(n_sup[k], 1.0)
-            strength[r, k] = men_is[k] / max(full_is[k], 1.0)
-            frac_stuck = n_stuck[k] / max(n_is[k], 1.0)
-            if side_attacked[r, k] and n_is[k] > 0 and frac_stuck >= culmination_fraction:
-                culm_count[r, k] += 1
-            else:
-                culm_count[r, k] = 0
-            call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
-                culm_count[r, k] >= culmination_steps or sup[r, k] < retreat_supply
-                or strength[r, k] < retreat_strength)
-            if call_off[r, k]:
-                side_retreat[r, k] = True
-        for u in range(U):
-            ratio = own[r, u] / max(opp[r, u], 1.0)
-            p_ = post[r, u]
-            # a called-off offensive falls back to its start positions; the side holding the
-            # victory objective (a counteroffensive) stops and holds where it stands
-            if p_ == ATTACK and side_retreat[r, side[u]]:
-                p_ = HASTY if side[u] == victory_holder else WITHDRAWAL
-            if p_ == ATTACK and halted[r, u]:
-                p_ = HASTY
-            defensive = p_ != ATTACK and p_ != WITHDRAWAL
-            counter = defensive and touching[r, u] and ratio >= counter_ratio and supply[r, u] >= counter_supply
-            pursue = defensive and touch_wd[r, u] and ratio >= pursue_ratio
-            if (counter or pursue) and not broken[r, u]:
-                p_ = ATTACK
-            post[r, u] = p_
-            free[r, u] = defensive and not touching[r, u] and not broken[r, u] and alive[r, u] \
-                and supply[r, u] >= counter_supply
-    return post, free, call_off, sup, strength
-
-
-@njit(cache=True, nogil=True)
-def doctrine_final(post, chase, fld, cell, start_cell, home_field, alive, touching, broken, morale, men, delivered,
-                   in_att_phase, side, side_attacked, posture, recover_morale, rally_strength):
-    """Doctrine after envelopment (ai.py): broken units withdraw, withdrawals head home (and
-    hold once there), broken units out of contact rally, attackers with no route strike from
-    home's field. Writes posture, field, chase, broken and side_attacked in place."""
-    R, U = post.shape
-    for r in range(R):
-        for u in range(U):
-            p_ = post[r, u]
-            if chase[r, u] >= 0:
-                p_ = ATTACK
-            if broken[r, u]:
-                p_ = WITHDRAWAL
-            ch = chase[r, u] if p_ == ATTACK else -1
-            f = home_field[u] if p_ == WITHDRAWAL else fld[r, u]
-            if p_ == WITHDRAWAL and cell[r, u] == start_cell[u]:
-                p_ = HASTY
-            rally = broken[r, u] and not touching[r, u] and morale[r, u] >= recover_morale \
-                and men[r, u] >= rally_strength * max(delivered[r, u], 1.0)
-            if rally:
-                broken[r, u] = False
-            if f < 0 and p_ == ATTACK:
-                f = home_field[u]
-            if alive[r, u]:
-                posture[r, u] = p_
-            fld[r, u] = f
-            chase[r, u] = ch
-            if posture[r, u] == ATTACK and alive[r, u] and in_att_phase[r, u]:
-                side_attacked[r, side[u]] = True
