@@ -136,12 +136,16 @@ def check_memory(scenario: Any, replications: int, keep_series: int) -> None:
 
 
 def _load(scenario_ref: str):
+    """The scenario, checked as the engine will use it (engine settings included); exit 2 if bad."""
+    from xuefeng.engine.compile import EngineSettingsError, check_engine_settings
     from xuefeng.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario_ref)
-    except ScenarioError as e:
+        scenario = load_scenario(scenario_ref)
+        check_engine_settings(scenario)
+    except (ScenarioError, EngineSettingsError) as e:
         fail(str(e))
+    return scenario
 
 
 def _targets(scenario_ref: str, scenario, required: bool):

@@ -59,6 +59,12 @@ def validate(path: ScenarioArg) -> None:
         if len(exc.others) > MAX_LISTED_ERRORS:
             lines.append(f"  … {len(exc.others) - MAX_LISTED_ERRORS} more not shown")
         fail("\n".join(lines))
+    from xuefeng.engine.compile import EngineSettingsError, check_engine_settings
+
+    try:
+        check_engine_settings(scenario)  # parameter overrides name the engine's parameters
+    except EngineSettingsError as exc:
+        fail(str(exc))
     c = counts(scenario)
     men = ", ".join(f"{side} {_men(n)} men" for side, n in c["men_by_side"].items())
     typer.echo(

@@ -6,17 +6,19 @@ them; HQ echelons are not on the map), phases and their routes, cost-to-go
 fields per (transport mode, target), next-step tables, depots, air groups,
 territory, population and the attack line used for `advance_km`.
 
-Scenario-level engine settings the scenario schema has no typed place for yet
-(which side has a liaison system, guerrillas, disease factors, climate,
-parameter overrides) come from `Scenario.engine_settings` — the scenario
+Scenario-level engine settings (which side has a liaison system, guerrillas,
+disease factors, climate, parameter overrides) come from the typed
+`Scenario.engine_settings` (`scenario.schema.EngineSettings`) — the scenario
 loader reads them from an optional `engine.yaml` beside the scenario file, so
-the engine never parses files — checked here by `EngineConfig`.
+the engine never parses files — into `EngineConfig`; parameter overrides are
+checked against the engine's parameters here (`check_engine_settings`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +69,35 @@ class EngineParams:
             bad = set(vals) - names
             if bad:
                 raise ValueError(f"engine parameters: unknown {sub} field(s) {sorted(bad)} (known: {sorted(names)})")
-            fixed = {k: (tuple(v) if isinstance(v, list) else v) for k, v in vals.items()}
+            fixed = {k: _override_value(sub, k, getattr(cur, k), v) for k, v in vals.items()}
             out = dataclasses.replace(out, **{sub: dataclasses.replace(cur, **fixed)})
         return out
+
+
+def _override_value(sub: str, name: str, default: Any, value: Any) -> Any:
+    """`value` as the kind of parameter `default` is (bool, int, float, tuple of numbers), or
+    ValueError naming the parameter."""
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    where = f"engine parameters: {sub}.{name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if not (number(value) and float(value).is_integer()):
+            raise ValueError(f"{where}: expected a whole number, got {value!r}")
+        return int(value)
+    if isinstance(default, float):
+        if not number(value):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, tuple):
+        if not (isinstance(value, (list, tuple)) and len(value) == len(default) and all(map(number, value))):
+            raise ValueError(f"{where}: expected a list of {len(default)} numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -141,12 +169,33 @@ class EngineConfig:
         )
 
 
+class EngineSettingsError(ValueError):
+    """Engine settings of a scenario that the engine cannot use (a parameter override naming no
+    parameter, or a value of the wrong kind); the message names the setting."""
+
+
 def find_engine_config(scenario: Scenario) -> EngineConfig:
-    """The scenario's engine settings (its `engine.yaml`, read by the scenario loader), or defaults."""
+    """The scenario's engine settings (its `engine.yaml`, typed by the scenario schema), or defaults."""
+    settings = scenario.engine_settings
+    data = settings.model_dump(exclude_none=True) if hasattr(settings, "model_dump") else settings
     try:
-        return EngineConfig.from_dict(scenario.engine_settings)
+        return EngineConfig.from_dict(data)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"engine settings of scenario '{scenario.meta.name}' (engine.yaml): {exc}") from None
+        raise EngineSettingsError(f"engine settings of scenario '{scenario.meta.name}' (engine.yaml): {exc}") from None
+
+
+def _scenario_params(scenario: Scenario, cfg: EngineConfig) -> EngineParams:
+    try:
+        return EngineParams().with_overrides(cfg.params)
+    except (TypeError, ValueError) as exc:
+        raise EngineSettingsError(f"engine settings of scenario '{scenario.meta.name}' (engine.yaml): "
+                                  f"params: {exc}") from None
+
+
+def check_engine_settings(scenario: Scenario) -> None:
+    """Raise EngineSettingsError if the scenario's engine settings, parameter overrides included,
+    would not compile (what `xuefeng validate` checks beyond the schema)."""
+    _scenario_params(scenario, find_engine_config(scenario))
 
 
 #: Elevation (m) assumed by terrain class where the map has none (flat, rolling,
@@ -282,7 +331,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
 
     sc = scenario
     cfg = config if config is not None else find_engine_config(sc)
-    p = params if params is not None else EngineParams().with_overrides(cfg.params)
+    p = params if params is not None else _scenario_params(sc, cfg)
     hm = hexmap if hexmap is not None else build_hexmap(sc.theater)
     C = hm.n_cells
     step_h = sc.meta.time_step_hours

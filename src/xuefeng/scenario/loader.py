@@ -56,6 +56,8 @@ class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
 
 #: Engine settings beside a scenario file (see `Scenario.engine_settings`).
 ENGINE_SETTINGS_FILE = "engine.yaml"
+#: Key under which `_read_merged` keeps the engine settings file's source among the origins.
+ENGINE_SETTINGS_ORIGIN = ("engine_settings", -1)
 
 def _read_text(path: Path, shown: str) -> str:
     """Read a scenario or layer file as UTF-8, refusing what is not a plain, modest text file."""
@@ -234,7 +236,7 @@ def load_scenario(source: str | os.PathLike[str]) -> Scenario:
         raise ScenarioError(f"cannot validate: {exc}", file=main.shown) from None
 
 
-def _read_merged(path: Path) -> tuple[dict[str, Any], _Source, dict[tuple[str, int], _Origin]]:
+def _read_merged(path: Path) -> tuple[dict[str, Any], _Source, dict[tuple[str, int], _Origin | _Source]]:
     """Read the YAML and its layers; return the merged data, the main source and feature origins."""
     main = _Source(str(path), _read_text(path, str(path)))
     if not main.text.strip():
@@ -247,19 +249,20 @@ def _read_merged(path: Path) -> tuple[dict[str, Any], _Source, dict[tuple[str, i
     if not isinstance(data, dict):
         raise main.error((), "the top level must be a mapping with meta, theater and units",
                          expected="a mapping", got=_kind(data))
-    origins: dict[tuple[str, int], _Origin] = {}
+    origins: dict[tuple[str, int], _Origin | _Source] = {}
     theater = data.get("theater")
     if isinstance(theater, dict) and isinstance(theater.get("layers"), list):
         _merge_layers(path, main, theater, origins)
     settings = path.parent / ENGINE_SETTINGS_FILE
     if "engine_settings" not in data and settings.is_file():
-        shown = str(settings)
-        data["engine_settings"] = _parse_yaml(_read_text(settings, shown), shown) or {}
+        src = _Source(str(settings), _read_text(settings, str(settings)))
+        data["engine_settings"] = _parse_yaml(src.text, src.shown) or {}
+        origins[ENGINE_SETTINGS_ORIGIN] = src  # errors under engine_settings point into this file
     return data, main, origins
 
 
 def _merge_layers(path: Path, main: _Source, theater: dict[str, Any],
-                  origins: dict[tuple[str, int], _Origin]) -> None:
+                  origins: dict[tuple[str, int], _Origin | _Source]) -> None:
     """Append each layer's features to the theater lists, after the inline entries."""
     problems: list[ScenarioError] = []
     for k, name in enumerate(theater["layers"]):
@@ -395,12 +398,15 @@ def _describe(err: dict[str, Any]) -> tuple[str, str | None, str | None]:
 
 
 def _from_validation(exc: ValidationError, main: _Source,
-                     origins: dict[tuple[str, int], _Origin]) -> ScenarioError:
+                     origins: dict[tuple[str, int], _Origin | _Source]) -> ScenarioError:
     """All pydantic errors -> located ScenarioErrors, the first carrying the rest."""
     located: list[ScenarioError] = []
 
     def add(loc: Loc, message: str, expected: str | None, got: str | None) -> None:
-        if len(loc) >= 3 and loc[0] == "theater" and isinstance(loc[2], int) and (loc[1], loc[2]) in origins:
+        settings = origins.get(ENGINE_SETTINGS_ORIGIN)
+        if loc and loc[0] == "engine_settings" and isinstance(settings, _Source):
+            located.append(settings.error(loc[1:], message, expected=expected, got=got))
+        elif len(loc) >= 3 and loc[0] == "theater" and isinstance(loc[2], int) and (loc[1], loc[2]) in origins:
             o = origins[(str(loc[1]), loc[2])]
             floc: Loc = ("features", o.item.index, *geojson.feature_loc(loc[3:]))
             who = f"{o.item.layer} '{o.item.feature_id}'" if o.item.feature_id else f"{o.item.layer} feature"

@@ -448,6 +448,61 @@ class VictoryCondition(Frozen):
 # --------------------------------------------------------------------------- scenario
 
 
+class SideEngineSettings(Frozen):
+    """Per-side engine settings (`engine.yaml`, `sides.<side id>`)."""
+
+    liaison_system: bool = Field(
+        default=False, description="The side has a liaison/advisory system (shorter command delay, "
+                                   "better close support).")
+    guerrilla_intensity: float = Field(
+        default=0.0, ge=0.0, description="Partisan activity of this side in its home territory (0 none, 1 strong).")
+    disease_factor: float = Field(
+        default=1.0, ge=0.0, description="Multiplier on disease incidence (hygiene, medical service, "
+                                         "acclimatisation).")
+    capture_factor: float = Field(
+        default=1.0, ge=0.0, description="Multiplier on the captured share of a beaten unit.")
+    march_mode: Literal["foot", "motor"] = Field(
+        default="foot", description="Transport mode the side's units march in.")
+    supply_mode: Literal["foot", "motor"] | None = Field(
+        default=None, description="Supply transport mode; default: the mode of the side's largest transport "
+                                  "capacity.")
+    provenance: Provenance | None = None
+    notes: str | None = None
+
+
+Month = Annotated[int, Field(ge=1, le=12)]
+
+
+class ClimateSettings(Frozen):
+    """Weather and disease season by month (`engine.yaml`, `climate`)."""
+
+    rain_probability_by_month: dict[Month, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict, description="Probability of a rain/low-cloud day, by month 1-12 (others: 0.3).")
+    disease_season_by_month: dict[Month, Annotated[float, Field(ge=0.0)]] = Field(
+        default_factory=dict, description="Disease incidence factor by month 1-12 (others: 1).")
+
+
+class CivilianSettings(Frozen):
+    """Civilian population counted for civilian casualties (`engine.yaml`, `civilians`)."""
+
+    rural_density_per_km2: float = Field(
+        default=0.0, ge=0.0, description="Rural people per km2 in the theater (0: towns only).")
+
+
+class EngineSettings(Frozen):
+    """Settings of the engine's sub-models for this scenario: the file `engine.yaml` beside the
+    scenario file. The sub-model parameter overrides (`params`, {sub_model: {field: value}})
+    name the engine's parameters and are checked against them by the engine and by
+    `xuefeng validate`."""
+
+    provenance: Provenance | None = None
+    notes: str | None = None
+    sides: dict[Identifier, SideEngineSettings] = Field(default_factory=dict)
+    climate: ClimateSettings = Field(default_factory=ClimateSettings)
+    civilians: CivilianSettings = Field(default_factory=CivilianSettings)
+    params: dict[Identifier, dict[Identifier, Any]] = Field(default_factory=dict)
+
+
 class Scenario(Frozen):
     meta: Meta
     theater: Theater
@@ -458,11 +513,11 @@ class Scenario(Frozen):
     events: list[Event] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
     victory: list[VictoryCondition] = Field(default_factory=list)
-    engine_settings: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Engine settings the format has no typed place for yet (per-side liaison, guerrillas, "
-                    "disease and capture factors, climate, civilians, sub-model parameter overrides). The "
-                    "loader reads them from `engine.yaml` beside the scenario file; the engine checks them.")
+    engine_settings: EngineSettings = Field(
+        default_factory=EngineSettings,
+        description="Per-side engine settings (liaison, guerrillas, disease and capture factors, march and "
+                    "supply modes), climate, civilians and sub-model parameter overrides. The loader reads "
+                    "them from `engine.yaml` beside the scenario file.")
 
     # ---- helpers
     def unit(self, unit_id: str) -> Unit:
@@ -630,6 +685,8 @@ class Scenario(Frozen):
         for k, v in enumerate(self.victory):
             known_side(("victory", k, "side"), v.side)
             known_place(("victory", k, "objective"), v.objective, "objective")
+        for sid in self.engine_settings.sides:
+            known_side(("engine_settings", "sides", sid), sid)
         if problems:
             raise ReferenceProblems(problems)
         return self

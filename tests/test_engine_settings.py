@@ -1,0 +1,97 @@
+"""Engine settings (`engine.yaml` beside a scenario) are typed by the scenario schema: a bad
+setting is named with its file, line and path, exit status 2, no traceback, both by
+`xuefeng validate` and by the commands that run the engine; parameter overrides must name
+engine parameters and have their kind."""
+
+from __future__ import annotations
+
+import shutil
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from xuefeng.cli import app
+from xuefeng.engine.compile import EngineSettingsError, check_engine_settings, compile_scenario
+from xuefeng.scenario import ScenarioError, load_scenario
+from xuefeng.scenario.schema import EngineSettings
+
+PACKAGED = Path(str(files("xuefeng") / "scenario" / "data" / "west-hunan-1945"))
+
+
+def copy_with(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
+    d = tmp_path / "scen"
+    shutil.copytree(PACKAGED, d)
+    p = d / "engine.yaml"
+    text = p.read_text()
+    assert old in text, old
+    text = text.replace(old, new, 1)
+    p.write_text(text)
+    return d / "scenario.yaml", text
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+LOCATED = {
+    "misspelt field": ("    guerrilla_intensity: 1.0", "    guerilla_intensity: 1.0",
+                       "sides.china.guerilla_intensity", "unknown field"),
+    "not a number": ("    guerrilla_intensity: 1.0", "    guerrilla_intensity: lots",
+                     "sides.china.guerrilla_intensity", "valid number"),
+    "negative factor": ("    disease_factor: 0.5", "    disease_factor: -0.5", "sides.china.disease_factor", ">= 0"),
+    "unknown mode": ("    march_mode: foot\n  japan:", "    march_mode: horse\n  japan:", "sides.china.march_mode",
+                     "'foot' or 'motor'"),
+    "unknown side": ("  japan:", "  nippon:", "sides.nippon", "unknown side 'nippon'"),
+    "probability above 1": ("{4: 0.5, 5: 0.55, 6: 0.6}", "{4: 0.5, 5: 0.55, 6: 1.6}",
+                            "climate.rain_probability_by_month[6]", "<= 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOCATED))
+def test_bad_setting_is_located_in_engine_yaml(case: str, tmp_path: Path) -> None:
+    old, new, path, words = LOCATED[case]
+    f, text = copy_with(tmp_path, old, new)
+    for args in (["validate", str(f)], ["run", str(f)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.stdout + result.stderr
+        first = result.stderr.splitlines()[0]
+        assert "Traceback" not in result.stderr
+        needle = new.splitlines()[0].strip()
+        assert f"engine.yaml:{line_of(text, needle)}: {path}: " in first, first
+        assert words in first, first
+
+
+@pytest.mark.parametrize(("override", "words"), [
+    ("{combatt: {intensity: 1.0}}", "unknown sub-model 'combatt'"),
+    ("{combat: {halt_ratio: 0.5}}", "unknown combat field(s) ['halt_ratio']"),
+    ("{ai: {halt_ratio: high}}", "ai.halt_ratio: expected a number"),
+    ("{ai: {culmination_steps: 80.5}}", "ai.culmination_steps: expected a whole number"),
+    ("{movement: {terrain_exertion: [1, 2]}}", "movement.terrain_exertion: expected a list of 8 numbers"),
+])
+def test_parameter_overrides_are_checked(override: str, words: str, tmp_path: Path) -> None:
+    f, _ = copy_with(tmp_path, "params: {}", f"params: {override}")
+    with pytest.raises(EngineSettingsError, match="params"):
+        check_engine_settings(load_scenario(f))
+    for args in (["validate", str(f)], ["run", str(f)], ["ensemble", str(f), "-n", "2"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_good_overrides_reach_the_engine(tmp_path: Path) -> None:
+    f, _ = copy_with(tmp_path, "params: {}", "params: {ai: {culmination_steps: 40, halt_ratio: 1}}")
+    c = compile_scenario(load_scenario(f))
+    assert c.params.ai.culmination_steps == 40 and isinstance(c.params.ai.culmination_steps, int)
+    assert c.params.ai.halt_ratio == 1.0
+
+
+def test_packaged_settings_are_typed(tmp_path: Path) -> None:
+    s = load_scenario("west-hunan-1945").engine_settings
+    assert isinstance(s, EngineSettings)
+    assert s.sides["china"].liaison_system and not s.sides["japan"].liaison_system
+    assert s.climate.rain_probability_by_month[5] == pytest.approx(0.55)
+    f, _ = copy_with(tmp_path, "  japan:", "  nippon:")
+    with pytest.raises(ScenarioError, match="unknown side 'nippon'"):
+        load_scenario(f)
