@@ -60,7 +60,7 @@ def test_retreat_plan_and_enemy_retreating_trigger() -> None:
                   plan("blue", phase("hold", ["b"], "prepared_defence"),
                        phase("chase", ["b"], "attack", "west", start=None, trigger="enemy_retreating"))]
     sc = build(_victory(d, "blue", "east"))
-    params = EngineParams().with_overrides({"ai": {"culmination_steps": 4}})
+    params = EngineParams().with_overrides({"ai": {"retreat_strength": 0.97}})
     res = simulate(sc, 2, seed=3, engagement=MODEL, params=params, config=EngineConfig())
     ev = res.events
     assert (ev.kind == "retreat").any()

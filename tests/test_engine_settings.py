@@ -67,7 +67,7 @@ def test_bad_setting_is_located_in_engine_yaml(case: str, tmp_path: Path) -> Non
     ("{combatt: {intensity: 1.0}}", "unknown sub-model 'combatt'"),
     ("{combat: {halt_ratio: 0.5}}", "unknown combat field(s) ['halt_ratio']"),
     ("{ai: {halt_ratio: high}}", "ai.halt_ratio: expected a number"),
-    ("{ai: {culmination_steps: 80.5}}", "ai.culmination_steps: expected a whole number"),
+    ("{movement: {max_hops_per_6h: 4.5}}", "movement.max_hops_per_6h: expected a whole number"),
     ("{movement: {terrain_exertion: [1, 2]}}", "movement.terrain_exertion: expected a list of 8 numbers"),
 ])
 def test_parameter_overrides_are_checked(override: str, words: str, tmp_path: Path) -> None:
@@ -81,9 +81,9 @@ def test_parameter_overrides_are_checked(override: str, words: str, tmp_path: Pa
 
 
 def test_good_overrides_reach_the_engine(tmp_path: Path) -> None:
-    f, _ = copy_with(tmp_path, "params: {}", "params: {ai: {culmination_steps: 40, halt_ratio: 1}}")
+    f, _ = copy_with(tmp_path, "params: {}", "params: {movement: {max_hops_per_6h: 5}, ai: {halt_ratio: 1}}")
     c = compile_scenario(load_scenario(f))
-    assert c.params.ai.culmination_steps == 40 and isinstance(c.params.ai.culmination_steps, int)
+    assert c.params.movement.max_hops_per_6h == 5 and isinstance(c.params.movement.max_hops_per_6h, int)
     assert c.params.ai.halt_ratio == 1.0
 
 

@@ -113,9 +113,12 @@ def supply_scenario(depot_far: bool):
 
 
 def test_unit_without_supply_falls_sick_faster() -> None:
-    _, fed = run_sim(supply_scenario(False), 60)
-    _, hungry = run_sim(supply_scenario(True), 60)
+    # 30 days: the basic load (a week at the reference need) runs out and the unit lives on
+    # what it forages
+    _, fed = run_sim(supply_scenario(False), 120)
+    _, hungry = run_sim(supply_scenario(True), 120)
     assert hungry.s.supply[0, 0] < 0.3 < fed.s.supply[0, 0]
+    assert hungry.s.fed[0, 0] < 0.3 and fed.s.fed[0, 0] == 1.0
     sick_fed = fed.s.ledger[0, 0, K["sick"]]
     sick_hungry = hungry.s.ledger[0, 0, K["sick"]]
     assert sick_hungry > 1.3 * sick_fed > 0

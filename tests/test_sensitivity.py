@@ -32,16 +32,16 @@ def test_factors_and_ranges() -> None:
     p = EngineParams()
     f = parse_factor("combat.intensity", p)
     assert (f.low, f.high, f.integer) == (0.5, 1.5, False)
-    f = parse_factor("params.ai.culmination_steps=40:120", p)
-    assert (f.name, f.low, f.high, f.integer) == ("ai.culmination_steps", 40.0, 120.0, True)
+    f = parse_factor("params.movement.max_hops_per_6h=2:6", p)
+    assert (f.name, f.low, f.high, f.integer) == ("movement.max_hops_per_6h", 2.0, 6.0, True)
     with pytest.raises(SensitivityError, match="combat.intensity"):
         parse_factor("combat.intensty", p)
     with pytest.raises(SensitivityError, match="LOW < HIGH"):
         parse_factor("combat.intensity=2:1", p)
     assert 6 <= len(default_factors(p)) <= 8
-    q = apply_point(p, [parse_factor("combat.intensity", p), parse_factor("ai.culmination_steps", p)],
-                    np.array([0.7, 51.6]))
-    assert q.combat.intensity == 0.7 and q.ai.culmination_steps == 52
+    q = apply_point(p, [parse_factor("combat.intensity", p), parse_factor("movement.max_hops_per_6h", p)],
+                    np.array([0.7, 4.6]))
+    assert q.combat.intensity == 0.7 and q.movement.max_hops_per_6h == 5
     assert p.combat.intensity == 1.0
 
 

@@ -82,7 +82,7 @@ def test_bad_paths_name_the_path_and_list_valid_keys(wh, path, value, named, lis
 
 @pytest.mark.parametrize(("path", "value"), [
     ("sides.japan.march_mode", "hovercraft"), ("params.medical.base_incidence_per_day", "lots"),
-    ("params.combat.dig_in_steps", 1.5), ("units.116th-division.strength.infantry", -5),
+    ("params.movement.max_hops_per_6h", 1.5), ("units.116th-division.strength.infantry", -5),
     ("air_groups.usaaf-14th-air-force.aircraft", "many"), ("params.combat.intensity", -1)])
 def test_bad_values_are_named(wh, path, value) -> None:
     with pytest.raises(OverrideError) as e:

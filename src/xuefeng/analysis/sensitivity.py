@@ -33,9 +33,9 @@ DEFAULT_FACTORS: tuple[tuple[str, float | None, float | None], ...] = (
     ("combat.advantage_scale", None, None),
     ("medical.base_incidence_per_day", None, None),
     ("ai.halt_ratio", None, None),
-    ("ai.culmination_steps", None, None),
+    ("ai.retreat_morale", None, None),
     ("supply.reach_hours_foot", None, None),
-    ("air.presence_sorties", None, None),
+    ("air.presence_sorties_per_day", None, None),
     ("command.base_delay_hours", None, None),
 )
 DEFAULT_BASE = 8

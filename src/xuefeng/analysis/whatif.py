@@ -312,15 +312,22 @@ def apply_change(setup: Setup, change: dict[str, Any], where_: str) -> Setup:
     if "update" in change or "remove" in change:
         coll = change.get("update", change.get("remove"))
         data = setup.scenario.model_dump(mode="json")
-        if coll not in data or not isinstance(data[coll], list):
+        # a list of the scenario, top-level (units) or nested by a dotted path (logistics.depots)
+        *path, last = str(coll).split(".")
+        parent: Any = data
+        for key in path:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or not isinstance(parent.get(last), list):
             lists = [k for k, v in data.items() if isinstance(v, list)]
+            lists += [f"{k}.{j}" for k, v in data.items() if isinstance(v, dict)
+                      for j, w in v.items() if isinstance(w, list)]
             raise OverrideError(f"{where_}: '{coll}' is not a list of the scenario (valid: {_known(lists)})")
         where = change.get("where") or {}
-        hit = [x for x in data[coll] if _matches(x, where)]
+        hit = [x for x in parent[last] if _matches(x, where)]
         if not hit:
             raise OverrideError(f"{where_}: no item of {coll} matches {where}")
         if "remove" in change:
-            data[coll] = [x for x in data[coll] if not _matches(x, where)]
+            parent[last] = [x for x in parent[last] if not _matches(x, where)]
         else:
             for item in hit:
                 for k, v in (change.get("set") or {}).items():

@@ -5,7 +5,7 @@ stay apart (DESIGN.md §2a names one `cli.py`; a package keeps each group's
 options and messages beside each other instead of in one long file):
 `scenario_cmds` (validate, schema, scenario, sources), `engagement_cmds`
 (engagement fit/predict/evaluate/factors/doc), `run_cmds` (run, history),
-`ensemble_cmds` (ensemble, whatif, sensitivity), `viz_cmds` (report, plot,
+`ensemble_cmds` (ensemble, whatif, sensitivity), `check_cmds` (check-model), `viz_cmds` (report, plot,
 serve). Errors the user can cause exit with
 status 2 and one message.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from xuefeng.cli import engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
+from xuefeng.cli import check_cmds, engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
 
 app = typer.Typer(
     name="xuefeng",
@@ -30,7 +30,7 @@ def _root() -> None:
     """Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945)."""
 
 
-for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, viz_cmds):
+for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, check_cmds, viz_cmds):
     _group.register(app)
 
 

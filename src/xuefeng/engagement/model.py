@@ -297,6 +297,9 @@ class EngagementModel:
     se: dict[str, float] = field(default_factory=dict)  # "power:x", "att:x", "def:x"
     groups: dict[str, dict[str, float]] = field(default_factory=dict)  # part -> war key -> effect
     meta: dict[str, Any] = field(default_factory=dict)
+    #: era bin -> mean battle duration (h) of CDB90's battles of that era ("all": every era);
+    #: the hazard of an ongoing engagement ending (xuefeng.engagement.ongoing)
+    duration: dict[str, float] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ io
     @classmethod
@@ -321,6 +324,7 @@ class EngagementModel:
                 se={k: float(v) for k, v in d.get("se", {}).items()},
                 groups={p: {k: float(v) for k, v in g.items()} for p, g in d.get("groups", {}).items()},
                 meta=dict(d.get("meta", {})),
+                duration={k: float(v) for k, v in d.get("duration", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not an engagement parameter file ({exc!r})") from exc
@@ -334,10 +338,22 @@ class EngagementModel:
             "se": self.se,
             "groups": self.groups,
             "meta": self.meta,
+            "duration": self.duration,
         }
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n")
+
+    def mean_duration_hours(self, year: float) -> float:
+        """Mean duration (h) of the fitting data's battles of `year`'s era: the mean time to
+        decision of an ongoing engagement (xuefeng.engagement.ongoing). A model file without
+        durations answers 24 h."""
+        from xuefeng.engagement.ongoing import era_of
+
+        if not self.duration:
+            return 24.0
+        v = self.duration.get(era_of(float(year)) if math.isfinite(year) else "all", self.duration.get("all", 24.0))
+        return float(v) if math.isfinite(v) and v > 0 else 24.0
 
     # ------------------------------------------------------------- predict
     def _filled(self, feats: dict[str, np.ndarray], name: str) -> np.ndarray:

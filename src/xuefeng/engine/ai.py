@@ -19,14 +19,15 @@ Doctrine, applied as masks over the batch each step:
 
 * halt: an attacking unit halts when its local power ratio (own and friendly
   men in and next to its cell over enemy men in contact) falls below
-  `halt_ratio` or its supply below `halt_supply`; it resumes above
+  `halt_ratio` or its stock below `halt_supply`; it resumes above
   `resume_ratio` and `resume_supply`;
 * call off the offensive (general retreat to the start positions; the side
-  that holds the victory objective instead stops where it stands): when at
-  least `culmination_fraction` of a side's attack-phase units are halted or
-  broken for `culmination_steps` steps running, or their mean supply falls
-  below `retreat_supply`, or their men fall below `retreat_strength` of
-  their full strength;
+  that holds the victory objective instead stops where it stands), from the
+  attackers' state alone: when at least `culmination_fraction` of a side's
+  attack-phase units are broken, out of action or halted with a stock below
+  `resume_supply` (culminated), or the supply they live on
+  falls below `retreat_supply`, or their men below `retreat_strength` of
+  their full strength, or their mean morale below `retreat_morale`;
 * counterattack / envelop: a defending unit in contact attacks when its local
   ratio reaches `counter_ratio` (several units converging from different
   cells envelop: combat.py);
@@ -63,9 +64,10 @@ class AIParams:
     resume_ratio: float = 1.2
     """Local ratio at which a halted unit resumes its attack (assumption)."""
     halt_supply: float = 0.2
-    """Supply state below which an attacking unit halts (assumption)."""
+    """Stock (fraction of the basic load, supply.py) below which an attacking unit halts to wait
+    for supply (assumption: under about a day and a half of supply)."""
     resume_supply: float = 0.4
-    """Supply state at which a halted unit may resume (assumption)."""
+    """Stock at which a halted unit may resume (assumption: about three days)."""
     counter_ratio: float = 2.0
     """Local ratio at which a defending unit counterattacks (assumption: local superiority ~2:1)."""
     counter_supply: float = 0.4
@@ -81,15 +83,17 @@ class AIParams:
     needed to send a free unit to envelop it (assumption: a modest edge suffices against an
     enemy already fixed by a friend)."""
     culmination_fraction: float = 0.5
-    """Share of a side's attack-phase units halted or broken that ends its offensive (assumption)."""
-    culmination_steps: int = 80
-    """Steps (6 h) that share must persist before the offensive is called off (tuned to the seed:
-    the 51st Division 'blocked more than 6,000 enemy troops ... for more than 20 days' before the
-    Japanese gave up: 20 days = 80 steps)."""
-    retreat_supply: float = 0.1
-    """Mean supply of attack-phase units below which the offensive is called off (assumption,
-    tuned: the Japanese pressed on until their columns were nearly out of food and ammunition;
-    with 0.1 the West Hunan offensive is called off in mid-May, as in the seed)."""
+    """Share of a side's attack-phase units broken, out of action, or halted with too little
+    stock to resume (culminated: the supply that reaches them cannot rebuild it) that ends its
+    offensive (assumption: half the attacking divisions spent is an offensive spent)."""
+    retreat_supply: float = 0.5
+    """Mean level of supply the attack-phase units live on (supply.py `fed`) below which the
+    offensive is called off (assumption: an army on half rations and half its ammunition
+    cannot go on attacking)."""
+    retreat_morale: float = 0.4
+    """Mean morale of the attack-phase units below which the offensive is called off
+    (assumption: morale falls with losses and repulses and recovers out of contact, so an
+    offensive that keeps being thrown back loses heart)."""
     retreat_strength: float = 0.6
     """Share of the attack-phase units' full strength below which the offensive is called off
     (assumption: a division at 60% can no longer attack)."""
@@ -199,18 +203,19 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
     # halt and resume, culmination and calling off, fall-back, counterattack and pursuit
     # (kernels.doctrine_halt; updates s.halted, s.culm_count, s.side_retreat)
-    post, free, call_off, sup, strength = kernels.doctrine_halt(
-        own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.halted, s.broken, men, c.men0,
-        c.side, c.n_sides, s.side_attacked, s.side_retreat, s.culm_count, c.victory_holder, p.halt_ratio,
-        p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.culmination_steps,
-        p.retreat_supply, p.retreat_strength, p.counter_ratio, p.counter_supply, p.pursue_ratio)
+    post, free, call_off, sup, strength, mor, stuck = kernels.doctrine_halt(
+        own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.morale, s.halted, s.broken,
+        men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, c.victory_holder, p.halt_ratio,
+        p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.retreat_supply,
+        p.retreat_strength, p.retreat_morale, p.counter_ratio, p.counter_supply, p.pursue_ratio)
     if call_off.any():
         rr, ss = np.nonzero(call_off)
         why = []
         for r_, s_ in zip(rr, ss):
-            w = [n for n, v in (("stalled", s.culm_count[r_, s_] >= p.culmination_steps),
+            w = [n for n, v in (("culminated", stuck[r_, s_] >= p.culmination_fraction),
                                 ("supply", sup[r_, s_] < p.retreat_supply),
-                                ("strength", strength[r_, s_] < p.retreat_strength)) if v]
+                                ("strength", strength[r_, s_] < p.retreat_strength),
+                                ("morale", mor[r_, s_] < p.retreat_morale)) if v]
             why.append("offensive called off: " + ", ".join(w))
         log("retreat", rr, None, ss, why)
     # envelop: a free defending unit strikes an enemy that a friend already holds in contact,

@@ -1,23 +1,29 @@
 """Air operations (DESIGN.md §2): sorties, missions, airlift, losses.
 
-Sorties per group and step = aircraft * sorties_per_aircraft_per_day / day_steps
-in daylight steps only (none at night), times `rain_sortie_factor` on a rain
-day (a seeded daily weather draw, probability by month from the scenario's
-climate) and `fuel_factor` for `fuel_limited` groups while an airlift runs.
-A group splits its sorties over its missions by `mission_weights` (airlift only
-while units wait to be flown in). Then, per side:
+Sorties per group and day = aircraft * sorties_per_aircraft_per_day * weather *
+fuel: `rain_sortie_factor` on a rain day (a seeded daily weather draw,
+probability by month from the scenario's climate), `fuel_factor` for
+`fuel_limited` groups while their side's airlift runs. They are flown in the
+daylight steps, spread evenly over them. A group splits its sorties over its
+missions by `mission_weights` (airlift only while units wait to be flown in).
+Then, per side and day (so that nothing depends on the step length):
 
-* air presence A_s = 1 - exp(-(AS + cas_presence*CAS + int_presence*INT) / presence_sorties)
-  — the engagement model's air_superiority input is A_attacker - A_defender;
-* close support: sorties fed to `combat` (casualties on enemy units in contact);
-* interdiction: cut of the enemy's supply throughput
-  = max_interdiction * (1 - exp(-INT / interdiction_sorties));
+* air presence A_s = 1 - exp(-(AS + cas_presence*CAS + int_presence*INT) / presence_sorties_per_day)
+  over the day — the engagement model's air_superiority input is
+  A_attacker - A_defender, for the day's fighting, night included;
+* close support: the step's sorties fed to `combat` (casualties on enemy units
+  in contact, in proportion to the sorties);
+* interdiction: cut of the enemy's supply flow, and (movement.py) of its
+  marching, = max_interdiction * (1 - exp(-INT / interdiction_sorties_per_day));
 * airlift: men flown = sorties * men_per_sortie, to waiting air-arrival units in
   order of their arrival date; an air arrival's airlift begins at the earliest
   `airlift` event naming it or a parent (else its arrival date) and the unit has
   arrived when all its men are in;
 * losses: aircraft lost = sorties * loss_per_sortie[mission] * (1 + enemy_air_factor *
   A_enemy) * noise; aircrew lost = aircraft lost * crew_killed_per_aircraft.
+
+No cap makes a group's size irrelevant: presence and the interdiction cut
+saturate smoothly (more aircraft always add), close support is linear.
 """
 
 from __future__ import annotations
@@ -49,14 +55,15 @@ class AirParams:
     fuel_factor: float = 0.5
     """Sortie rate of fuel-limited groups while an airlift runs (assumption; seed: the
     airlift 'diverted scarce fuel from the U.S. Fourteenth Air Force')."""
-    presence_sorties: float = 60.0
-    """Sorties per day-step that give ~63% air presence (assumption)."""
+    presence_sorties_per_day: float = 120.0
+    """Weighted sorties in a day that give ~63% air presence over the battlefield (assumption:
+    about 60 per daylight half-day)."""
     cas_presence: float = 0.5
     """Weight of close-support sorties in air presence (assumption)."""
     int_presence: float = 0.3
     """Weight of interdiction sorties in air presence (assumption)."""
-    interdiction_sorties: float = 60.0
-    """Interdiction sorties per day-step that cut ~63% of max_interdiction (assumption)."""
+    interdiction_sorties_per_day: float = 120.0
+    """Interdiction sorties in a day that cut ~63% of max_interdiction (assumption)."""
     max_interdiction: float = 0.5
     """Largest fraction of supply throughput air interdiction can cut (assumption: men and
     pack animals move at night off the roads)."""
@@ -91,15 +98,15 @@ class AirResult:
 
 def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: np.ndarray,
         u: np.ndarray, p: AirParams, day_steps: int) -> AirResult:
-    """One step of air operations. aircraft (R,G); rain (R,) bool; airlift_waiting (R,S)
-    bool; u (R,G) uniforms for loss noise."""
+    """One step of air operations. aircraft (R,G); day: a daylight step; rain (R,) bool;
+    airlift_waiting (R,S) bool; u (R,G) uniforms for loss noise. Presence and the interdiction
+    cut are the day's; sorties, airlift and losses those of this step (none at night)."""
     R = aircraft.shape[0]
     S = c.n_sides
     G = aircraft.shape[1]
     zero_rs = np.zeros((R, S))
-    if G == 0 or not day:
-        return AirResult(np.zeros((R, S)), zero_rs, zero_rs.copy(), zero_rs.copy(),
-                         np.zeros((R, G)), zero_rs.copy())
+    if G == 0:
+        return AirResult(zero_rs, zero_rs.copy(), zero_rs.copy(), zero_rs.copy(), np.zeros((R, G)), zero_rs.copy())
     weather = np.where(rain, p.rain_sortie_factor, 1.0)[:, None]
     lifting = airlift_waiting[:, c.group_side]  # (R,G)
     # fuel-limited combat groups give up fuel to their own side's airlift while it runs
@@ -108,17 +115,20 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
                     p.fuel_factor, 1.0)
     weather = np.where(c.group_missions[None, :, 3] > 0,
                        np.where(rain, p.airlift_rain_factor, 1.0)[:, None], weather)
-    sorties = aircraft * c.group_rate[None, :] / day_steps * weather * fuel  # (R,G)
+    per_day = aircraft * c.group_rate[None, :] * weather * fuel  # (R,G) sorties today
     w = np.broadcast_to(c.group_missions[None] * np.asarray(p.mission_weights)[None, None, :], (R, G, 5)).copy()
     w[..., 3] = np.where(lifting, w[..., 3], 0.0)
     wsum = w.sum(-1, keepdims=True)
     share = np.where(wsum > 0, w / np.maximum(wsum, 1e-12), 0.0)
-    by_mission = sorties[..., None] * share  # (R,G,5)
+    day_m = np.einsum("rgm,gs->rsm", per_day[..., None] * share, c.group_side_onehot)  # (R,S,5) per day
+    pres = 1.0 - np.exp(-(day_m[..., 0] + p.cas_presence * day_m[..., 1] + p.int_presence * day_m[..., 2])
+                        / p.presence_sorties_per_day)
+    enemy_int = np.einsum("rs,ts->rt", day_m[..., 2], c.enemy_side_matrix)
+    cut = p.max_interdiction * (1.0 - np.exp(-enemy_int / p.interdiction_sorties_per_day))
+    if not day:
+        return AirResult(pres, zero_rs, cut, zero_rs.copy(), np.zeros((R, G)), zero_rs.copy())
+    by_mission = (per_day / day_steps)[..., None] * share  # (R,G,5) this step's sorties
     side_m = np.einsum("rgm,gs->rsm", by_mission, c.group_side_onehot)  # (R,S,5)
-    pres = 1.0 - np.exp(-(side_m[..., 0] + p.cas_presence * side_m[..., 1] + p.int_presence * side_m[..., 2])
-                        / p.presence_sorties)
-    enemy_int = np.einsum("rs,ts->rt", side_m[..., 2], c.enemy_side_matrix)
-    cut = p.max_interdiction * (1.0 - np.exp(-enemy_int / p.interdiction_sorties))
     enemy_pres = np.einsum("rs,ts->rt", pres, c.enemy_side_matrix).clip(0, 1)  # (R,S) enemy presence faced by s
     lp = np.asarray(p.loss_per_sortie)
     lost = (by_mission * lp[None, None, :]).sum(-1) * (1.0 + p.enemy_air_factor * enemy_pres[:, c.group_side])

@@ -6,35 +6,42 @@ its men in proportion to theirs (a broad front); all attackers on one defender
 form one engagement, and each attacker advances toward its primary target
 (the contacted enemy lowest on its own cost-to-go field, the one barring its
 way). Per engagement the attackers' men, guns and tanks are summed and passed,
-with the defender's, to `EngagementModel.predict_batch` for an engagement of
-`reference_duration_hours`; each step takes step_hours/reference of its
-casualties and of its chance to be decided (continuous contact as a chain of
-day-long engagements: the fitted casualties grow sublinearly with duration).
-Inputs:
+with the defender's, to the engagement model.
+
+An engagement is an ongoing process (xuefeng.engagement.ongoing): it has run
+`s.eng_hours` hours; each step it ends with probability 1 - exp(-dt/T) (T: the
+mean duration of CDB90's battles of the campaign's era, from the model's fit),
+and when it ends the attacker has won with the model's P(win), else the attack
+is repulsed; each side loses C(h + dt) - C(h), C the model's casualties for a
+battle of h hours. So a battle of D hours gives the battle-level model's
+winner and losses whatever the step length. Only a decided engagement has a
+winner and a loser (morale, momentum, retreat); an undecided fight costs only
+its losses. Inputs:
 
 * posture: the defender's posture (hasty defence until it has held its cell
-  `dig_in_steps`, then prepared; fortified after `fortify_steps` if its plan
+  `dig_in_hours`, then prepared; fortified after `fortify_hours` if its plan
   says fortified; delay; withdrawal — a unit retreating under pursuit);
 * terrain: the defender's cell's terrain class;
 * artillery: guns + `mortar_weight` * mortars, scaled by strength left and
-  ammunition (supply);
-* air_superiority: attacker's air presence minus the defender's (from `air`);
+  ammunition (the level of supply the unit lives on, supply.py `fed`);
+* air_superiority: attacker's air presence minus the defender's, each the
+  day's (air.py);
 * surprise: +`envelop_surprise` when attackers come from two or more cells,
   -`ambush_surprise` when the defender holds hills/mountains at least
   `ambush_elevation_m` above the attackers (ambush from high ground);
 * advantages: `advantage_scale * ln(q_att/q_def)` per CDB90 factor from the
-  scenario's Quality, with morale x morale state, logistics x supply state,
-  intelligence x the liaison system, momentum from recent results.
+  scenario's Quality (intelligence x the liaison system), the morale and
+  logistics codes shifted by the two sides' morale and supply states, and
+  momentum from recent decided results — each held within the codes' range in
+  CDB90 (`advantage_limit`).
 
-Men are scaled by fatigue and supply. Casualties are the model's median times
-a log-normal draw (`casualty_sigma`); the attacker wins if a uniform draw falls
-below the step's share of p_win: the defender then retreats one cell, away from
-its attackers and toward its depots, and the winning attackers step into its
-cell. Close air support adds casualties to enemy units in contact (at most
-`cas_max_sorties_per_unit` sorties each; doubled for a side with a liaison system). Casualties split
-into killed / wounded / missing / captured by the fractions below (more
-missing and captured for a beaten or routed unit). A unit below its
-breakpoint strength or whose morale breaks routs (withdraws).
+Men are scaled by fatigue and supply. A winning attacker steps into its
+target's cell and the defender retreats one cell, away from its attackers and
+toward its depots. Close air support adds casualties to enemy units in
+contact in proportion to the sorties flown (doubled for a side with a liaison
+system). Casualties split into killed / wounded / missing / captured by the
+fractions below (more missing and captured for a beaten or routed unit). A
+unit below its breakpoint strength or whose morale breaks routs (withdraws).
 """
 
 from __future__ import annotations
@@ -44,20 +51,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from xuefeng.engagement import ongoing
 from xuefeng.engine import kernels
 from xuefeng.engine.postures import ATTACK, DELAY, FORTIFIED, WITHDRAWAL
 
 
 @dataclass(frozen=True)
 class CombatParams:
-    reference_duration_hours: float = 24.0
-    """Continuous contact is treated as a chain of engagements of this length: the model is
-    asked for one such engagement and each step gets step_hours/reference of its casualties
-    and of its chance to be decided (the fitted casualties grow sublinearly with duration, so
-    asking for 6-hour battles would overcount a campaign's losses fourfold; assumption: a
-    day's fighting is the unit of a CDB90-like engagement in a continuous campaign)."""
     intensity: float = 1.0
-    """Multiplier on the model's casualty rate for continuous contact (assumption: 1 = as fitted)."""
+    """Multiplier on the model's casualties for continuous contact (assumption: 1 = as fitted)."""
     front_km_per_defender: float = 12.0
     """Frontage of a division-sized defender in contact, km (assumption; seed: the 74th
     Corps held ~80 km with three divisions and reserves, ~25 km each, of which about half
@@ -65,10 +67,10 @@ class CombatParams:
     mortar_weight: float = 0.3
     """A mortar counted as this fraction of an artillery piece (assumption: shorter range,
     lighter shell; the seed stresses mortar fire on attackers below)."""
-    dig_in_steps: int = 4
-    """Steps (6 h) a defender must hold a cell before its posture counts as prepared (assumption: a day to dig in)."""
-    fortify_steps: int = 16
-    """Steps before a prepared position counts as fortified, where the plan says fortified (assumption: four days)."""
+    dig_in_hours: float = 24.0
+    """Hours a defender must hold a cell before its posture counts as prepared (assumption: a day to dig in)."""
+    fortify_hours: float = 96.0
+    """Hours before a prepared position counts as fortified, where the plan says fortified (assumption: four days)."""
     ambush_elevation_m: float = 150.0
     """Height advantage (m) of a defender in hills/mountains that gives an ambush from high ground (assumption)."""
     ambush_surprise: float = 0.5
@@ -77,8 +79,19 @@ class CombatParams:
     envelop_surprise: float = 0.3
     """Surprise gained by attackers converging from two or more cells (assumption: envelopment)."""
     advantage_scale: float = 1.5
-    """Maps ln(quality ratio) to the CDB90 advantage codes (-4..4; most battles -1..1): a 2:1
+    """Maps ln(quality ratio) of the scenario's Quality to the CDB90 advantage codes: a 2:1
     quality ratio -> ~1 (assumption)."""
+    advantage_limit: float = 2.0
+    """Largest advantage code (either sign) the engine passes to the engagement model: the
+    range of CDB90's codes for every factor but initiative (source: CDB90, -2..2 read from the data), so the
+    model is never asked outside what it was fitted on."""
+    morale_code: float = 1.0
+    """Advantage code (morale factor) per unit of morale difference (attacker's morale state
+    minus the defender's, each 0..1) (assumption: a broken-spirited force against a fresh one
+    is one CDB90 morale grade worse)."""
+    logistics_code: float = 1.0
+    """Advantage code (logistics factor) per unit of difference in the level of supply the two
+    sides live on (supply.py `fed`, 0..1) (assumption: a starving force is one grade worse)."""
     liaison_intelligence: float = 1.3
     """Intelligence quality multiplier of a side with a liaison/advisory system (assumption)."""
     fatigue_penalty: float = 0.3
@@ -88,9 +101,11 @@ class CombatParams:
     ammo_floor: float = 0.2
     """Artillery effect with no supply (no shells), fraction (assumption)."""
     casualty_sigma: float = 0.35
-    """Log-normal spread of casualties around the model's expectation (assumption)."""
-    max_loss_fraction: float = 0.5
-    """Most a unit can lose in one step, fraction of its men (physical bound, not a calibration)."""
+    """Log-normal spread of a step's casualties around their expectation (mean-preserving)
+    (assumption)."""
+    max_loss_fraction_per_day: float = 0.5
+    """Most a unit can lose in 24 h, fraction of its men (physical bound, not a calibration);
+    a step of dt hours allows 1 - (1 - f)^(dt/24)."""
     killed_fraction: float = 0.36
     """Share of battle casualties killed (seed: Chinese 7,817 of 21,040 = 37%; 20th Army medical
     department 1,720 of 4,411 killed or wounded = 39%)."""
@@ -107,25 +122,23 @@ class CombatParams:
     morale_break: float = 0.2
     """A unit whose morale falls below this breaks (assumption)."""
     morale_loss_per_casualty_fraction: float = 1.0
-    """Morale lost per fraction of strength lost in a step (assumption: losing 10% costs 0.1)."""
+    """Morale lost per fraction of strength lost (assumption: losing 10% costs 0.1)."""
     morale_defeat: float = 0.05
-    """Morale lost by the loser of an engagement (assumption)."""
+    """Morale lost by the loser of a decided engagement: a defender driven from its ground, an
+    attacker whose attack was repulsed (assumption). An undecided fight costs no morale beyond
+    its losses."""
     morale_victory: float = 0.02
-    """Morale gained by the winner (assumption)."""
+    """Morale gained by the winner of a decided engagement (assumption)."""
     momentum_gain: float = 0.25
-    """Momentum (-1..1) gained per win and lost per defeat (assumption)."""
-    momentum_decay: float = 0.9
-    """Momentum kept from one step to the next (assumption)."""
-    combat_fatigue: float = 0.04
-    """Fatigue added per step of combat (assumption)."""
+    """Momentum (-1..1) gained per decided win and lost per decided defeat (assumption)."""
+    momentum_keep_per_day: float = 0.66
+    """Share of momentum kept after 24 h (assumption: momentum halves in about 40 h)."""
+    combat_fatigue_per_day: float = 0.16
+    """Fatigue added per 24 h of combat (assumption: a week of fighting exhausts a division)."""
     retreat_rear_weight: float = 0.05
     """km of distance from the attackers traded per foot-hour nearer the side's depots when a
     beaten defender picks the cell to fall back to (assumption: fall back away from the enemy,
     toward one's supplies)."""
-    cas_max_sorties_per_unit: float = 12.0
-    """Most close-support sorties (liaison-weighted) that can usefully attack one division-sized
-    unit in a 6-hour step; the rest find no target (assumption: a squadron's worth over one
-    division's sector in mountain country)."""
     min_men: float = 100.0
     """A unit with fewer men is out of action (cannot fight, move or hold ground) (assumption)."""
     cas_men_per_sortie: float = 0.5
@@ -133,9 +146,7 @@ class CombatParams:
     liaison multiplier (assumption, tuned: strafing, bombs and napalm on dispersed infantry
     under cover in mountains; the Japanese records in the seed count only 1,876-4,411 battle
     casualties in all, so air attack cannot have hit many — half a man per sortie, one with
-    a liaison team calling the strike)."""
-
-
+    a liaison team calling the strike). Casualties grow with the sorties flown, without a cap."""
 
 
 @dataclass
@@ -148,6 +159,7 @@ class CombatResult:
     cell_cas: np.ndarray  # (R,U) casualties (both sides) of the engagement at each defender, for civilians
     defender: np.ndarray  # (R,U) bool: defender of an engagement this step
     att_won: np.ndarray  # (R,U) bool: engagement at this defender won by the attackers
+    decided: np.ndarray  # (R,U) bool: engagement at this defender ended this step (won or repulsed)
     n_engagements: np.ndarray  # (R,)
 
 
@@ -162,10 +174,10 @@ def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, a
     return np.argmin(score, axis=1)
 
 
-def defender_posture(posture: np.ndarray, steps_in_cell: np.ndarray, p: CombatParams) -> np.ndarray:
+def defender_posture(posture: np.ndarray, hours_in_cell: np.ndarray, p: CombatParams) -> np.ndarray:
     """Engine posture -> engagement model POSTURES index (hasty, prepared, fortified, delay, withdrawal)."""
-    dug = steps_in_cell >= p.dig_in_steps
-    fort = steps_in_cell >= p.fortify_steps
+    dug = hours_in_cell >= p.dig_in_hours
+    fort = hours_in_cell >= p.fortify_hours
     out = np.where(dug, 1, 0)
     out = np.where((posture == FORTIFIED) & fort, 2, out)
     out = np.where((posture == FORTIFIED) & ~dug, 0, out)
@@ -175,13 +187,39 @@ def defender_posture(posture: np.ndarray, steps_in_cell: np.ndarray, p: CombatPa
     return out
 
 
-def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
-            alive: np.ndarray, u: np.ndarray, step_hours: float, extra: dict | None = None) -> CombatResult:
-    """Resolve this step's engagements for all replications.
+def state_advantages(p: CombatParams, quality_adv: np.ndarray, morale_att: np.ndarray, morale_def: np.ndarray,
+                     fed_att: np.ndarray, fed_def: np.ndarray, momentum: np.ndarray) -> np.ndarray:
+    """The eight CDB90 advantage codes of engagements (n,8) in ADVANTAGES order: the scenario's
+    quality ratios (n,7, Quality order, already scaled), plus the two sides' morale and supply
+    states as bounded shifts of the morale and logistics codes, and momentum; every code held
+    within the range the model was fitted on (advantage_limit; momentum -1..1)."""
+    lim = p.advantage_limit
+    q = np.array(quality_adv, dtype=float)
+    q[:, 2] += p.morale_code * (morale_att - morale_def)
+    q[:, 3] += p.logistics_code * (fed_att - fed_def)
+    q = np.clip(q, -lim, lim)
+    mom = np.clip(momentum, -1.0, 1.0)
+    return np.concatenate([q[:, :4], mom[:, None], q[:, 4:]], axis=-1)
 
-    c: compiled scenario; s: state; air_presence (R,S) 0..1; cas_sorties (R,S) close-support
-    sorties flown; alive (R,U) units that can fight; u (R,U,4) uniforms (win draw, attacker
-    casualty noise, defender casualty noise, CAS noise).
+
+def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(decided, attacker won) of ongoing engagements this step from one uniform each: the
+    engagement ends with probability pd_ and, when it ends, the attacker has won with
+    probability pw (xuefeng.engagement.ongoing)."""
+    won = u < pd_ * pw
+    decided = u < pd_
+    return decided, won
+
+
+def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
+            alive: np.ndarray, u: np.ndarray, step_hours: float, engagement_hours: float,
+            extra: dict | None = None) -> CombatResult:
+    """Resolve this step's engagements for all replications; updates s.eng_hours.
+    engagement_hours: mean hours to decision of an engagement (the engagement model's fit).
+
+    c: compiled scenario; s: state; air_presence (R,S) 0..1 (the day's); cas_sorties (R,S)
+    close-support sorties flown this step; alive (R,U) units that can fight; u (R,U,4) uniforms
+    (outcome draw, attacker casualty noise, defender casualty noise, CAS noise).
     """
     R, U = s.cell.shape
     extra = extra or {}
@@ -192,8 +230,9 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     # an attacker engages every enemy it touches, splitting its men in proportion to theirs
     # (a broad front); it advances toward its primary target (the one barring its way)
     frac = men / c.men0[None, :]
-    eff = men * (1.0 - p.fatigue_penalty * s.fatigue) * (p.supply_floor + (1 - p.supply_floor) * s.supply)
-    ammo = p.ammo_floor + (1 - p.ammo_floor) * s.supply
+    fed = s.fed
+    eff = men * (1.0 - p.fatigue_penalty * s.fatigue) * (p.supply_floor + (1 - p.supply_floor) * fed)
+    ammo = p.ammo_floor + (1 - p.ammo_floor) * fed
     guns = (c.guns0[None, :] + p.mortar_weight * c.mortars0[None, :]) * np.minimum(frac, 1.0) * ammo
     tanks = c.tanks0[None, :] * np.minimum(frac, 1.0)
     # Af (R,a,d): share of attacker a's men against defender d
@@ -206,7 +245,9 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     new_cell = s.cell.copy()
     cell_cas = np.zeros((R, U))
     att_won = np.zeros((R, U), bool)
+    decided_d = np.zeros((R, U), bool)
     engaged = attacking | defended
+    hours = np.where(defended, s.eng_hours, 0.0)  # an engagement nobody presses is over
     if defended.any():
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
@@ -216,20 +257,19 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         am = att_men[rr, dd]
         att_guns = (W * guns[rr]).sum(1)
         att_tanks = (W * tanks[rr]).sum(1)
-        # quality vectors (U,7) in Quality order x state; attackers weighted by effective men
+        # scenario quality (U,7) in Quality order; attackers weighted by effective men
         q = np.broadcast_to(c.quality[None], (R, U, 7)).copy()
-        q[..., 2] *= np.maximum(s.morale, 0.05)
-        q[..., 3] *= np.maximum(s.supply, 0.05)
         q[..., 4] *= np.where(c.side_liaison[c.side], p.liaison_intelligence, 1.0)[None, :]
         lq = np.log(q)
         we = W * eff_n  # (n,a)
         lq_sum, by_side = kernels.attacker_means(rr, we, lq, c.side, c.n_sides)
-        att_lq = lq_sum / np.maximum(am, 1e-9)[:, None]
-        att_mom = (we * s.momentum[rr]).sum(1) / np.maximum(am, 1e-9)
-        adv_q = np.clip(p.advantage_scale * (att_lq - lq[rr, dd]), -4.0, 4.0)  # (n,7)
-        mom = np.clip(att_mom - s.momentum[rr, dd], -1.0, 1.0)
-        # ADVANTAGES order: leadership, training, morale, logistics, momentum, intelligence, technology, initiative
-        adv = np.concatenate([adv_q[:, :4], mom[:, None], adv_q[:, 4:]], axis=-1)
+        wsum = np.maximum(am, 1e-9)
+        att_lq = lq_sum / wsum[:, None]
+        att_mom = (we * s.momentum[rr]).sum(1) / wsum
+        att_morale = (we * s.morale[rr]).sum(1) / wsum
+        att_fed = (we * fed[rr]).sum(1) / wsum
+        adv = state_advantages(p, p.advantage_scale * (att_lq - lq[rr, dd]), att_morale, s.morale[rr, dd],
+                               att_fed, fed[rr, dd], att_mom - s.momentum[rr, dd])
         # attacker side per engagement (the side with most attacking men)
         att_side = np.argmax(by_side, axis=1)
         air = air_presence[rr, att_side] - air_presence[rr, c.side[dd]]
@@ -242,35 +282,42 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         dcell = s.cell[rr, dd]
         ambush = c.high_ground[c.terrain[dcell]] & (c.elev[dcell] - elev_a >= p.ambush_elevation_m)
         surprise = np.clip(np.where(envelop, p.envelop_surprise, 0.0) - np.where(ambush, p.ambush_surprise, 0.0), -1, 1)
-        dpost = defender_posture(s.posture[rr, dd], s.steps_in_cell[rr, dd], p)
-        pw, ca, cd = model.predict_batch(
+        dpost = defender_posture(s.posture[rr, dd], s.steps_in_cell[rr, dd] * step_hours, p)
+        h0 = hours[rr, dd]
+        pw, ca, cd = ongoing.casualty_increment(
+            model, h0, step_hours,
             am, eff[rr, dd], att_guns, guns[rr, dd], att_tanks, tanks[rr, dd],
             air, surprise, dpost, c.terrain_eng[dcell],
-            np.full(rr.shape, p.reference_duration_hours), np.full(rr.shape, p.front_km_per_defender),
-            adv, **{k: (v[rr] if isinstance(v, np.ndarray) else v) for k, v in extra.items()})
-        slice_ = step_hours / p.reference_duration_hours
-        pw = np.nan_to_num(np.asarray(pw, float)) * slice_
-        ca = np.nan_to_num(np.asarray(ca, float)) * slice_ * p.intensity
-        cd = np.nan_to_num(np.asarray(cd, float)) * slice_ * p.intensity
-        na = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 1], 1e-6, 1 - 1e-6)))
-        nd = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 2], 1e-6, 1 - 1e-6)))
-        win = u[rr, dd, 0] < pw
+            np.full(rr.shape, p.front_km_per_defender), adv,
+            **{k: (v[rr] if isinstance(v, np.ndarray) else v) for k, v in extra.items()})
+        pw = np.nan_to_num(np.asarray(pw, float))
+        ca = np.nan_to_num(np.asarray(ca, float)) * p.intensity
+        cd = np.nan_to_num(np.asarray(cd, float)) * p.intensity
+        # mean-one log-normal noise: expected losses do not depend on the step length
+        half = 0.5 * p.casualty_sigma ** 2
+        na = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 1], 1e-6, 1 - 1e-6)) - half)
+        nd = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 2], 1e-6, 1 - 1e-6)) - half)
+        pdec = ongoing.decision_probability(step_hours, engagement_hours)
+        dec, win = step_outcome(pdec, pw, u[rr, dd, 0])
         cas_att_d = np.zeros((R, U)); cas_att_d[rr, dd] = np.maximum(ca, 0) * na
         cas_def_d = np.zeros((R, U)); cas_def_d[rr, dd] = np.maximum(cd, 0) * nd
         att_won[rr, dd] = win
-        # attacker casualties shared by effective men; who took part in a won or lost engagement;
-        # where each defender's attackers stand (mean position)
+        decided_d[rr, dd] = dec
+        repulsed = decided_d & ~att_won
+        hours[rr, dd] = np.where(dec, 0.0, h0 + step_hours)
+        # attacker casualties shared by effective men; who took part in a won or repulsed
+        # engagement; where each defender's attackers stand (mean position)
         cas_att, att_in_won, att_in_lost, ax, ay = kernels.engagement_outcomes(
-            contact, attacking, Af, eff, att_men, cas_att_d, att_won, defended, c.x_km[s.cell], c.y_km[s.cell])
+            contact, attacking, Af, eff, att_men, cas_att_d, att_won, repulsed, c.x_km[s.cell], c.y_km[s.cell])
         cas += cas_att
         cas += cas_def_d
         cell_cas = cas_att_d + cas_def_d
-        # outcomes
-        won |= att_in_won | (defended & ~att_won)
-        beaten |= (defended & att_won) | (att_in_lost & ~att_in_won)
+        # outcomes of the decided engagements only: an undecided fight has no winner
+        won |= att_in_won | repulsed
+        beaten |= att_won | (att_in_lost & ~att_in_won)
         # defender retreats one cell: away from its attackers, toward its rear (depots) where it has one
         # (only the beaten defenders, n of them, need a cell to fall back to)
-        br, bd = np.nonzero(defended & att_won)
+        br, bd = np.nonzero(att_won)
         bcell = s.cell[br, bd]
         nbc = c.nbr[bcell]  # (n,6)
         away = np.hypot(c.x_km[nbc] - ax[br, bd, None], c.y_km[nbc] - ay[br, bd, None])
@@ -283,7 +330,9 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         tgt = primary_target(c, s, contact, men, ar, aa)
         adv_ok = att_won[ar, tgt]
         new_cell[ar[adv_ok], aa[adv_ok]] = s.cell[ar[adv_ok], tgt[adv_ok]]
-    # close air support on enemy units in contact (liaison multiplies its effect)
+    s.eng_hours = hours
+    # close air support on enemy units in contact, in proportion to their men and to the
+    # sorties flown (no cap: a larger air force hits more); liaison multiplies its effect
     if cas_sorties.any():
         exposed = touching & alive
         w = np.where(exposed, men, 0.0)
@@ -292,10 +341,11 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         enemy_cas = np.einsum("rs,ts->rt", cas_sorties * np.where(c.side_liaison, c.cas_liaison_mult, 1.0)[None, :],
                               c.enemy_side_matrix)  # effective sorties against each side's units
         share = w / np.maximum(tot[r_idx, c.side[None, :]], 1.0)
-        sorties_u = np.minimum(enemy_cas[r_idx, c.side[None, :]] * share, p.cas_max_sorties_per_unit)
+        sorties_u = enemy_cas[r_idx, c.side[None, :]] * share
         noise = 0.5 + u[..., 3]
         cas += sorties_u * p.cas_men_per_sortie * noise * (1.0 - 0.5 * air_presence[r_idx, c.side[None, :]])
-    cas = np.minimum(cas, p.max_loss_fraction * men)
+    cap = 1.0 - (1.0 - p.max_loss_fraction_per_day) ** (step_hours / 24.0)
+    cas = np.minimum(cas, cap * men)
     return CombatResult(cas=cas, beaten=beaten, engaged=engaged | (touching & alive & (cas > 0)), won=won,
                         new_cell=new_cell, cell_cas=cell_cas, defender=defended, att_won=att_won,
-                        n_engagements=n_eng)
+                        decided=decided_d, n_engagements=n_eng)

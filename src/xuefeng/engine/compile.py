@@ -310,6 +310,9 @@ class Compiled:
     victory_holder: int
     victory_attacker: int
     victory_by_step: int
+    victory_threat_km: float  # 0: no threat condition
+    victory_threat_hours: float
+    victory_dist_km: np.ndarray  # (C,) km from each cell to the victory objective (zeros if none)
     attack_side: int  # side whose advance is measured (-1 none)
     line_km: float
     # rng layout
@@ -587,8 +590,12 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
 
     # victory and the attack line
     vcell, vhold, vatt, vby = -1, -1, -1, n_steps
+    v_threat_km, v_threat_h = 0.0, 0.0
     if sc.victory:
         v = sc.victory[0]
+        if v.threat_radius_km is not None:
+            v_threat_km = float(v.threat_radius_km)
+            v_threat_h = float(v.threat_hours) if v.threat_hours is not None else 24.0
         vcell = place_cell(v.objective)
         vhold = sidx[v.side]
         others = [s for s in range(S) if s != vhold]
@@ -670,6 +677,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         group_rate=np.array([g.sorties_per_aircraft_per_day for g in sc.air_groups], float),
         group_missions=gmis, group_fuel_limited=np.array([g.fuel_limited for g in sc.air_groups], bool),
         victory_cell=vcell, victory_holder=vhold, victory_attacker=vatt, victory_by_step=vby,
+        victory_threat_km=v_threat_km, victory_threat_hours=v_threat_h,
+        victory_dist_km=(haversine_km(lat_c, lon_c, lat_c[vcell], lon_c[vcell]) if vcell >= 0 else np.zeros(C)),
         attack_side=attack_side, line_km=line_km, rng_size=off, rng_slices=slices,
     )
 

@@ -3,9 +3,9 @@
 Phases of one step, in order (each delegated to its sub-model module):
 
 1. orders & command delay (ai.orders, command)
-2. movement (movement.move_units: zones of control, fields, envelopment marches)
-3. air operations (air.fly)
-4. combat (combat.resolve, engagement model)
+2. air operations (air.fly: the day's air presence and interdiction, this step's sorties)
+3. movement (movement.move_units: zones of control, fields, envelopment marches, interdiction)
+4. combat (combat.resolve: ongoing engagements, engagement model)
 5. attrition: battle losses, guerrillas, disease, died of wounds/illness,
    return to duty, morale, fatigue, breakpoints (medical, guerrillas)
 6. supply (supply.supply_step)
@@ -97,6 +97,9 @@ class Simulation:
                                      for m in range(13)])
         self._dt_days = c.step_hours / 24.0
         self._airlift_order = np.lexsort((np.arange(c.n_units), c.arrival_step, c.lift_step))
+        #: mean hours to decision of an engagement in this campaign's era (the engagement model's fit)
+        self._engagement_hours = float(self.model.mean_duration_hours(float(c.start.year))) \
+            if hasattr(self.model, "mean_duration_hours") else 24.0
         self._lift_sides = np.array([np.any((c.group_side == s_) & (c.group_missions[:, 3] > 0))
                                      for s_ in range(c.n_sides)], bool)
         self._arrivals(0)
@@ -277,10 +280,7 @@ class Simulation:
         # 1. orders & command delay
         orders(c, s, p.ai, p.command, alive, block[:, sl["delay"]], self._log)
 
-        # 2. movement
-        moved = move_units(c, s, p.movement, alive)
-
-        # 3. air operations
+        # 2. air operations (the day's presence and interdiction, this step's sorties)
         waiting = mm(c.air_arrival[None, :] & (t >= c.lift_step)[None, :]
                      & (s.delivered < c.men0[None, :]), c.side_onehot) > 0
         airres = air_mod.fly(c, s.aircraft, bool(c.step_day[t]), s.rain, waiting, block[:, sl["air"]],
@@ -288,12 +288,15 @@ class Simulation:
         s.aircraft = np.maximum(s.aircraft - airres.aircraft_lost, 0.0)
         s.aircrew_lost += airres.aircrew_lost
 
+        # 3. movement (interdiction slows the marching of the side it hits)
+        moved = move_units(c, s, p.movement, alive, airres.interdiction_cut)
+
         # 4. combat
         alive = self.alive()
         u4 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
                        block[:, sl["cas_air"]]], axis=-1)
         cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u4,
-                                c.step_hours, self._model_extra(s.rain))
+                                c.step_hours, self._engagement_hours, self._model_extra(s.rain))
         # civilians follow combat (at the defender's cell) and occupation of populated cells
         s.civilians += civ_mod.civilian_step(c, s, p.civilians, cr.cell_cas, alive, dt_days)
 
@@ -304,7 +307,7 @@ class Simulation:
         cp = p.combat
         morale = s.morale - cp.morale_loss_per_casualty_fraction * loss_frac \
             - np.where(cr.beaten, cp.morale_defeat, 0.0) + np.where(cr.won & ~cr.beaten, cp.morale_victory, 0.0)
-        rest = alive & ~cr.engaged & (s.supply > p.ai.morale_recovery_supply)
+        rest = alive & ~cr.engaged & (s.fed > p.ai.morale_recovery_supply)
         morale = morale + np.where(rest, p.ai.morale_recovery_per_day * dt_days, 0.0)
         s.morale = np.clip(morale, 0.0, 1.0)
         frac_after = (men - cr.cas - glost) / np.maximum(s.delivered, 1.0)  # of the men it has had
@@ -315,19 +318,21 @@ class Simulation:
             rr, uu = np.nonzero(routed)
             self._log("breakpoint", rr, uu, c.side[uu], "strength or morale broke; withdraws")
         s.broken |= routed
-        s.momentum = np.clip(s.momentum * cp.momentum_decay
+        s.momentum = np.clip(s.momentum * cp.momentum_keep_per_day ** dt_days
                              + cp.momentum_gain * (cr.won.astype(float) - cr.beaten.astype(float)), -1, 1)
         # combat moves: defenders retreat, winners advance
         s.cell = np.where(alive, cr.new_cell, s.cell)
         if self.log_eng > 0 and cr.defender[: self.log_eng].any():
             rr, uu = np.nonzero(cr.defender[: self.log_eng])
             won = cr.att_won[rr, uu]
+            dec = cr.decided[rr, uu]
             self._log("engagement", rr, uu, c.side[uu],
-                      ["attackers won; defender retreats" if w else "not decided this step" for w in won])
+                      ["attackers won; defender retreats" if w else ("attack repulsed" if d else "fighting goes on")
+                       for w, d in zip(won, dec)])
         # fatigue
         terr = c.terrain_exertion[c.terrain[s.cell]]
         mv = p.movement
-        fat = s.fatigue + moved / 24.0 * mv.fatigue_per_march_day * terr + np.where(cr.engaged, cp.combat_fatigue, 0)
+        fat = s.fatigue + moved / 24.0 * mv.fatigue_per_march_day * terr + np.where(cr.engaged, cp.combat_fatigue_per_day * dt_days, 0)
         fat = fat - np.where((moved == 0) & ~cr.engaged, mv.fatigue_recovery_per_day * dt_days, 0.0)
         s.fatigue = np.where(alive, np.clip(fat, 0.0, 1.0), s.fatigue)
         # disease, died of illness, return to duty
@@ -375,9 +380,24 @@ class Simulation:
             att_in = (at & (c.side == c.victory_attacker)[None, :]).any(1)
             hold_in = (at & (c.side == c.victory_holder)[None, :]).any(1)
             taken = active & att_in & ~hold_in & ~s.objective_taken & (t <= c.victory_by_step)
+            if c.victory_threat_km > 0:
+                # an attacking force within the threat radius, running: the objective is untenable
+                near = (alive & (c.side == c.victory_attacker)[None, :]
+                        & (c.victory_dist_km[s.cell] <= c.victory_threat_km)).any(1)
+                s.threat_hours = np.where(active & near, s.threat_hours + c.step_hours, 0.0)
+                threatened = active & ~taken & ~s.objective_taken & (t <= c.victory_by_step) \
+                    & (s.threat_hours >= c.victory_threat_hours)
+                if threatened.any():
+                    self._log("objective_taken", np.nonzero(threatened)[0], None, c.victory_attacker,
+                              f"victory objective untenable: enemy within {c.victory_threat_km:g} km "
+                              f"for {c.victory_threat_hours:g} h")
+            else:
+                threatened = np.zeros_like(taken)
             if taken.any():
                 rr = np.nonzero(taken)[0]
                 self._log("objective_taken", rr, None, c.victory_attacker, "victory objective taken")
+            taken = taken | threatened
+            if taken.any():
                 s.objective_taken |= taken
                 s.taken_step = np.where(taken, t, s.taken_step)
                 s.done |= taken

@@ -163,21 +163,24 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 
 @njit(cache=True, nogil=True)
-def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, halted, broken, men, men0, side,
-                  n_sides, side_attacked, side_retreat, culm_count, victory_holder, halt_ratio, halt_supply,
-                  resume_ratio, resume_supply, culmination_fraction, culmination_steps, retreat_supply,
-                  retreat_strength, counter_ratio, counter_supply, pursue_ratio):
+def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fed, morale, halted, broken, men,
+                  men0, side, n_sides, side_attacked, side_retreat, victory_holder, halt_ratio, halt_supply,
+                  resume_ratio, resume_supply, culmination_fraction, retreat_supply, retreat_strength,
+                  retreat_morale, counter_ratio, counter_supply, pursue_ratio):
     """Doctrine before envelopment (ai.py): halts and resumptions, each side's offensive
-    culmination and its calling off, the fall-back of a called-off offensive, counterattack
-    and pursuit. Updates halted, culm_count and side_retreat in place; returns the posture so
-    far, the units free to envelop, and per side (R,S) whether the offensive was called off
-    now, the attackers' mean supply and their share of full strength."""
+    culmination and its calling off (from the attackers' state: broken share, supply they live
+    on, strength, morale), the fall-back of a called-off offensive, counterattack and pursuit.
+    Updates halted and side_retreat in place; returns the posture so far, the units free to
+    envelop, and per side (R,S) whether the offensive was called off now, the attackers' mean
+    supply level (fed), their share of full strength, their mean morale and broken share."""
     R, U = base.shape
     post = base.copy()
     free = np.zeros((R, U), np.bool_)
     call_off = np.zeros((R, n_sides), np.bool_)
     sup = np.zeros((R, n_sides))
     strength = np.zeros((R, n_sides))
+    mor = np.zeros((R, n_sides))
+    stuck = np.zeros((R, n_sides))
     n_is = np.zeros(n_sides)
     n_stuck = np.zeros(n_sides)
     n_sup = np.zeros(n_sides)
@@ -202,22 +205,22 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, ha
                     n_is[k] += 1.0
                     men_is[k] += men[r, u]
                     full_is[k] += men0[u]
-                    if halted[r, u] or broken[r, u]:
+                    # out of the attack for good unless something changes: broken, out of
+                    # action, or halted with too little stock to resume (culminated)
+                    if broken[r, u] or not alive[r, u] or (halted[r, u] and supply[r, u] < resume_supply):
                         n_stuck[k] += 1.0
                 if alive[r, u]:
-                    sup[r, k] += supply[r, u]
+                    sup[r, k] += fed[r, u]
+                    mor[r, k] += morale[r, u]
                     n_sup[k] += 1.0
         for k in range(n_sides):
             sup[r, k] = sup[r, k] / max(n_sup[k], 1.0)
+            mor[r, k] = mor[r, k] / max(n_sup[k], 1.0) if n_sup[k] > 0 else 0.0
             strength[r, k] = men_is[k] / max(full_is[k], 1.0)
-            frac_stuck = n_stuck[k] / max(n_is[k], 1.0)
-            if side_attacked[r, k] and n_is[k] > 0 and frac_stuck >= culmination_fraction:
-                culm_count[r, k] += 1
-            else:
-                culm_count[r, k] = 0
+            stuck[r, k] = n_stuck[k] / max(n_is[k], 1.0)
             call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
-                culm_count[r, k] >= culmination_steps or sup[r, k] < retreat_supply
-                or strength[r, k] < retreat_strength)
+                stuck[r, k] >= culmination_fraction or sup[r, k] < retreat_supply
+                or strength[r, k] < retreat_strength or mor[r, k] < retreat_morale)
             if call_off[r, k]:
                 side_retreat[r, k] = True
         for u in range(U):
@@ -237,7 +240,7 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, ha
             post[r, u] = p_
             free[r, u] = defensive and not touching[r, u] and not broken[r, u] and alive[r, u] \
                 and supply[r, u] >= counter_supply
-    return post, free, call_off, sup, strength
+    return post, free, call_off, sup, strength, mor, stuck
 
 
 @njit(cache=True, nogil=True)

@@ -4,7 +4,7 @@ New sick per step = men * incidence * dt_days * noise, where
 
     incidence = base_incidence * season[month] * side_factor
                 * (1 + exertion_weight * exertion) * terrain_exertion[terrain]^terrain_power
-                * (1 + supply_weight * (1 - supply))
+                * (1 + supply_weight * (1 - fed))
 
 exertion = fraction of the step spent marching or fighting. Of the wounded a
 fixed fraction die of wounds and of the sick a fraction die of illness (counted
@@ -55,7 +55,7 @@ def disease(c, s, p: MedicalParams, alive: np.ndarray, exertion: np.ndarray, mon
     men = s.men()
     terr = terrain_exertion[c.terrain[s.cell]] ** p.terrain_power
     inc = (p.base_incidence_per_day * month_factor * c.side_disease[c.side][None, :]
-           * (1.0 + p.exertion_weight * exertion) * terr * (1.0 + p.supply_weight * (1.0 - s.supply)))
+           * (1.0 + p.exertion_weight * exertion) * terr * (1.0 + p.supply_weight * (1.0 - s.fed)))
     noise = 1.0 + p.noise * (2.0 * u - 1.0)
     return np.where(alive, men * inc * dt_days * noise, 0.0)
 

@@ -1,10 +1,10 @@
 """Movement: hex steps along precomputed cost-to-go fields (DESIGN.md §2b).
 
 Each step a moving unit gains `step_hours * speed` hours of movement points;
-it then steps, up to `max_hops_per_step` times, to the neighbour its current
+it then steps, up to `max_hops_per_6h` times per 6 hours, to the neighbour its current
 field names (precomputed at compile time per (mode, target)), paying the edge's
 elapsed hours (`geo.HexMap.edge_hours`, rest included; the rain field when it
-rains). speed = (floor + (1-floor)*supply) * (1 - fatigue_penalty*fatigue).
+rains). speed = (floor + (1-floor)*fed) * (1 - fatigue_penalty*fatigue).
 A unit that is not withdrawing stops when it enters a cell in an enemy's zone
 of control (the enemy's cell or a neighbour) and does not leave one.
 
@@ -24,9 +24,9 @@ from xuefeng.engine.postures import WITHDRAWAL
 
 @dataclass(frozen=True)
 class MovementModelParams:
-    max_hops_per_step: int = 4
-    """Most hex steps in one 6-hour step (computational bound; a res-6 hex is ~6 km, so
-    4 hops = 24 km per 6 h, above any foot column's rate)."""
+    max_hops_per_6h: int = 4
+    """Most hex steps per 6 hours of a step (computational bound, scaled with the step length;
+    a res-6 hex is ~6 km, so 4 hops = 24 km per 6 h, above any foot column's rate)."""
     carry_hours_cap: float = 60.0
     """Most unused movement hours a unit may carry to the next step; must exceed the
     costliest passable edge (a res-6 mountain hex on foot takes ~26 h) so that slow
@@ -48,18 +48,29 @@ class MovementModelParams:
     continuous marching exhausts a formation)."""
     fatigue_recovery_per_day: float = 0.15
     """Fatigue shed per day of rest (assumption)."""
+    interdiction_slowdown: float = 0.5
+    """Share of the air interdiction cut of a side's supply flow (air.py) by which its units'
+    marching is also slowed (assumption: columns strafed on the roads by day move by night and
+    off the roads, at about half the effect on the supply columns)."""
     terrain_exertion: tuple[float, ...] = (1.0, 1.1, 1.5, 2.2, 1.3, 1.6, 1.0, 1.0)
     """Exertion multiplier by terrain class (flat, rolling, hills, mountains, forest, marsh,
     urban, water) for fatigue and disease (assumption: climbing roughly doubles effort)."""
 
 
-def move_units(c, s, p: MovementModelParams, alive: np.ndarray) -> np.ndarray:
+def max_hops(p: MovementModelParams, step_hours: float) -> int:
+    """Most hex steps a unit may take in a step of `step_hours`."""
+    return max(1, int(np.ceil(p.max_hops_per_6h * step_hours / 6.0)))
+
+
+def move_units(c, s, p: MovementModelParams, alive: np.ndarray, interdiction: np.ndarray | None = None) -> np.ndarray:
     """Phase 2 of a step, in place: bank movement hours, march along fields (zones of control
-    stop the march), envelopment marches straight at their target cell. Returns the hours
-    each unit moved, (R,U)."""
+    stop the march), envelopment marches straight at their target cell. `interdiction` (R,S):
+    the air interdiction cut on each side today. Returns the hours each unit moved, (R,U)."""
     withdrawing = s.posture == WITHDRAWAL
-    speed = (p.low_supply_speed_floor + (1 - p.low_supply_speed_floor) * s.supply) \
+    speed = (p.low_supply_speed_floor + (1 - p.low_supply_speed_floor) * s.fed) \
         * (1 - p.fatigue_speed_penalty * s.fatigue)
+    if interdiction is not None:
+        speed = speed * (1.0 - p.interdiction_slowdown * interdiction[:, c.side])
     moving = alive & ~(s.halted & ~withdrawing)
     in_contact = kernels.in_enemy_zone(c.nbr_self, s.cell, alive, c.side, c.n_sides, c.n_cells)
     speed = np.where(withdrawing & in_contact, speed * p.contact_withdrawal_speed, speed)
@@ -67,11 +78,11 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray) -> np.ndarray:
     s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
     cell, mp, moved = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.mode, c.side, c.n_sides,
                                     np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive,
-                                    s.rain, p.max_hops_per_step)
+                                    s.rain, max_hops(p, c.step_hours))
     if chasing.any():
         cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
                                                np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
-                                               p.max_hops_per_step)
+                                               max_hops(p, c.step_hours))
         cell = np.where(chasing, cell2, cell)
         mp = np.where(chasing, mp2, mp)
         moved = np.where(chasing, moved2, moved)

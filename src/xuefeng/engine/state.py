@@ -35,11 +35,13 @@ class State:
     chase: np.ndarray  # (R,U) int cell of an enemy the unit marches on to envelop it (-1 none)
     phase: np.ndarray  # (R,U) int current phase (-1 none)
     wp: np.ndarray  # (R,U) waypoint index within its phase
-    supply: np.ndarray  # (R,U) 0..1
+    supply: np.ndarray  # (R,U) stock, fraction of the basic load 0..1 (supply.py)
+    fed: np.ndarray  # (R,U) share of its need the unit lived on last step 0..1 (supply.py)
     morale: np.ndarray  # (R,U) 0..1
     fatigue: np.ndarray  # (R,U) 0..1
     momentum: np.ndarray  # (R,U) -1..1
     mp: np.ndarray  # (R,U) movement hours banked
+    eng_hours: np.ndarray  # (R,U) hours the engagement at this defender has run (0 none; combat.py)
     steps_in_cell: np.ndarray  # (R,U)
     halted: np.ndarray  # (R,U) bool
     broken: np.ndarray  # (R,U) bool
@@ -50,13 +52,13 @@ class State:
     phase_effective: np.ndarray  # (R,P) step effective (big = not yet)
     side_attacked: np.ndarray  # (R,S) bool: the side has had units attacking
     side_retreat: np.ndarray  # (R,S) bool: offensive called off
-    culm_count: np.ndarray  # (R,S) consecutive culminated steps
     rain: np.ndarray  # (R,) bool today's weather
     depot_stock: np.ndarray  # (R,D)
     aircraft: np.ndarray  # (R,G)
     aircrew_lost: np.ndarray  # (R,S)
     civilians: np.ndarray  # (R,)
     objective_taken: np.ndarray  # (R,) bool
+    threat_hours: np.ndarray  # (R,) hours an attacker has stood within the objective's threat radius, running
     taken_step: np.ndarray  # (R,) int (-1)
     done: np.ndarray  # (R,) bool
     end_step: np.ndarray  # (R,) int
@@ -86,19 +88,19 @@ def initial_state(c, R: int) -> State:
         posture=np.full((R, U), 1, np.int64), field=np.full((R, U), -1, np.int64),
         chase=np.full((R, U), -1, np.int64),
         phase=np.full((R, U), -1, np.int64), wp=np.zeros((R, U), np.int64),
-        supply=np.full((R, U), c.params.supply.start_supply), morale=np.ones((R, U)),
-        fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)),
+        supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), morale=np.ones((R, U)),
+        fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)), eng_hours=np.zeros((R, U)),
         steps_in_cell=np.full((R, U), 100, np.int64),
         halted=np.zeros((R, U), bool), broken=np.zeros((R, U), bool),
         wounded_pool=np.zeros((R, U)), sick_pool=np.zeros((R, U)),
         ledger=np.zeros((R, U, len(LEDGER))),
         phase_issued=np.full((R, P), -1, np.int64), phase_effective=np.full((R, P), 10 ** 9, np.int64),
         side_attacked=np.zeros((R, S), bool), side_retreat=np.zeros((R, S), bool),
-        culm_count=np.zeros((R, S), np.int64), rain=np.zeros(R, bool),
+        rain=np.zeros(R, bool),
         depot_stock=np.broadcast_to(c.depot_stock0, (R, c.n_depots)).copy(),
         aircraft=np.broadcast_to(c.group_aircraft, (R, c.n_groups)).copy(),
         aircrew_lost=np.zeros((R, S)), civilians=np.zeros(R),
-        objective_taken=np.zeros(R, bool), taken_step=np.full(R, -1, np.int64),
+        objective_taken=np.zeros(R, bool), threat_hours=np.zeros(R), taken_step=np.full(R, -1, np.int64),
         done=np.zeros(R, bool), end_step=np.full(R, c.n_steps, np.int64),
         max_adv=np.full(R, -np.inf), advanced=np.zeros(R, bool), off_end_step=np.full(R, -1, np.int64),
     )

@@ -1,22 +1,26 @@
-"""Logistics (DESIGN.md §2): depots, reach along the road network, throughput.
+"""Logistics (DESIGN.md §2): depots, unit stocks, flow along the road network.
 
-Each unit draws on the nearest depot of its side that still has stock, measured
-as hours of travel along the map (a cost-to-go field per depot in the side's
-supply transport mode: foot/pack or motor). Per step the fraction of its need
-that arrives is
+Stock and flow, in tons. Each unit carries a stock (`s.supply`: the fraction
+of its basic load, `basic_load_days` of the reference need `kg_reference` per
+man and day) and consumes its need each day (kg per man by posture, more in
+combat). It asks its side's nearest depot that still holds stock (hours of
+travel along the map in the side's supply transport mode, a cost-to-go field
+per depot) for its need plus what refills its basic load in `refill_days`. Of
+that request the fraction
 
-    f = min(1, capacity_s / demand_s) / (1 + (hours / reach_hours[mode])^2)
+    f = min(1, capacity_s / request_s) / (1 + (hours / reach_hours[mode])^2)
         * (1 - air interdiction cut_s) * (1 - guerrilla cut_u)
 
-(capacity from the scenario's transport modes; demand = men * kg per man per day
-by posture). The unit's supply state (0..1, a basic load) then moves by
-dt / basic_load_days * ((f - 1) * need/kg_reference + refill * f * (1 - supply)):
-a unit that gets all it needs refills, one that gets nothing empties its basic
-load in basic_load_days at the reference need. Tons delivered
-are taken from the depot. A side with no depots is treated as fully supplied
-(its logistics are not modelled); a unit out of reach of every stocked depot
-gets `forage_fraction`. Low supply degrades combat (combat.py), movement
-(movement.py) and health (medical.py).
+arrives (capacity: tons/day of the side's transport modes in the scenario;
+the reach term: what porters, pack animals or trucks eat and lose on the
+way). Foraging supplies at least `forage_fraction` of the need anywhere. The
+unit's stock is then stock + (delivered - need) * dt, never below zero; what
+it lives on this step (`s.fed`, 0..1) is the share of its need that stock and
+deliveries cover — 1 while its stock lasts. Tons delivered are taken from the
+depot. A side with no depots is treated as fully supplied (its logistics are
+not modelled). `fed` degrades combat (combat.py), movement (movement.py),
+health (medical.py) and morale recovery; the stock halts an attack that has
+outrun its supply (ai.py) until it is rebuilt.
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ class SupplyParams:
     basic_load_days: float = 7.0
     """Days a unit's basic load (carried rations and ammunition) lasts at the reference need
     with nothing delivered (assumption: a week, the Japanese norm of 5-7 days' rations carried)."""
-    refill: float = 0.5
-    """Rate (per basic_load_days) at which a depleted unit refills when supply gets through (assumption)."""
+    refill_days: float = 4.0
+    """Days over which a unit asks to refill an empty basic load, on top of its need (assumption:
+    a depleted formation is restocked over a few days, not at once)."""
     reach_hours_foot: float = 200.0
     """Hours of foot/pack travel from a depot at which delivery falls to half:
     reach = 1 / (1 + (hours / reach_hours)^2) (assumption: porters and pack animals eat much of
@@ -53,41 +58,65 @@ class SupplyParams:
     """Hours of motor travel at which delivery falls to half (assumption: trucks on mountain roads;
     motor hours are far shorter for the same distance)."""
     forage_fraction: float = 0.2
-    """Least delivery fraction of any unit, from foraging and requisition in the countryside
-    (assumption: a fifth of needs living off the land); also the delivery beyond every stocked depot."""
+    """Least share of its need any unit gets, from foraging and requisition in the countryside
+    (assumption: a fifth of needs living off the land)."""
     start_supply: float = 1.0
-    """Supply state of every unit at the start (assumption: full basic load)."""
+    """Stock of every unit at the start, fraction of its basic load (assumption: full basic load)."""
+
+
+def need_tons_per_day(p: SupplyParams, men: np.ndarray, posture: np.ndarray, engaged: np.ndarray | None,
+                      alive: np.ndarray) -> np.ndarray:
+    """Each unit's need, tons/day, by posture and combat."""
+    kg = np.asarray(p.kg_per_man_day)[posture]
+    if engaged is not None:
+        kg = kg + np.where(engaged, p.kg_combat_extra, 0.0)
+    return np.where(alive, men * kg / 1000.0, 0.0)
+
+
+def stock_update(p: SupplyParams, supply: np.ndarray, men: np.ndarray, need: np.ndarray,
+                 delivered: np.ndarray, dt_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """(stock as a fraction of the basic load, fed) after dt days of consuming `need` and
+    receiving `delivered` (tons/day): the stock never falls below zero, and `fed` is the share
+    of the need that stock and deliveries covered."""
+    load = np.maximum(men * p.kg_reference * p.basic_load_days / 1000.0, 1e-9)  # tons in a basic load
+    have = supply * load + delivered * dt_days
+    want = need * dt_days
+    fed = np.where(want > 0, np.minimum(1.0, have / np.maximum(want, 1e-12)), 1.0)
+    stock = np.clip((have - np.minimum(have, want)) / load, 0.0, 1.0)
+    return stock, fed
 
 
 def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, cut_guer: np.ndarray,
                 dt_days: float, engaged: np.ndarray | None = None) -> np.ndarray:
-    """Update s.supply and s.depot_stock; return the delivery fraction f (R,U)."""
+    """Update s.supply, s.fed and s.depot_stock; return the share of each unit's request that
+    arrived, (R,U)."""
     R, U = s.cell.shape
-    if c.n_depots == 0:
-        s.supply = np.where(alive, np.minimum(1.0, s.supply + dt_days / p.basic_load_days), s.supply)
-        return np.ones((R, U))
     men = s.men()
-    kg = np.asarray(p.kg_per_man_day)[s.posture]
-    if engaged is not None:
-        kg = kg + np.where(engaged, p.kg_combat_extra, 0.0)
-    demand_t = np.where(alive, men * kg / 1000.0, 0.0)  # tons/day
-    side_demand = mm(demand_t, c.side_onehot)  # (R,S)
+    if c.n_depots == 0:
+        s.supply = np.where(alive, np.minimum(1.0, s.supply + dt_days / p.refill_days), s.supply)
+        s.fed = np.where(alive, 1.0, s.fed)
+        return np.ones((R, U))
+    need = need_tons_per_day(p, men, s.posture, engaged, alive)
+    refill = men * p.kg_reference * p.basic_load_days / 1000.0 * (1.0 - s.supply) / p.refill_days
+    request = np.where(alive, need + refill, 0.0)
+    side_request = mm(request, c.side_onehot)  # (R,S)
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
-                     np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_demand, 1e-9)), 1.0)
+                     np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_request, 1e-9)), 1.0)
     d_best, h_best = kernels.nearest_depot(c.depot_ctg, s.cell, c.depot_side, c.side, s.depot_stock)
     reach_h = np.where(c.side_supply_motor[c.side], p.reach_hours_motor, p.reach_hours_foot)[None, :]
-    reach = np.where(np.isfinite(h_best), 1.0 / (1.0 + (h_best / reach_h) ** 2), p.forage_fraction)
+    reach = np.where(np.isfinite(h_best), 1.0 / (1.0 + (h_best / reach_h) ** 2), 0.0)
     has_depots = c.side_has_depots[c.side][None, :]
     f = ratio[:, c.side] * reach * (1.0 - cut_air[:, c.side]) * (1.0 - cut_guer)
-    f = np.where(has_depots, np.maximum(f, p.forage_fraction), 1.0)
-    need = kg / p.kg_reference
-    ds = dt_days / p.basic_load_days * ((f - 1.0) * need + p.refill * f * (1.0 - s.supply))
-    s.supply = np.where(alive, np.clip(s.supply + ds, 0.0, 1.0), s.supply)
+    from_depot = np.where(has_depots, f * request, request)
+    delivered = np.maximum(from_depot, p.forage_fraction * need)
+    stock, fed = stock_update(p, s.supply, men, need, delivered, dt_days)
+    s.supply = np.where(alive, stock, s.supply)
+    s.fed = np.where(alive, fed, s.fed)
     # draw the tons from the depots
-    tons = np.where(alive & np.isfinite(h_best) & has_depots, f * demand_t * dt_days, 0.0)
+    tons = np.where(alive & np.isfinite(h_best) & has_depots, from_depot * dt_days, 0.0)
     # tons per (replication, depot), added in unit order (as np.add.at would)
     D = s.depot_stock.shape[1]
     take = np.bincount((np.arange(R)[:, None] * D + d_best).ravel(), weights=tons.ravel(),
                        minlength=R * D).reshape(R, D)
     s.depot_stock = np.maximum(s.depot_stock - take, 0.0)
-    return f
+    return np.where(request > 0, delivered / np.maximum(request, 1e-12), 1.0)

@@ -1,0 +1,127 @@
+"""An engagement as an ongoing process, consistent with the battle-level model.
+
+The fitted model (:mod:`xuefeng.engagement.model`) speaks of whole battles: a
+battle of ``D`` hours is won by the attacker with probability ``p`` and costs
+each side ``C_s(D)`` men (the median of its fitted distribution; ``C_s`` grows
+with ``D``).  A campaign fights in steps of ``dt`` hours, so the engine needs
+the same battle told step by step.  Per step, with ``h`` the hours the
+engagement has run so far:
+
+* the engagement ends with probability ``1 - exp(-dt / T)`` (a constant
+  hazard: battle durations exponential with mean ``T``, the mean duration of
+  CDB90's battles of the engagement's era, :func:`mean_duration_hours`);
+* when it ends the attacker has won with probability ``p``, else the attack
+  was repulsed or called off; otherwise the fight goes on;
+* each side loses ``C_s(h + dt) - C_s(h)`` men (expected, before noise).
+
+Integrated over a battle that lasts ``D`` hours, the losses telescope to
+``C_s(D)`` and the winner is the attacker's with probability ``p`` — the
+battle-level model, whatever ``dt``: with inputs that do not change, the
+outcome of a battle does not depend on the step length
+(:func:`integrate_over_battle` checks it on CDB90; ``xuefeng engagement
+evaluate`` reports it beside the battle-level model).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from xuefeng.engagement.model import ERA_BINS
+
+#: Battles of CDB90 from this many years before an era bin's start may stand in for
+#: it when the bin holds fewer than MIN_BATTLES battles with a known duration.
+MIN_BATTLES = 20
+
+
+def mean_duration_hours(duration_hours: np.ndarray, year: np.ndarray) -> dict[str, float]:
+    """Mean battle duration (hours) per era bin of the casualty model: the maximum-likelihood
+    mean of an exponential duration, fitted on CDB90's battles of that era (bins with fewer than
+    MIN_BATTLES known durations take the mean over all battles)."""
+    d = np.asarray(duration_hours, float)
+    y = np.asarray(year, float)
+    ok = np.isfinite(d) & (d > 0) & np.isfinite(y)
+    overall = float(np.mean(d[ok])) if ok.any() else 24.0
+    out: dict[str, float] = {"all": overall}
+    for name, lo, hi in ERA_BINS:
+        m = ok & (y >= lo) & (y < hi)
+        out[name] = float(np.mean(d[m])) if m.sum() >= MIN_BATTLES else overall
+    return out
+
+
+def era_of(year: float) -> str:
+    """The era bin (ERA_BINS name) of a year."""
+    for name, lo, hi in ERA_BINS:
+        if lo <= year < hi:
+            return name
+    return ERA_BINS[-1][0]
+
+
+def decision_probability(dt_hours: float | np.ndarray, mean_hours: float) -> np.ndarray:
+    """Probability that an ongoing engagement ends within the next dt hours."""
+    return 1.0 - np.exp(-np.asarray(dt_hours, float) / mean_hours)
+
+
+def casualty_increment(model: Any, hours_so_far: np.ndarray, dt_hours: float | np.ndarray,
+                       *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(attacker wins), attacker and defender losses of the next dt hours) of engagements that
+    have run `hours_so_far` hours: C(h + dt) - C(h), with C(0) = 0. Positional and keyword
+    inputs are those of ``EngagementModel.predict_batch`` after the duration (which this sets)."""
+    h0 = np.asarray(hours_so_far, float)
+    h1 = h0 + np.asarray(dt_hours, float)
+    n = len(args)
+    if n < 10:
+        raise TypeError("casualty_increment needs the ten inputs of predict_batch before duration_hours")
+    before, after = args[:10], args[10:]
+    both = np.concatenate([h1, np.where(h0 > 0, h0, 1.0)])
+
+    def twice(v: Any) -> Any:
+        a = np.asarray(v)
+        if a.ndim == 0:
+            return v
+        return np.concatenate([a, a], axis=0)
+
+    p, ca, cd = model.predict_batch(*(twice(a) for a in before), both, *(twice(a) for a in after),
+                                    **{k: twice(v) if v is not None else None for k, v in kwargs.items()})
+    k = len(h1)
+    started = h0 > 0
+    ca0 = np.where(started, ca[k:], 0.0)
+    cd0 = np.where(started, cd[k:], 0.0)
+    return p[:k], np.maximum(ca[:k] - ca0, 0.0), np.maximum(cd[:k] - cd0, 0.0)
+
+
+def integrate_over_battle(model: Any, duration_hours: np.ndarray, dt_hours: float, *args: Any,
+                          **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The step model run over each battle's own duration in steps of dt hours (the last step
+    cut to what is left), with the battle's inputs held: (P(attacker wins) given that the battle
+    ended when it did, expected attacker and defender losses)."""
+    D = np.asarray(duration_hours, float)
+    D = np.where(np.isfinite(D) & (D > 0), D, 24.0)
+    n_steps = int(math.ceil(float(np.max(D)) / dt_hours)) if D.size else 0
+    h = np.zeros_like(D)
+    ca_sum = np.zeros_like(D)
+    cd_sum = np.zeros_like(D)
+    p = np.full_like(D, np.nan)
+    for _ in range(n_steps):
+        step = np.minimum(dt_hours, D - h)
+        live = step > 1e-9
+        if not live.any():
+            break
+        p_i, ca_i, cd_i = casualty_increment(model, h[live], step[live], *(_take(a, live) for a in args),
+                                             **{k: _take(v, live) for k, v in kwargs.items()})
+        ca_sum[live] += ca_i
+        cd_sum[live] += cd_i
+        p[live] = p_i
+        h[live] += step[live]
+    return p, ca_sum, cd_sum
+
+
+def _take(v: Any, mask: np.ndarray) -> Any:
+    if v is None:
+        return None
+    a = np.asarray(v)
+    if a.ndim == 0 or a.shape[0] != mask.shape[0]:
+        return v
+    return a[mask]
