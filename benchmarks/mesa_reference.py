@@ -42,7 +42,11 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from xuefeng.engagement import ongoing
+from xuefeng.engine import combat as combat_rules
+from xuefeng.engine import supply as supply_rules
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, Compiled, compile_scenario
+from xuefeng.engine.movement import max_hops
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
 ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
@@ -76,6 +80,7 @@ class Tables:
         self.home_side = c.home_side.tolist()
         self.depth_km = c.depth_km.tolist()
         self.proj_km = c.proj_km.tolist()
+        self.victory_dist_km = c.victory_dist_km.tolist()
         self.x = c.x_km.tolist()
         self.y = c.y_km.tolist()
         self.rear_ctg = c.rear_ctg.tolist()
@@ -123,7 +128,6 @@ class Side:
         self.liaison = liaison
         self.attacked = False  # has had units attacking
         self.retreat = False  # offensive called off
-        self.culm_count = 0  # consecutive steps with its attack culminated
         self.aircrew_lost = 0.0
         # per-step tallies
         self.halted = False
@@ -161,7 +165,9 @@ class Unit(mesa.Agent):
         self.chase = -1
         self.phase = -1
         self.wp = 0
-        self.supply = model.p.supply.start_supply
+        self.supply = model.p.supply.start_supply  # stock, fraction of the basic load
+        self.fed = 1.0  # share of its need the unit lived on last step
+        self.eng_hours = 0.0  # hours the engagement at this unit (as defender) has run
         self.morale = 1.0
         self.fatigue = 0.0
         self.momentum = 0.0
@@ -322,8 +328,9 @@ class Unit(mesa.Agent):
         moving = not (self.halted and not withdrawing)
         ezoc = m.enemy_zoc[self.side]
         in_contact = self.cell in ezoc
-        speed = (mv.low_supply_speed_floor + (1 - mv.low_supply_speed_floor) * self.supply) \
-            * (1 - mv.fatigue_speed_penalty * self.fatigue)
+        speed = (mv.low_supply_speed_floor + (1 - mv.low_supply_speed_floor) * self.fed) \
+            * (1 - mv.fatigue_speed_penalty * self.fatigue) \
+            * (1.0 - mv.interdiction_slowdown * m.interdiction_cut[self.side])
         if withdrawing and in_contact:
             speed *= mv.contact_withdrawal_speed
         chasing = moving and self.chase >= 0
@@ -337,7 +344,7 @@ class Unit(mesa.Agent):
             self._march_toward(self.chase, eh)
         elif moving and self.field >= 0 and (withdrawing or not in_contact):
             nk = T.next_k[self.mode][self.field]
-            for _ in range(mv.max_hops_per_step):
+            for _ in range(max_hops(mv, m.c.step_hours)):
                 k = nk[self.cell]
                 if k < 0:
                     break
@@ -357,7 +364,7 @@ class Unit(mesa.Agent):
         """Greedy hex steps straight at a target cell a few hexes away (no precomputed field)."""
         T = self.model.T
         tx, ty = T.x[target], T.y[target]
-        for _ in range(self.model.p.movement.max_hops_per_step):
+        for _ in range(max_hops(self.model.p.movement, self.model.c.step_hours)):
             c = self.cell
             best, bk = math.inf, 0
             for k in range(6):
@@ -381,19 +388,17 @@ class Unit(mesa.Agent):
         self.men_now = men
         frac = min(men / self.men0, 1.0)
         self.eff = men * (1.0 - p.fatigue_penalty * self.fatigue) \
-            * (p.supply_floor + (1 - p.supply_floor) * self.supply)
-        ammo = p.ammo_floor + (1 - p.ammo_floor) * self.supply
+            * (p.supply_floor + (1 - p.supply_floor) * self.fed)
+        ammo = p.ammo_floor + (1 - p.ammo_floor) * self.fed
         self.guns = self.guns0 * frac * ammo
         self.tanks = self.tanks0 * frac
-        q = list(self.quality)
-        q[2] *= max(self.morale, 0.05)
-        q[3] *= max(self.supply, 0.05)
+        q = list(self.quality)  # morale and supply states enter as shifts of the codes (combat.py)
         if self.model.c.side_liaison[self.side]:
             q[4] *= p.liaison_intelligence
         self.lq = [math.log(x) for x in q]
         # results of this step's fighting
         self.cas = 0.0
-        self.beaten = self.won = self.defended = self.att_won = False
+        self.beaten = self.won = self.defended = self.att_won = self.decided = False
         self.new_cell = self.cell
         self.cell_cas = 0.0
         self.contacts = []
@@ -433,7 +438,7 @@ class Unit(mesa.Agent):
             morale -= cp.morale_defeat
         elif self.won:
             morale += cp.morale_victory
-        if self.alive and not self.engaged and self.supply > p.ai.morale_recovery_supply:
+        if self.alive and not self.engaged and self.fed > p.ai.morale_recovery_supply:
             morale += p.ai.morale_recovery_per_day * dt_days
         self.morale = _clip(morale, 0.0, 1.0)
         frac_after = (men - self.cas - glost) / max(self.delivered, 1.0)
@@ -444,7 +449,7 @@ class Unit(mesa.Agent):
         if routed:
             m.log("breakpoint", self, "strength or morale broke; withdraws")
             self.broken = True
-        self.momentum = _clip(self.momentum * cp.momentum_decay
+        self.momentum = _clip(self.momentum * cp.momentum_keep_per_day ** dt_days
                               + cp.momentum_gain * (float(self.won) - float(self.beaten)), -1.0, 1.0)
         if self.alive:
             self.cell = self.new_cell
@@ -453,7 +458,7 @@ class Unit(mesa.Agent):
         if self.alive:
             fat = self.fatigue + self.moved / 24.0 * mv.fatigue_per_march_day * T.exertion[T.terrain[self.cell]]
             if self.engaged:
-                fat += cp.combat_fatigue
+                fat += cp.combat_fatigue_per_day * dt_days
             elif self.moved == 0:
                 fat -= mv.fatigue_recovery_per_day * dt_days
             self.fatigue = _clip(fat, 0.0, 1.0)
@@ -463,7 +468,7 @@ class Unit(mesa.Agent):
             exertion = _clip(self.moved / c.step_hours + float(self.engaged), 0.0, 1.5)
             inc = (med.base_incidence_per_day * m.season * c.side_disease[self.side]
                    * (1.0 + med.exertion_weight * exertion) * T.exertion[T.terrain[self.cell]] ** med.terrain_power
-                   * (1.0 + med.supply_weight * (1.0 - self.supply)))
+                   * (1.0 + med.supply_weight * (1.0 - self.fed)))
             men = self.men
             sick = min(men * inc * dt_days * (1.0 + med.noise * (2.0 * m.random.random() - 1.0)), men)
             doi = sick * med.died_of_illness_fraction
@@ -505,42 +510,52 @@ class Unit(mesa.Agent):
 
     # ------------------------------------------------------------------ 6. supply
     def supply_demand(self) -> None:
-        """Tons a day this unit needs (its side's transport is shared among all its units)."""
-        p = self.model.p.supply
-        self.kg = p.kg_per_man_day[self.posture] + (p.kg_combat_extra if self.engaged else 0.0)
-        self.demand = self.men * self.kg / 1000.0 if self.alive else 0.0
-        self.model.side_demand[self.side] += self.demand
+        """Need (tons a day, by posture and combat) and request (need plus what refills the basic
+        load in refill_days); the side's transport is shared among all its units' requests."""
+        m = self.model
+        p = m.p.supply
+        men = self.men
+        one = np.ones(1)
+        self.need = float(supply_rules.need_tons_per_day(
+            p, men * one, np.array([self.posture]), np.array([self.engaged]), np.array([self.alive]))[0])
+        refill = men * p.kg_reference * p.basic_load_days / 1000.0 * (1.0 - self.supply) / p.refill_days
+        self.request = self.need + refill if self.alive else 0.0
+        m.side_demand[self.side] += self.request
 
     def draw_supply(self) -> None:
-        """Delivery from the nearest stocked depot of the side; the basic load fills or empties."""
+        """Delivery from the nearest stocked depot of the side (at least what foraging gives);
+        the stock takes deliveries less need, and `fed` is the share of the need covered."""
         m = self.model
         c, p, T = m.c, m.p.supply, m.T
         if not self.alive:
             return
         if c.n_depots == 0:
-            self.supply = min(1.0, self.supply + m.dt_days / p.basic_load_days)
+            self.supply = min(1.0, self.supply + m.dt_days / p.refill_days)
+            self.fed = 1.0
             return
+        h_best, d_best = math.inf, -1
         if not c.side_has_depots[self.side]:
-            f = 1.0
-            h_best = math.inf
+            from_depot = self.request
         else:
-            h_best, d_best = math.inf, -1
             for d in range(c.n_depots):
                 if c.depot_side[d] == self.side and m.stock_at_start[d] > 0:
                     h = T.depot_ctg[d][self.cell]
                     if h < h_best:
                         h_best, d_best = h, d
             reach_h = p.reach_hours_motor if c.side_supply_motor[self.side] else p.reach_hours_foot
-            reach = 1.0 / (1.0 + (h_best / reach_h) ** 2) if h_best < math.inf else p.forage_fraction
+            reach = 1.0 / (1.0 + (h_best / reach_h) ** 2) if h_best < math.inf else 0.0
             cap = c.side_capacity[self.side]
             ratio = min(1.0, cap / max(m.side_demand[self.side], 1e-9)) if math.isfinite(cap) else 1.0
             f = ratio * reach * (1.0 - m.interdiction_cut[self.side]) * (1.0 - self.guerrilla_cut)
-            f = max(f, p.forage_fraction)
-        need = self.kg / p.kg_reference
-        ds = m.dt_days / p.basic_load_days * ((f - 1.0) * need + p.refill * f * (1.0 - self.supply))
-        self.supply = _clip(self.supply + ds, 0.0, 1.0)
-        if h_best < math.inf:
-            m.depot_draw[d_best] += f * self.demand * m.dt_days
+            from_depot = f * self.request
+        delivered = max(from_depot, p.forage_fraction * self.need)
+        one = np.ones(1)
+        stock, fed = supply_rules.stock_update(p, self.supply * one, self.men * one, self.need * one,
+                                               delivered * one, m.dt_days)
+        self.supply = float(stock[0])
+        self.fed = float(fed[0])
+        if h_best < math.inf and c.side_has_depots[self.side]:
+            m.depot_draw[d_best] += from_depot * m.dt_days
 
     # ------------------------------------------------------------------ 8. bookkeeping
     def end_step(self) -> None:
@@ -570,6 +585,9 @@ class CampaignModel(mesa.Model):
             kw = set()
         self.model_kw = {"year": float(c.start.year)} if "year" in kw else {}
         self.model_wet = "wet" in kw
+        #: mean hours to decision of an engagement in the campaign's era (the engagement model's fit)
+        self.engagement_hours = float(engagement.mean_duration_hours(float(c.start.year))) \
+            if hasattr(engagement, "mean_duration_hours") else 24.0
         self.log_events = log_events
         self.events: list[tuple] = []
         self.dt_days = c.step_hours / 24.0
@@ -587,6 +605,7 @@ class CampaignModel(mesa.Model):
         self.aircraft = c.group_aircraft.astype(float).tolist()
         self.civilians = 0.0
         self.objective_taken = False
+        self.threat_hours = 0.0
         self.done = False
         self.end_step = c.n_steps
         self.max_adv = -math.inf
@@ -624,8 +643,9 @@ class CampaignModel(mesa.Model):
         self.agents.do("start_step")
         self.index_cells()
         self.orders()
-        self.movement()
         air = self.air_operations()
+        self.interdiction_cut = air["cut"]
+        self.movement()
         self.combat(air)
         self.civilians += self.civilian_casualties()
         self.agents.do("attrition")
@@ -708,28 +728,512 @@ class CampaignModel(mesa.Model):
         return emen >= p.superior_min_enemy_men and pmen + omen >= p.superior_ratio * emen
 
     def culmination(self) -> None:
-        """A side calls off its offensive when its attack has stalled for long, or is starving or bled."""
+        """A side calls off its offensive, from its attackers' state: when enough of them are
+        culminated (broken, out of action, or halted with too little stock to resume), or the
+        supply they live on, their strength or their morale is too low."""
         p = self.p.ai
         for sd in self.sides:
             n_is = n_stuck = n_live = 0
-            sup = men = men0 = 0.0
+            fed = mor = men = men0 = 0.0
             for u in self.units:
                 if u.side != sd.index or u.base != ATTACK:
                     continue
                 if u.present:
                     n_is += 1
-                    n_stuck += u.halted or u.broken
+                    n_stuck += u.broken or not u.alive or (u.halted and u.supply < p.resume_supply)
                     men += u.men_now
                     men0 += u.men0
                 if u.alive:
                     n_live += 1
-                    sup += u.supply
-            sup /= max(n_live, 1)
+                    fed += u.fed
+                    mor += u.morale
+            fed /= max(n_live, 1)
+            mor = mor / n_live if n_live > 0 else 0.0
             strength = men / max(men0, 1.0)
-            cond = sd.attacked and n_is > 0 and n_stuck / max(n_is, 1) >= p.culmination_fraction
-            sd.culm_count = sd.culm_count + 1 if cond else 0
+            stuck = n_stuck / max(n_is, 1)
             if sd.attacked and n_is > 0 and not sd.retreat and (
-                    sd.culm_count >= p.culmination_steps or sup < p.retreat_supply or strength < p.retreat_strength):
+                    stuck >= p.culmination_fraction or fed < p.retreat_supply
+                    or strength < p.retreat_strength or mor < p.retreat_morale):
+                sd.retreat = True
+                self.log("retreat", None, "offensive called off", side=sd.index)
+
+    def envelopment(self) -> None:
+        """A free defending unit marches on the nearest enemy that a friend holds in contact,
+        when the men near that enemy outnumber it (a converging attack)."""
+        p = self.p.ai
+        T = self.T
+        radius = p.envelop_radius_km
+        units = self.units
+        fixed = [e for e in units if e.alive and e.touching]
+        if not fixed:
+            return
+        # enemies held in contact and outnumbered by the men near them
+        targets = []
+        for e in fixed:
+            ex, ey = T.x[e.cell], T.y[e.cell]
+            against = 0.0
+            for v in units:
+                if v.alive and v.side != e.side:
+                    dx, dy = T.x[v.cell] - ex, T.y[v.cell] - ey
+                    if abs(dx) <= radius and abs(dy) <= radius and math.hypot(dx, dy) <= radius:
+                        against += v.men_now
+            if against >= p.envelop_ratio * max(e.men_now, 1.0):
+                targets.append(e)
+        for u in units:
+            if not (u.defensive and not u.touching and not u.broken and u.alive and u.supply >= p.counter_supply):
+                continue
+            ux, uy = T.x[u.cell], T.y[u.cell]
+            best, target = math.inf, None
+            for e in targets:  # in unit order: ties go to the first, as argmin does
+                if e.side == u.side:
+                    continue
+                dx, dy = ux - T.x[e.cell], uy - T.y[e.cell]
+                if abs(dx) <= radius and abs(dy) <= radius:
+                    d = math.hypot(dx, dy)
+                    if d <= radius and d < best:
+                        best, target = d, e
+            if target is not None:
+                u.new_chase = target.cell
+                u.post = ATTACK
+
+    # ------------------------------------------------------------------ 2. movement
+    def movement(self) -> None:
+        """Zones of control from where every unit stands now, then every unit marches."""
+        zoc: list[set[int]] = [set() for _ in self.sides]
+        for u in self.units:
+            if u.alive:
+                zoc[u.side].update(self.T.near[u.cell])
+        self.enemy_zoc = [set().union(*(zoc[o.index] for o in self.sides if o.index != sd.index))
+                          for sd in self.sides]
+        self.agents.do("march")
+
+    # ------------------------------------------------------------------ 3. air
+    def air_operations(self) -> dict[str, list[float]]:
+        """Sorties by group and mission; the day's air presence and interdiction (every step,
+        night too); this step's close support, airlift, aircraft and aircrew lost (daylight only)."""
+        c, p = self.c, self.p.air
+        S = c.n_sides
+        out = {"presence": [0.0] * S, "cas": [0.0] * S, "cut": [0.0] * S, "airlift_men": [0.0] * S}
+        if c.n_groups == 0:
+            return out
+        waiting = [False] * S
+        for u in self.units:
+            if u.air_arrival and self.t >= u.lift_step and u.delivered < u.men0:
+                waiting[u.side] = True
+        day_m = [[0.0] * 5 for _ in range(S)]  # sorties today by side and mission
+        by_group = []  # sorties today by group and mission
+        for g in range(c.n_groups):
+            gs = int(c.group_side[g])
+            missions = c.group_missions[g]
+            lifts = missions[3] > 0
+            if lifts:
+                weather = p.airlift_rain_factor if self.rain else 1.0
+            else:
+                weather = p.rain_sortie_factor if self.rain else 1.0
+            fuel = p.fuel_factor if (c.group_fuel_limited[g] and not lifts and waiting[gs]) else 1.0
+            per_day = self.aircraft[g] * c.group_rate[g] * weather * fuel
+            w = [missions[m] * p.mission_weights[m] for m in range(5)]
+            if not waiting[gs]:
+                w[3] = 0.0
+            wsum = sum(w)
+            bm = [per_day * x / wsum if wsum > 0 else 0.0 for x in w]
+            by_group.append(bm)
+            for m in range(5):
+                day_m[gs][m] += bm[m]
+        pres = [1.0 - math.exp(-(sm[0] + p.cas_presence * sm[1] + p.int_presence * sm[2])
+                               / p.presence_sorties_per_day) for sm in day_m]
+        for s in range(S):
+            enemy_int = sum(day_m[o][2] for o in range(S) if o != s)
+            out["cut"][s] = p.max_interdiction * (1.0 - math.exp(-enemy_int / p.interdiction_sorties_per_day))
+        out["presence"] = pres
+        if not self.T.day[self.t]:
+            return out
+        enemy_pres = [min(1.0, sum(pres[o] for o in range(S) if o != s)) for s in range(S)]
+        for g in range(c.n_groups):
+            gs = int(c.group_side[g])
+            lost = sum(x / c.day_steps * lp for x, lp in zip(by_group[g], p.loss_per_sortie)) \
+                * (1.0 + p.enemy_air_factor * enemy_pres[gs])
+            lost = min(lost * 2.0 * self.random.random(), self.aircraft[g])
+            self.aircraft[g] = max(self.aircraft[g] - lost, 0.0)
+            self.sides[gs].aircrew_lost += lost * p.crew_killed_per_aircraft
+        out["cas"] = [sm[1] / c.day_steps for sm in day_m]
+        out["airlift_men"] = [sm[3] / c.day_steps * p.men_per_sortie for sm in day_m]
+        return out
+
+    # ------------------------------------------------------------------ 4. combat inputs
+    def combat_inputs(self) -> None:
+        """Effective men, guns, tanks and quality (log) as the engagement model sees them."""
+        p = self.model.p.combat
+        men = self.men
+        self.men_now = men
+        frac = min(men / self.men0, 1.0)
+        self.eff = men * (1.0 - p.fatigue_penalty * self.fatigue) \
+            * (p.supply_floor + (1 - p.supply_floor) * self.fed)
+        ammo = p.ammo_floor + (1 - p.ammo_floor) * self.fed
+        self.guns = self.guns0 * frac * ammo
+        self.tanks = self.tanks0 * frac
+        q = list(self.quality)  # morale and supply states enter as shifts of the codes (combat.py)
+        if self.model.c.side_liaison[self.side]:
+            q[4] *= p.liaison_intelligence
+        self.lq = [math.log(x) for x in q]
+        # results of this step's fighting
+        self.cas = 0.0
+        self.beaten = self.won = self.defended = self.att_won = self.decided = False
+        self.new_cell = self.cell
+        self.cell_cas = 0.0
+        self.contacts = []
+        if self.alive:
+            for cell in self.model.T.near[self.cell]:
+                for v in self.model.by_cell.get(cell, ()):
+                    if v.side != self.side:
+                        self.contacts.append(v)
+            self.contacts.sort(key=lambda v: v.index)
+        self.touching = bool(self.contacts)
+        self.attacking = self.posture == ATTACK and self.touching
+
+    def primary_target(self) -> Unit:
+        """The contacted enemy lowest on the unit's own cost-to-go field (the one barring its way)."""
+        ctg = self.model.T.ctg[self.mode][max(self.field, 0)]
+        return min(self.contacts, key=lambda e: ctg[e.cell] + 1e-6 * e.men_now)
+
+    # ------------------------------------------------------------------ 5. attrition
+    def attrition(self) -> None:
+        """Guerrillas, morale, breakpoints, battle losses, combat moves, fatigue, disease, returns."""
+        m = self.model
+        c, p, T = m.c, m.p, m.T
+        cp = p.combat
+        dt_days = m.dt_days
+        # guerrillas: exposure deep in enemy home territory with partisans
+        e = 0.0
+        if self.alive:
+            owner = T.home_side[self.cell]
+            if owner >= 0 and owner != self.side:
+                e = c.side_guerrilla[owner] * min(1.0, T.depth_km[self.side][self.cell] / p.guerrillas.depth_scale_km)
+        self.guerrilla_cut = p.guerrillas.max_supply_cut * (1.0 - math.exp(-e))
+        glost = p.guerrillas.loss_per_day * e * self.men * dt_days * (2.0 * m.random.random()) if e > 0 else 0.0
+        men = self.men
+        loss_frac = (self.cas + glost) / max(men, 1.0)
+        morale = self.morale - cp.morale_loss_per_casualty_fraction * loss_frac
+        if self.beaten:
+            morale -= cp.morale_defeat
+        elif self.won:
+            morale += cp.morale_victory
+        if self.alive and not self.engaged and self.fed > p.ai.morale_recovery_supply:
+            morale += p.ai.morale_recovery_per_day * dt_days
+        self.morale = _clip(morale, 0.0, 1.0)
+        frac_after = (men - self.cas - glost) / max(self.delivered, 1.0)
+        routed = self.alive and not self.broken and (frac_after < cp.breakpoint_fraction
+                                                     or self.morale < cp.morale_break)
+        self.battle_losses(self.cas, self.beaten, routed and self.beaten)
+        self.battle_losses(glost, False, False)
+        if routed:
+            m.log("breakpoint", self, "strength or morale broke; withdraws")
+            self.broken = True
+        self.momentum = _clip(self.momentum * cp.momentum_keep_per_day ** dt_days
+                              + cp.momentum_gain * (float(self.won) - float(self.beaten)), -1.0, 1.0)
+        if self.alive:
+            self.cell = self.new_cell
+        # fatigue
+        mv = p.movement
+        if self.alive:
+            fat = self.fatigue + self.moved / 24.0 * mv.fatigue_per_march_day * T.exertion[T.terrain[self.cell]]
+            if self.engaged:
+                fat += cp.combat_fatigue_per_day * dt_days
+            elif self.moved == 0:
+                fat -= mv.fatigue_recovery_per_day * dt_days
+            self.fatigue = _clip(fat, 0.0, 1.0)
+        # disease, died of illness, return to duty
+        med = p.medical
+        if self.alive:
+            exertion = _clip(self.moved / c.step_hours + float(self.engaged), 0.0, 1.5)
+            inc = (med.base_incidence_per_day * m.season * c.side_disease[self.side]
+                   * (1.0 + med.exertion_weight * exertion) * T.exertion[T.terrain[self.cell]] ** med.terrain_power
+                   * (1.0 + med.supply_weight * (1.0 - self.fed)))
+            men = self.men
+            sick = min(men * inc * dt_days * (1.0 + med.noise * (2.0 * m.random.random() - 1.0)), men)
+            doi = sick * med.died_of_illness_fraction
+            self.ledger[K_SICK] += sick
+            self.ledger[K_DOI] += doi
+            self.sick_pool += sick - doi
+            self.remove(sick)
+            rw = self.wounded_pool * min(1.0, med.wounded_return_per_day * dt_days)
+            rs = self.sick_pool * min(1.0, med.sick_return_per_day * dt_days)
+            self.wounded_pool -= rw
+            self.sick_pool -= rs
+            self.ledger[K_RTD] += rw + rs
+            self.add(rw + rs)
+
+    def battle_losses(self, cas: float, beaten: bool, routed: bool) -> None:
+        """Book battle casualties by category and take the men out."""
+        if cas <= 0:
+            return
+        m = self.model
+        p = m.p.combat
+        cas = min(cas, self.men)
+        capture = m.c.side_capture[self.side]
+        miss = p.beaten_missing_fraction if beaten else p.missing_fraction
+        capt = p.captured_fraction * capture if beaten else 0.0
+        if routed:
+            miss += 0.5 * p.routed_extra_missing
+            capt += 0.5 * p.routed_extra_missing * capture
+        k, mi, cp = cas * p.killed_fraction, cas * miss, cas * capt
+        w = max(cas - k - mi - cp, 0.0)
+        dow = w * m.p.medical.died_of_wounds_fraction
+        L = self.ledger
+        L[K_KILLED] += k
+        L[K_WOUNDED] += w
+        L[K_DOW] += dow
+        L[K_MISSING] += mi
+        L[K_CAPTURED] += cp
+        self.wounded_pool += w - dow
+        self.remove(cas)
+
+    # ------------------------------------------------------------------ 6. supply
+    def supply_demand(self) -> None:
+        """Need (tons a day, by posture and combat) and request (need plus what refills the basic
+        load in refill_days); the side's transport is shared among all its units' requests."""
+        m = self.model
+        p = m.p.supply
+        men = self.men
+        one = np.ones(1)
+        self.need = float(supply_rules.need_tons_per_day(
+            p, men * one, np.array([self.posture]), np.array([self.engaged]), np.array([self.alive]))[0])
+        refill = men * p.kg_reference * p.basic_load_days / 1000.0 * (1.0 - self.supply) / p.refill_days
+        self.request = self.need + refill if self.alive else 0.0
+        m.side_demand[self.side] += self.request
+
+    def draw_supply(self) -> None:
+        """Delivery from the nearest stocked depot of the side (at least what foraging gives);
+        the stock takes deliveries less need, and `fed` is the share of the need covered."""
+        m = self.model
+        c, p, T = m.c, m.p.supply, m.T
+        if not self.alive:
+            return
+        if c.n_depots == 0:
+            self.supply = min(1.0, self.supply + m.dt_days / p.refill_days)
+            self.fed = 1.0
+            return
+        h_best, d_best = math.inf, -1
+        if not c.side_has_depots[self.side]:
+            from_depot = self.request
+        else:
+            for d in range(c.n_depots):
+                if c.depot_side[d] == self.side and m.stock_at_start[d] > 0:
+                    h = T.depot_ctg[d][self.cell]
+                    if h < h_best:
+                        h_best, d_best = h, d
+            reach_h = p.reach_hours_motor if c.side_supply_motor[self.side] else p.reach_hours_foot
+            reach = 1.0 / (1.0 + (h_best / reach_h) ** 2) if h_best < math.inf else 0.0
+            cap = c.side_capacity[self.side]
+            ratio = min(1.0, cap / max(m.side_demand[self.side], 1e-9)) if math.isfinite(cap) else 1.0
+            f = ratio * reach * (1.0 - m.interdiction_cut[self.side]) * (1.0 - self.guerrilla_cut)
+            from_depot = f * self.request
+        delivered = max(from_depot, p.forage_fraction * self.need)
+        one = np.ones(1)
+        stock, fed = supply_rules.stock_update(p, self.supply * one, self.men * one, self.need * one,
+                                               delivered * one, m.dt_days)
+        self.supply = float(stock[0])
+        self.fed = float(fed[0])
+        if h_best < math.inf and c.side_has_depots[self.side]:
+            m.depot_draw[d_best] += from_depot * m.dt_days
+
+    # ------------------------------------------------------------------ 8. bookkeeping
+    def end_step(self) -> None:
+        self.steps_in_cell = self.steps_in_cell + 1 if self.cell == self.cell_before else 0
+
+
+# --------------------------------------------------------------------------- model
+
+
+class CampaignModel(mesa.Model):
+    """One replication of a compiled campaign scenario, stepped unit by unit."""
+
+    def __init__(self, compiled: Compiled, engagement: Any, seed: int, replication: int,
+                 log_events: bool = False) -> None:
+        super().__init__(rng=np.random.SeedSequence(int(seed), spawn_key=(int(replication), MESA_STREAM)))
+        c = compiled
+        self.c = c
+        self.p = c.params
+        self.T = tables(c)
+        self.replication = int(replication)
+        self.engagement = engagement
+        try:
+            import inspect
+
+            kw = set(inspect.signature(engagement.predict_batch).parameters)
+        except (TypeError, ValueError):
+            kw = set()
+        self.model_kw = {"year": float(c.start.year)} if "year" in kw else {}
+        self.model_wet = "wet" in kw
+        #: mean hours to decision of an engagement in the campaign's era (the engagement model's fit)
+        self.engagement_hours = float(engagement.mean_duration_hours(float(c.start.year))) \
+            if hasattr(engagement, "mean_duration_hours") else 24.0
+        self.log_events = log_events
+        self.events: list[tuple] = []
+        self.dt_days = c.step_hours / 24.0
+        self.n_phases = c.n_phases
+        self.phase_attack = c.phase_attack.tolist()
+        self.phase_posture = c.phase_posture.tolist()
+        self.phase_nwp = c.phase_nwp.tolist()
+        self.t = 0
+        self.sides = [Side(s, bool(c.side_liaison[s])) for s in range(c.n_sides)]
+        self.phase_issued = [-1] * c.n_phases
+        self.phase_effective = [NEVER] * c.n_phases
+        self.rain = False
+        self.season = 1.0
+        self.depot_stock = c.depot_stock0.astype(float).tolist()
+        self.aircraft = c.group_aircraft.astype(float).tolist()
+        self.civilians = 0.0
+        self.objective_taken = False
+        self.threat_hours = 0.0
+        self.done = False
+        self.end_step = c.n_steps
+        self.max_adv = -math.inf
+        self.advanced = False
+        self.off_end_step = -1
+        self.units = [Unit(self, i) for i in range(c.n_units)]
+        self.by_cell: dict[int, list[Unit]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def log(self, kind: str, unit: Unit | None, detail: str, side: int | None = None) -> None:
+        if self.log_events:
+            self.events.append((self.t, kind, unit.side if unit is not None else side,
+                                unit.index if unit is not None else -1, unit.cell if unit is not None else -1,
+                                detail))
+
+    def index_cells(self) -> None:
+        """Where the live units stand (a cell -> units index, the model's 'space')."""
+        self.by_cell = {}
+        for u in self.units:
+            if u.alive:
+                self.by_cell.setdefault(u.cell, []).append(u)
+
+    def effective_phases_of(self, unit_index: int) -> list[int]:
+        return [k for k in self.T.unit_phases[unit_index] if self.phase_effective[k] <= self.t]
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        c = self.c
+        self.t += 1
+        t = self.t
+        T = self.T
+        if T.new_day[t] or t == 1:
+            self.rain = self.random.random() < T.rain_prob[T.month[t]]
+        self.season = T.season[T.month[t]]
+        self.agents.do("start_step")
+        self.index_cells()
+        self.orders()
+        air = self.air_operations()
+        self.interdiction_cut = air["cut"]
+        self.movement()
+        self.combat(air)
+        self.civilians += self.civilian_casualties()
+        self.agents.do("attrition")
+        self.supply_phase(air["cut"])
+        self.ground_arrivals()
+        self.airlift(air["airlift_men"])
+        self.agents.do("end_step")
+        self.outcome()
+        if self.done or self.t >= c.n_steps:
+            self.running = False
+
+    # ------------------------------------------------------------------ 1. orders
+    def orders(self) -> None:
+        """Plan phases issued by date or trigger, command delay, unit phases, doctrine."""
+        c, p = self.c, self.p.ai
+        t = self.t
+        units = self.units
+        for sd in self.sides:
+            n_ap = n_at = n_wd = 0
+            for u in units:
+                if u.side == sd.index and u.in_att_phase:
+                    n_ap += 1
+                    n_at += u.posture == ATTACK
+                    n_wd += u.posture == WITHDRAWAL
+            sd.halted = sd.attacked and (n_at < p.halted_fraction * max(n_ap, 1) or sd.retreat)
+            sd.retreating = sd.retreat or (sd.attacked and n_wd >= p.retreating_fraction * max(n_ap, 1))
+        for k in range(c.n_phases):
+            if self.phase_issued[k] >= 0:
+                continue
+            if self.phase_fires(k):
+                ps = int(c.phase_side[k])
+                cmd = self.p.command
+                f = (cmd.liaison_factor if c.side_liaison[ps] else 1.0) \
+                    * (1.0 - cmd.spread + 2.0 * cmd.spread * self.random.random())
+                delay = round(cmd.base_delay_hours * f / c.step_hours)
+                self.phase_issued[k] = t
+                self.phase_effective[k] = t + delay
+                self.log("phase_issued", None, c.phase_ids[k], side=ps)
+        self.agents.do("follow_plan")
+        self.agents.do("sense")
+        self.agents.do("doctrine_halt")
+        self.culmination()
+        self.agents.do("choose_posture")
+        if p.envelop_radius_km > 0:
+            self.envelopment()
+        self.agents.do("finish_orders")
+
+    def phase_fires(self, k: int) -> bool:
+        c = self.c
+        if self.t >= c.phase_start_step[k]:
+            return True
+        ps = int(c.phase_side[k])
+        trig = int(c.phase_trigger[k])
+        enemies = [sd for sd in self.sides if sd.index != ps]
+        if trig == 1 and any(sd.halted for sd in enemies):
+            return True
+        if trig == 2 and any(sd.retreating for sd in enemies):
+            return True
+        if trig == 3 and self.strength_superior(k):
+            return True
+        return bool(c.phase_retreat[k]) and self.sides[ps].retreat
+
+    def strength_superior(self, k: int) -> bool:
+        """`own_strength_superior`: own men near the phase objective outnumber the enemy's there."""
+        c, p, T = self.c, self.p.ai, self.T
+        ps = c.phase_side[k]
+        mine = T.phase_units[k]
+        obj = c.phase_obj_cell[k]
+        pmen = emen = omen = 0.0
+        for u in self.units:
+            if not u.alive:
+                continue
+            if mine[u.index]:
+                pmen += u.men_now
+            if obj < 0 or T.phase_obj_dist[k][u.cell] <= p.superior_radius_km:
+                if u.side != ps:
+                    emen += u.men_now
+                elif not mine[u.index]:
+                    omen += u.men_now
+        return emen >= p.superior_min_enemy_men and pmen + omen >= p.superior_ratio * emen
+
+    def culmination(self) -> None:
+        """A side calls off its offensive, from its attackers' state: when enough of them are
+        culminated (broken, out of action, or halted with too little stock to resume), or the
+        supply they live on, their strength or their morale is too low."""
+        p = self.p.ai
+        for sd in self.sides:
+            n_is = n_stuck = n_live = 0
+            fed = mor = men = men0 = 0.0
+            for u in self.units:
+                if u.side != sd.index or u.base != ATTACK:
+                    continue
+                if u.present:
+                    n_is += 1
+                    n_stuck += u.broken or not u.alive or (u.halted and u.supply < p.resume_supply)
+                    men += u.men_now
+                    men0 += u.men0
+                if u.alive:
+                    n_live += 1
+                    fed += u.fed
+                    mor += u.morale
+            fed /= max(n_live, 1)
+            mor = mor / n_live if n_live > 0 else 0.0
+            strength = men / max(men0, 1.0)
+            stuck = n_stuck / max(n_is, 1)
+            if sd.attacked and n_is > 0 and not sd.retreat and (
+                    stuck >= p.culmination_fraction or fed < p.retreat_supply
+                    or strength < p.retreat_strength or mor < p.retreat_morale):
                 sd.retreat = True
                 self.log("retreat", None, "offensive called off", side=sd.index)
 
@@ -835,7 +1339,7 @@ class CampaignModel(mesa.Model):
 
     # ------------------------------------------------------------------ 4. combat
     def combat(self, air: dict[str, list[float]]) -> None:
-        """Every attacking unit engages every enemy it touches; one engagement per defender."""
+        """Every attacking unit engages every enemy it touches; one ongoing engagement per defender."""
         p = self.p.combat
         self.index_cells()  # units have moved; who is alive has not changed since the step began
         self.agents.do("combat_inputs")
@@ -846,20 +1350,24 @@ class CampaignModel(mesa.Model):
                 tot = sum(d.men_now for d in a.contacts)
                 for d in a.contacts:
                     engagements.setdefault(d, []).append((a, d.men_now / max(tot, 1e-9)))
+        for u in self.units:
+            if u not in engagements:
+                u.eng_hours = 0.0  # an engagement nobody presses is over
         for d in sorted(engagements, key=lambda u: u.index):
             self.engage(d, engagements[d], air["presence"])
-        # outcomes: attackers that won anywhere, or lost everywhere
+        # outcomes of decided engagements only: attackers that won anywhere, or were repulsed
+        # and won nowhere
         for a in self.units:
             if a.attacking:
                 won_any = any(d.att_won for d in a.contacts)
-                lost_any = any(not d.att_won for d in a.contacts)
+                lost_any = any(d.decided and not d.att_won for d in a.contacts)
                 a.won = a.won or won_any
                 a.beaten = a.beaten or (lost_any and not won_any)
         for d, attackers in engagements.items():
             if d.att_won:
                 d.beaten = True
                 d.new_cell = self.retreat_cell(d, [a for a, _ in attackers])
-            else:
+            elif d.decided:
                 d.won = True
         # winning attackers advance into their primary target's cell
         for a in self.units:
@@ -870,21 +1378,28 @@ class CampaignModel(mesa.Model):
         # close air support on enemy units in contact
         if any(x > 0 for x in air["cas"]):
             self.close_support(air)
+        cap = 1.0 - (1.0 - p.max_loss_fraction_per_day) ** (self.c.step_hours / 24.0)
         for u in self.units:
-            u.cas = min(u.cas, p.max_loss_fraction * u.men_now)
+            u.cas = min(u.cas, cap * u.men_now)
             u.engaged = u.attacking or u.defended or (u.touching and u.alive and u.cas > 0)
 
     def engage(self, d: Unit, attackers: list[tuple[Unit, float]], presence: list[float]) -> None:
-        """One engagement against defender d, resolved by the fitted engagement model."""
+        """One step of the ongoing engagement against defender d (xuefeng.engagement.ongoing),
+        with the engine's own rules called on one-element arrays."""
         c, p, T = self.c, self.p.combat, self.T
+        step_hours = c.step_hours
         am = sum(w * a.eff for a, w in attackers)
         att_guns = sum(w * a.guns for a, w in attackers)
         att_tanks = sum(w * a.tanks for a, w in attackers)
-        att_lq = [sum(w * a.eff * a.lq[j] for a, w in attackers) / max(am, 1e-9) for j in range(7)]
-        att_mom = sum(w * a.eff * a.momentum for a, w in attackers) / max(am, 1e-9)
-        adv_q = [_clip(p.advantage_scale * (att_lq[j] - d.lq[j]), -4.0, 4.0) for j in range(7)]
-        mom = _clip(att_mom - d.momentum, -1.0, 1.0)
-        adv = adv_q[:4] + [mom] + adv_q[4:]
+        wsum = max(am, 1e-9)
+        att_lq = [sum(w * a.eff * a.lq[j] for a, w in attackers) / wsum for j in range(7)]
+        att_mom = sum(w * a.eff * a.momentum for a, w in attackers) / wsum
+        att_morale = sum(w * a.eff * a.morale for a, w in attackers) / wsum
+        att_fed = sum(w * a.eff * a.fed for a, w in attackers) / wsum
+        one = np.ones(1)
+        adv = combat_rules.state_advantages(
+            p, np.array([[p.advantage_scale * (att_lq[j] - d.lq[j]) for j in range(7)]]),
+            att_morale * one, d.morale * one, att_fed * one, d.fed * one, (att_mom - d.momentum) * one)
         by_side = [0.0] * c.n_sides
         for a, w in attackers:
             by_side[a.side] += w * a.eff
@@ -898,44 +1413,34 @@ class CampaignModel(mesa.Model):
         extra = dict(self.model_kw)
         if self.model_wet:
             extra["wet"] = np.array([float(self.rain)])
-        one = np.ones(1)
-        pw, ca, cd = self.engagement.predict_batch(
+        dpost = combat_rules.defender_posture(np.array([d.posture]), np.array([d.steps_in_cell * step_hours]), p)
+        h0 = d.eng_hours
+        pw, ca, cd = ongoing.casualty_increment(
+            self.engagement, np.array([h0]), step_hours,
             am * one, d.eff * one, att_guns * one, d.guns * one, att_tanks * one, d.tanks * one,
-            air * one, surprise * one, np.array([self.defender_posture(d)]), np.array([T.terrain_eng[d.cell]]),
-            p.reference_duration_hours * one, p.front_km_per_defender * one, np.array([adv]), **extra)
-        slice_ = c.step_hours / p.reference_duration_hours
-        pw = float(np.nan_to_num(pw[0])) * slice_
-        ca = float(np.nan_to_num(ca[0])) * slice_ * p.intensity
-        cd = float(np.nan_to_num(cd[0])) * slice_ * p.intensity
+            air * one, surprise * one, dpost, np.array([T.terrain_eng[d.cell]]),
+            p.front_km_per_defender * one, adv, **extra)
+        pw = np.nan_to_num(np.asarray(pw, float))
+        ca = float(np.nan_to_num(np.asarray(ca, float))[0]) * p.intensity
+        cd = float(np.nan_to_num(np.asarray(cd, float))[0]) * p.intensity
         rnd = self.random
-        win = rnd.random() < pw
-        cas_att = max(ca, 0.0) * math.exp(p.casualty_sigma * rnd.gauss(0.0, 1.0))
-        cas_def = max(cd, 0.0) * math.exp(p.casualty_sigma * rnd.gauss(0.0, 1.0))
+        pdec = ongoing.decision_probability(step_hours, self.engagement_hours)
+        dec, win = combat_rules.step_outcome(pdec, pw, np.array([rnd.random()]))
+        dec, win = bool(dec[0]), bool(win[0])
+        # mean-one log-normal noise: expected losses do not depend on the step length
+        half = 0.5 * p.casualty_sigma ** 2
+        cas_att = max(ca, 0.0) * math.exp(p.casualty_sigma * rnd.gauss(0.0, 1.0) - half)
+        cas_def = max(cd, 0.0) * math.exp(p.casualty_sigma * rnd.gauss(0.0, 1.0) - half)
+        d.eng_hours = 0.0 if dec else h0 + step_hours
         d.defended = True
         d.att_won = win
+        d.decided = dec
         d.cas += cas_def
         d.cell_cas = cas_att + cas_def
         for a, w in attackers:  # attacker casualties shared by effective men
-            a.cas += w * a.eff / max(am, 1e-9) * cas_att
-        self.log("engagement", d, "attackers won; defender retreats" if win else "not decided this step")
-
-    def defender_posture(self, d: Unit) -> int:
-        """Engine posture -> engagement model posture (hasty, prepared, fortified, delay, withdrawal)."""
-        p = self.p.combat
-        dug = d.steps_in_cell >= p.dig_in_steps
-        out = 1 if dug else 0
-        if d.posture == FORTIFIED:
-            if d.steps_in_cell >= p.fortify_steps:
-                out = 2
-            if not dug:
-                out = 0
-        if d.posture == DELAY:
-            out = 3
-        elif d.posture == WITHDRAWAL:
-            out = 4
-        elif d.posture == ATTACK:
-            out = 0
-        return out
+            a.cas += w * a.eff / wsum * cas_att
+        self.log("engagement", d, "attackers won; defender retreats" if win
+                 else ("attack repulsed" if dec else "fighting goes on"))
 
     def retreat_cell(self, d: Unit, attackers: list[Unit]) -> int:
         """A beaten defender falls back one cell: away from its attackers, toward its depots."""
@@ -965,7 +1470,7 @@ class CampaignModel(mesa.Model):
         for u in self.units:
             if u.touching and u.alive:
                 share = u.men_now / max(tot[u.side], 1.0)
-                sorties = min(against[u.side] * share, p.cas_max_sorties_per_unit)
+                sorties = against[u.side] * share  # no cap: a larger air force hits more
                 noise = 0.5 + self.random.random()
                 u.cas += sorties * p.cas_men_per_sortie * noise * (1.0 - 0.5 * air["presence"][u.side])
 
@@ -1041,11 +1546,23 @@ class CampaignModel(mesa.Model):
         live = [u for u in self.units if u.present and u.men > min_men]
         if c.victory_cell >= 0 and c.victory_attacker >= 0 and not self.objective_taken and t <= c.victory_by_step:
             at = [u.side for u in live if u.cell == c.victory_cell]
-            if c.victory_attacker in at and c.victory_holder not in at:
+            taken = c.victory_attacker in at and c.victory_holder not in at
+            threatened = False
+            if c.victory_threat_km > 0:
+                # an attacking force within the threat radius, running: the objective is untenable
+                near = any(u.side == c.victory_attacker and T.victory_dist_km[u.cell] <= c.victory_threat_km
+                           for u in live)
+                self.threat_hours = self.threat_hours + c.step_hours if near else 0.0
+                threatened = not taken and self.threat_hours >= c.victory_threat_hours
+                if threatened:
+                    self.log("objective_taken", None, f"victory objective untenable: enemy within "
+                             f"{c.victory_threat_km:g} km for {c.victory_threat_hours:g} h", side=c.victory_attacker)
+            if taken:
+                self.log("objective_taken", None, "victory objective taken", side=c.victory_attacker)
+            if taken or threatened:
                 self.objective_taken = True
                 self.done = True
                 self.end_step = t
-                self.log("objective_taken", None, "victory objective taken", side=c.victory_attacker)
         if c.attack_side >= 0:
             mine = [u for u in live if u.side == c.attack_side]
             if mine:

@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 
 from xuefeng.engagement.cdb90 import Inputs, Targets
 from xuefeng.engagement.fit import _one_blas_thread, fit, make_design
-from xuefeng.engagement.model import CASUALTY_FEATURES, POWER_FEATURES
+from xuefeng.engagement.model import CASUALTY_FEATURES, POWER_FEATURES, EngagementModel
 
 LOG2 = math.log(2.0)
 
@@ -264,6 +264,39 @@ def train_model_no_war(x: Inputs, t: Targets) -> Predictor:
 
 
 NO_WAR_NAME = "  same, without war/campaign effects"
+
+
+def train_stepped(dt_hours: float) -> Trainer:
+    """The model without war effects (as the campaign engine uses it) told as an ongoing
+    engagement in steps of dt hours (xuefeng.engagement.ongoing) and integrated over each
+    battle's own duration: it must score as the battle-level model does."""
+    import inspect
+
+    from xuefeng.engagement.ongoing import integrate_over_battle
+
+    order = [n for n in inspect.signature(EngagementModel.predict_batch).parameters
+             if n not in ("self", "year", "wet", "war", "campaign")]
+
+    def trainer(x: Inputs, t: Targets) -> Predictor:
+        model = fit(x, t, with_se=False, use_groups=False)
+
+        def predict(xx: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            kw = dict(xx.as_kwargs())
+            dur = kw.pop("duration_hours")
+            args = [kw.pop(n) for n in order if n != "duration_hours"]
+            return integrate_over_battle(model, dur, dt_hours, *args, **kw)
+
+        return predict
+
+    return trainer
+
+
+#: The step model beside the battle-level model (`xuefeng engagement evaluate --stepped`).
+STEPPED_MODELS: tuple[tuple[str, Trainer], ...] = (
+    (NO_WAR_NAME, train_model_no_war),
+    ("  same, as an ongoing engagement in 6 h steps", train_stepped(6.0)),
+    ("  same, as an ongoing engagement in 24 h steps", train_stepped(24.0)),
+)
 
 MODELS: tuple[tuple[str, Trainer], ...] = (
     ("Xuefeng engagement model", train_model),

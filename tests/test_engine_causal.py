@@ -1,0 +1,173 @@
+"""The causal campaign model: engagements consistent across time steps, supply as stock and
+flow, the 'threaten' victory condition and the metamorphic checks (`xuefeng check-model`)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from engine_scenarios import base, build, phase, plan, unit
+from xuefeng.cli import app
+from xuefeng.engagement import EngagementModel
+from xuefeng.engagement import ongoing
+from xuefeng.engine import EngineConfig, simulate
+from xuefeng.engine.combat import step_outcome
+from xuefeng.engine.supply import SupplyParams, stock_update
+
+MODEL = EngagementModel.default()
+
+
+def _battles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple, dict]:
+    sa = rng.uniform(2e3, 8e4, n)
+    sd = rng.uniform(2e3, 6e4, n)
+    args = (sa, sd, sa / 1000 * rng.uniform(2, 10, n), sd / 1000 * rng.uniform(2, 10, n), np.zeros(n), np.zeros(n),
+            rng.uniform(-1, 1, n), rng.uniform(-0.5, 0.5, n), rng.integers(0, 5, n).astype(float),
+            rng.integers(0, 7, n).astype(float), np.full(n, 12.0), rng.uniform(-1, 1, (n, 8)))
+    return rng.uniform(2, 400, n), args, {"year": 1944.0}
+
+
+@pytest.mark.parametrize("dt", [1.0, 3.0, 6.0, 12.0, 24.0])
+def test_step_model_integrated_over_a_battle_is_the_battle_model(dt: float) -> None:
+    """Whatever the step, the step model run over a battle's duration gives the battle-level
+    model's P(attacker wins) and casualties (the losses telescope)."""
+    dur, args, kw = _battles(200, np.random.default_rng(1))
+    pb, cab, cdb = MODEL.predict_batch(*args[:10], dur, *args[10:], **kw)
+    p, ca, cd = ongoing.integrate_over_battle(MODEL, dur, dt, *args, **kw)
+    np.testing.assert_allclose(p, pb, rtol=1e-12)
+    np.testing.assert_allclose(ca, cab, rtol=1e-9)
+    np.testing.assert_allclose(cd, cdb, rtol=1e-9)
+
+
+@given(st.floats(1.0, 24.0), st.integers(1, 8))
+@settings(max_examples=50, deadline=None)
+def test_decision_hazard_composes_over_steps(dt: float, k: int) -> None:
+    """k steps of dt hours leave an engagement undecided as often as one step of k*dt."""
+    T = MODEL.mean_duration_hours(1944)
+    assert (1 - ongoing.decision_probability(dt, T)) ** k == pytest.approx(1 - ongoing.decision_probability(k * dt, T))
+
+
+def test_mean_duration_is_the_cdb90_era_mean() -> None:
+    assert 20 < MODEL.mean_duration_hours(1944) < 100
+    assert MODEL.mean_duration_hours(1944) != MODEL.mean_duration_hours(1815)
+
+
+def test_only_decided_engagements_have_a_winner() -> None:
+    u = np.array([0.01, 0.05, 0.2, 0.9])
+    decided, won = step_outcome(np.full(4, 0.1), np.full(4, 0.5), u)
+    assert decided.tolist() == [True, True, False, False]
+    assert won.tolist() == [True, False, False, False]
+    assert not (won & ~decided).any()
+
+
+def test_stock_and_flow() -> None:
+    """A unit fed 80% of its need lives on its stock until the stock is gone, then on 80%; one
+    fed 100% keeps its stock; the stock is tons, so the step length does not matter."""
+    p = SupplyParams()
+    men, need = np.array([10000.0]), np.array([30.0])  # 3 kg/man/day
+    s, days = np.array([1.0]), 0
+    fed = np.array([1.0])
+    while fed[0] == 1.0 and days < 100:
+        s, fed = stock_update(p, s, men, need, 0.8 * need, 1.0)
+        days += 1
+    assert days == pytest.approx(p.basic_load_days / 0.2, abs=1)  # 7 days of stock, drained at 20%/day
+    s2, fed2 = stock_update(p, s, men, need, 0.8 * need, 1.0)
+    assert s2[0] == 0.0 and fed2[0] == pytest.approx(0.8)
+    full, f = stock_update(p, np.array([1.0]), men, need, need, 1.0)
+    assert full[0] == 1.0 and f[0] == 1.0
+    a = np.array([0.5])
+    for _ in range(8):
+        a, _f = stock_update(p, a, men, need, 0.9 * need, 0.25)
+    b, _f = stock_update(p, np.array([0.5]), men, need, 0.9 * need, 2.0)
+    assert a[0] == pytest.approx(b[0])
+
+
+def _threat(radius: float | None) -> object:
+    d = base()
+    d["units"] = [unit("r", "red", 27.5, 110.5, men=20000)]
+    d["plans"] = [plan("red", phase("sit", ["r"], "hasty_defence"))]
+    v = {"id": "v", "kind": "hold_objective", "side": "blue", "objective": "east", "by": d["meta"]["end"],
+         "provenance": {"source": "assumption", "note": "t"}}
+    if radius is not None:
+        v |= {"threat_radius_km": radius, "threat_hours": 48}
+    d["victory"] = [v]
+    return build(d)
+
+
+def test_an_enemy_force_near_the_objective_for_long_enough_takes_it() -> None:
+    """A force ~40 km from the objective that stays there: lost under a 50 km threat radius
+    after 48 h, held under a 20 km one and without a threat condition."""
+    near = simulate(_threat(50.0), 2, seed=0, config=EngineConfig())
+    assert near.outcome.objective_lost.all()
+    hours = (near.outcome.end_time - np.datetime64(near.start.replace(tzinfo=None))).astype("timedelta64[h]")
+    assert (hours.astype(int) == 48).all()
+    for r in (20.0, None):
+        far = simulate(_threat(r), 2, seed=0, config=EngineConfig())
+        assert not far.outcome.objective_lost.any()
+
+
+def _small_campaign() -> object:
+    d = base()
+    d["units"] = [unit("r1", "red", 27.5, 110.15, men=12000), unit("r2", "red", 27.45, 110.15, men=12000),
+                  unit("b", "blue", 27.5, 110.75, men=8000)]
+    d["plans"] = [plan("red", phase("go", ["r1", "r2"], "attack", "east")),
+                  plan("blue", phase("hold", ["b"], "prepared_defence"))]
+    d["victory"] = [{"id": "v", "kind": "hold_objective", "side": "blue", "objective": "east",
+                     "by": d["meta"]["end"], "threat_radius_km": 8, "threat_hours": 12,
+                     "provenance": {"source": "assumption", "note": "t"}}]
+    return build(d)
+
+
+def test_check_model_on_a_small_scenario(tmp_path) -> None:
+    """`xuefeng check-model` runs every check on a scenario folder, prints them as JSON and
+    exits 0 exactly when all hold; the unopposed attacker takes the objective."""
+    import yaml
+
+    sc = _small_campaign()
+    folder = tmp_path / "small"
+    folder.mkdir()
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude={"engine_settings"}),
+                                                         sort_keys=False))
+    r = CliRunner().invoke(app, ["check-model", str(folder), "-n", "12", "--json", "--workers", "1"])
+    assert r.exit_code in (0, 1), r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    names = {c["name"] for c in out["checks"]}
+    assert {"baseline", "no-defender", "attacker-x0.5", "attacker-x2", "step-3h", "step-12h"} <= names
+    assert (r.exit_code == 0) == out["all_hold"]
+    by = {c["name"]: c for c in out["checks"]}
+    assert by["no-defender"]["holds"] is True
+    assert by["no-defender-air"]["holds"] is None  # blue has no air power here
+    assert by["attacker-x0.5"]["figures"]["advance_difference_km"] <= 0
+
+
+def test_check_model_needs_a_victory_condition(tmp_path) -> None:
+    import yaml
+
+    d = base()
+    d["units"] = [unit("r", "red", 27.5, 110.2)]
+    folder = tmp_path / "nov"
+    folder.mkdir()
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(build(d).model_dump(mode="json",
+                                                                              exclude={"engine_settings"})))
+    r = CliRunner().invoke(app, ["check-model", str(folder), "-n", "2"])
+    assert r.exit_code == 2 and "victory condition" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_step_model_scores_as_the_battle_model_on_cdb90() -> None:
+    """On CDB90 with the same folds, the step model integrated over each battle's duration
+    predicts winner and casualties exactly as well as the battle-level model."""
+    from engagement_support import dev_csv
+    from xuefeng.engagement.cdb90 import load, targets_from_frame
+    from xuefeng.engagement.evaluate import STEPPED_MODELS, cross_validate
+
+    x, df = load(dev_csv())
+    scores = cross_validate(x, targets_from_frame(df), 5, 0, models=STEPPED_MODELS)
+    ref = scores[0]
+    for s in scores[1:]:
+        assert s.accuracy == pytest.approx(ref.accuracy) and s.brier == pytest.approx(ref.brier)
+        assert s.within2_att == pytest.approx(ref.within2_att) and s.within2_def == pytest.approx(ref.within2_def)
+        assert s.mdale_att == pytest.approx(ref.mdale_att, rel=1e-6)
