@@ -373,9 +373,10 @@ class Targets:
     wina: np.ndarray  # raw WINA: 1, 0, -1, NaN
     cas_attacker: np.ndarray
     cas_defender: np.ndarray
+    advance_km: np.ndarray | None = None  # KMDA: km the attacker advanced (NaN unknown)
 
     def take(self, idx: np.ndarray) -> "Targets":
-        return Targets(**{k: v[idx] for k, v in self.__dict__.items()})
+        return Targets(**{k: (None if v is None else v[idx]) for k, v in self.__dict__.items()})
 
 
 def targets_from_frame(df: pd.DataFrame) -> Targets:
@@ -384,7 +385,9 @@ def targets_from_frame(df: pd.DataFrame) -> Targets:
     won = np.where(wina == 1, 1.0, np.where(wina == -1, 0.0, np.nan))
     ca = _positive(_num(df, "CASA"))
     cd = _positive(_num(df, "CASD"))
-    return Targets(attacker_won=won, wina=wina, cas_attacker=ca, cas_defender=cd)
+    km = _num(df, "KMDA") if "KMDA" in df.columns else np.full(len(df), np.nan)
+    km[km <= -9000] = np.nan  # -9999 = unknown
+    return Targets(attacker_won=won, wina=wina, cas_attacker=ca, cas_defender=cd, advance_km=km)
 
 
 def load(path: str | Path, required: tuple[str, ...] = ("ISQNO",)) -> tuple[Inputs, pd.DataFrame]:

@@ -300,6 +300,8 @@ class EngagementModel:
     #: era bin -> mean battle duration (h) of CDB90's battles of that era ("all": every era);
     #: the hazard of an ongoing engagement ending (xuefeng.engagement.ongoing)
     duration: dict[str, float] = field(default_factory=dict)
+    #: era bin -> quantiles of the km a winning attacker advanced in CDB90 (ongoing.ADVANCE_LEVELS)
+    advance: dict[str, list[float]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ io
     @classmethod
@@ -325,6 +327,7 @@ class EngagementModel:
                 groups={p: {k: float(v) for k, v in g.items()} for p, g in d.get("groups", {}).items()},
                 meta=dict(d.get("meta", {})),
                 duration={k: float(v) for k, v in d.get("duration", {}).items()},
+                advance={k: [float(x) for x in v] for k, v in d.get("advance", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not an engagement parameter file ({exc!r})") from exc
@@ -339,6 +342,7 @@ class EngagementModel:
             "groups": self.groups,
             "meta": self.meta,
             "duration": self.duration,
+            "advance": self.advance,
         }
 
     def save(self, path: str | Path) -> None:
@@ -354,6 +358,16 @@ class EngagementModel:
             return 24.0
         v = self.duration.get(era_of(float(year)) if math.isfinite(year) else "all", self.duration.get("all", 24.0))
         return float(v) if math.isfinite(v) and v > 0 else 24.0
+
+    def advance_quantiles(self, year: float) -> list[float]:
+        """Quantiles of the km a winning attacker advanced in the fitting data's battles of
+        `year`'s era (empty for a model file without them)."""
+        from xuefeng.engagement.ongoing import era_of
+
+        if not self.advance:
+            return []
+        return list(self.advance.get(era_of(float(year)) if math.isfinite(year) else "all",
+                                     self.advance.get("all", [])))
 
     # ------------------------------------------------------------- predict
     def _filled(self, feats: dict[str, np.ndarray], name: str) -> np.ndarray:

@@ -12,7 +12,9 @@ engagement has run so far:
   CDB90's battles of the engagement's era, :func:`mean_duration_hours`);
 * when it ends the attacker has won with probability ``p``, else the attack
   was repulsed or called off; otherwise the fight goes on;
-* each side loses ``C_s(h + dt) - C_s(h)`` men (expected, before noise).
+* each side loses ``C_s(h + dt) - C_s(h)`` men (expected, before noise);
+* a defender beaten falls back a distance drawn from the advances of the
+  attackers that won CDB90's battles of the era (KMDA, :func:`advance_quantiles`).
 
 Integrated over a battle that lasts ``D`` hours, the losses telescope to
 ``C_s(D)`` and the winner is the attacker's with probability ``p`` — the
@@ -49,6 +51,38 @@ def mean_duration_hours(duration_hours: np.ndarray, year: np.ndarray) -> dict[st
         m = ok & (y >= lo) & (y < hi)
         out[name] = float(np.mean(d[m])) if m.sum() >= MIN_BATTLES else overall
     return out
+
+
+#: Quantile levels at which the distance a winning attacker advanced is stored (per era).
+ADVANCE_LEVELS = tuple(np.linspace(0.0, 1.0, 21))
+
+
+def advance_quantiles(advance_km: np.ndarray | None, wina: np.ndarray, year: np.ndarray) -> dict[str, list[float]]:
+    """Quantiles (at ADVANCE_LEVELS) of the distance (km) the attacker advanced in CDB90's
+    battles it won (KMDA, WINA = 1), per era bin (bins with fewer than MIN_BATTLES such battles
+    take every era's). A beaten defender falls back by a draw from this distribution."""
+    if advance_km is None:
+        return {}
+    k = np.asarray(advance_km, float)
+    ok = np.isfinite(k) & (np.asarray(wina, float) == 1) & np.isfinite(np.asarray(year, float))
+    k = np.maximum(k, 0.0)
+    y = np.asarray(year, float)
+    if not ok.any():
+        return {}
+    overall = [float(v) for v in np.quantile(k[ok], ADVANCE_LEVELS)]
+    out = {"all": overall}
+    for name, lo, hi in ERA_BINS:
+        m = ok & (y >= lo) & (y < hi)
+        out[name] = [float(v) for v in np.quantile(k[m], ADVANCE_LEVELS)] if m.sum() >= MIN_BATTLES else overall
+    return out
+
+
+def advance_km(quantiles: list[float] | np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Distances drawn by inverse-CDF sampling (linear between the stored quantiles)."""
+    q = np.asarray(quantiles, float)
+    if q.size == 0:
+        return np.zeros_like(np.asarray(u, float))
+    return np.interp(np.asarray(u, float), np.linspace(0.0, 1.0, q.size), q)
 
 
 def era_of(year: float) -> str:

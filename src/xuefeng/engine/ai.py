@@ -24,8 +24,7 @@ Doctrine, applied as masks over the batch each step:
 * call off the offensive (general retreat to the start positions; the side
   that holds the victory objective instead stops where it stands), from the
   attackers' state alone: when at least `culmination_fraction` of a side's
-  attack-phase units are broken, out of action or halted with a stock below
-  `resume_supply` (culminated), or the supply they live on
+  attack-phase units are broken or out of action, or the supply they live on
   falls below `retreat_supply`, or their men below `retreat_strength` of
   their full strength, or their mean morale below `retreat_morale`;
 * counterattack / envelop: a defending unit in contact attacks when its local
@@ -83,9 +82,8 @@ class AIParams:
     needed to send a free unit to envelop it (assumption: a modest edge suffices against an
     enemy already fixed by a friend)."""
     culmination_fraction: float = 0.5
-    """Share of a side's attack-phase units broken, out of action, or halted with too little
-    stock to resume (culminated: the supply that reaches them cannot rebuild it) that ends its
-    offensive (assumption: half the attacking divisions spent is an offensive spent)."""
+    """Share of a side's attack-phase units broken or out of action that ends its offensive
+    (assumption: half the attacking divisions spent is an offensive spent)."""
     retreat_supply: float = 0.5
     """Mean level of supply the attack-phase units live on (supply.py `fed`) below which the
     offensive is called off (assumption: an army on half rations and half its ammunition
@@ -212,7 +210,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
         rr, ss = np.nonzero(call_off)
         why = []
         for r_, s_ in zip(rr, ss):
-            w = [n for n, v in (("culminated", stuck[r_, s_] >= p.culmination_fraction),
+            w = [n for n, v in (("broken", stuck[r_, s_] >= p.culmination_fraction),
                                 ("supply", sup[r_, s_] < p.retreat_supply),
                                 ("strength", strength[r_, s_] < p.retreat_strength),
                                 ("morale", mor[r_, s_] < p.retreat_morale)) if v]

@@ -36,8 +36,9 @@ its losses. Inputs:
   CDB90 (`advantage_limit`).
 
 Men are scaled by fatigue and supply. A winning attacker steps into its
-target's cell and the defender retreats one cell, away from its attackers and
-toward its depots. Close air support adds casualties to enemy units in
+target's cell and the defender falls back the distance a winning attacker of
+the era advanced in CDB90 (a draw from those battles' KMDA), cell by cell away
+from its attackers and toward its depots. Close air support adds casualties to enemy units in
 contact in proportion to the sorties flown (doubled for a side with a liaison
 system). Casualties split into killed / wounded / missing / captured by the
 fractions below (more missing and captured for a beaten or routed unit). A
@@ -135,6 +136,10 @@ class CombatParams:
     """Share of momentum kept after 24 h (assumption: momentum halves in about 40 h)."""
     combat_fatigue_per_day: float = 0.16
     """Fatigue added per 24 h of combat (assumption: a week of fighting exhausts a division)."""
+    max_retreat_cells: int = 8
+    """Most cells a beaten defender falls back after one decided engagement (computational bound:
+    the CDB90 distances it draws from reach hundreds of km for the great breakthroughs, which a
+    campaign's march and pursuit rules should carry out, not one jump)."""
     retreat_rear_weight: float = 0.05
     """km of distance from the attackers traded per foot-hour nearer the side's depots when a
     beaten defender picks the cell to fall back to (assumption: fall back away from the enemy,
@@ -211,15 +216,36 @@ def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.nda
     return decided, won
 
 
+def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray, ay: np.ndarray,
+                  n_cells: np.ndarray) -> np.ndarray:
+    """Where beaten defenders end up: `n_cells` steps each from `cell`, every step to the
+    passable neighbour furthest from their attackers' mean position (ax, ay) traded against
+    nearness to the side's depots (retreat_rear_weight); a unit with no way back stays."""
+    cur = cell.copy()
+    for k in range(int(n_cells.max()) if n_cells.size else 0):
+        go = n_cells > k
+        if not go.any():
+            break
+        cc = cur[go]
+        nbc = c.nbr[cc]  # (n,6)
+        away = np.hypot(c.x_km[nbc] - ax[go, None], c.y_km[nbc] - ay[go, None])
+        score = away - p.retreat_rear_weight * c.rear_ctg[side[go, None], nbc]
+        score = np.where(c.edge_ok[cc], score, -np.inf)
+        rear = np.take_along_axis(nbc, np.argmax(score, axis=-1)[..., None], axis=-1)[..., 0]
+        cur[go] = np.where(np.isfinite(score.max(-1)), rear, cc)
+    return cur
+
+
 def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
             alive: np.ndarray, u: np.ndarray, step_hours: float, engagement_hours: float,
-            extra: dict | None = None) -> CombatResult:
+            advance_q: list[float] | np.ndarray = (), extra: dict | None = None) -> CombatResult:
     """Resolve this step's engagements for all replications; updates s.eng_hours.
-    engagement_hours: mean hours to decision of an engagement (the engagement model's fit).
+    engagement_hours: mean hours to decision of an engagement; advance_q: quantiles of the km
+    a winning attacker advances (both from the engagement model's fit; none: one cell).
 
     c: compiled scenario; s: state; air_presence (R,S) 0..1 (the day's); cas_sorties (R,S)
-    close-support sorties flown this step; alive (R,U) units that can fight; u (R,U,4) uniforms
-    (outcome draw, attacker casualty noise, defender casualty noise, CAS noise).
+    close-support sorties flown this step; alive (R,U) units that can fight; u (R,U,5) uniforms
+    (outcome draw, attacker casualty noise, defender casualty noise, CAS noise, retreat distance).
     """
     R, U = s.cell.shape
     extra = extra or {}
@@ -315,16 +341,12 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # outcomes of the decided engagements only: an undecided fight has no winner
         won |= att_in_won | repulsed
         beaten |= att_won | (att_in_lost & ~att_in_won)
-        # defender retreats one cell: away from its attackers, toward its rear (depots) where it has one
-        # (only the beaten defenders, n of them, need a cell to fall back to)
+        # a beaten defender falls back the distance drawn from CDB90's advances of winning
+        # attackers, cell by cell away from its attackers and toward its rear (depots)
         br, bd = np.nonzero(att_won)
-        bcell = s.cell[br, bd]
-        nbc = c.nbr[bcell]  # (n,6)
-        away = np.hypot(c.x_km[nbc] - ax[br, bd, None], c.y_km[nbc] - ay[br, bd, None])
-        score = away - p.retreat_rear_weight * c.rear_ctg[c.side[bd, None], nbc]
-        score = np.where(c.edge_ok[bcell], score, -np.inf)
-        rear = np.take_along_axis(nbc, np.argmax(score, axis=-1)[..., None], axis=-1)[..., 0]
-        new_cell[br, bd] = np.where(np.isfinite(score.max(-1)), rear, bcell)
+        km = ongoing.advance_km(advance_q, u[br, bd, 4]) if len(advance_q) else np.full(br.shape, c.cell_km)
+        n_cells = np.clip(np.rint(km / c.cell_km), 1, p.max_retreat_cells).astype(np.int64)
+        new_cell[br, bd] = retreat_cells(c, p, s.cell[br, bd], c.side[bd], ax[br, bd], ay[br, bd], n_cells)
         # winning attackers advance into their primary target's cell
         ar, aa = np.nonzero(attacking)
         tgt = primary_target(c, s, contact, men, ar, aa)

@@ -255,6 +255,7 @@ class Compiled:
     retreat_next: np.ndarray  # (S,C) next cell toward the side's rear
     rear_ctg: np.ndarray  # (S,C) foot hours to the side's rear (depots); 0 where it has none
     x_km: np.ndarray  # (C,) local planar coordinates, km
+    cell_km: float  # mean distance between neighbouring cell centres, km
     y_km: np.ndarray  # (C,)
     edge_ok: np.ndarray  # (C,6) bool: passable on foot
     adj: np.ndarray | None  # (C,C) bool: same or neighbouring cell (None for very large maps)
@@ -638,7 +639,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     enemy_sm = 1.0 - np.eye(S)
     side_oh = np.eye(S)[side]
     # random block layout (fixed per compiled scenario)
-    layout = [("win", U), ("cas_att", U), ("cas_def", U), ("cas_air", U), ("disease", U), ("guerrilla", U),
+    layout = [("win", U), ("cas_att", U), ("cas_def", U), ("cas_air", U), ("retreat", U), ("disease", U),
+              ("guerrilla", U),
               ("delay", P), ("weather", 1), ("air", G), ("airlift", 1)]
     slices, off = {}, 0
     for nm, n in layout:
@@ -660,6 +662,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         edge_hours=eh, population=pop, home_side=home_side, depth_km=depth, proj_km=proj,
         field_cells=np.array(fields), ctg=ctg, next_k=next_k, retreat_next=retreat_next,
         rear_ctg=np.where(has_rear[:, None], np.minimum(rear, 1e6), 0.0), x_km=x, y_km=y,
+        cell_km=_cell_km(nb, x, y),
         edge_ok=(nb >= 0) & np.isfinite(eh[0, 0]), adj=_adjacency(nbr_self, C),
         n_units=U, unit_ids=tuple(u.id for u in man), unit_names=tuple(u.name for u in man),
         side=side, enemy=side[:, None] != side[None, :], mode=mode, arms0=arms0, men0=men0,
@@ -685,6 +688,16 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
 
 #: Largest map for which the dense (C,C) adjacency table is built (C*C bytes).
 MAX_DENSE_ADJ_CELLS = 12000
+
+
+def _cell_km(nbr: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    """Mean distance (km) between the centres of neighbouring cells."""
+    ok = nbr >= 0
+    if not ok.any():
+        return 1.0
+    src = np.broadcast_to(np.arange(nbr.shape[0])[:, None], nbr.shape)[ok]
+    dst = nbr[ok]
+    return float(np.mean(np.hypot(x[src] - x[dst], y[src] - y[dst])))
 
 
 def _adjacency(nbr_self: np.ndarray, C: int) -> np.ndarray | None:

@@ -100,6 +100,9 @@ class Simulation:
         #: mean hours to decision of an engagement in this campaign's era (the engagement model's fit)
         self._engagement_hours = float(self.model.mean_duration_hours(float(c.start.year))) \
             if hasattr(self.model, "mean_duration_hours") else 24.0
+        #: quantiles of the km a winning attacker advances (the engagement model's fit; none: one cell)
+        self._advance_q = np.asarray(self.model.advance_quantiles(float(c.start.year))
+                                     if hasattr(self.model, "advance_quantiles") else [], float)
         self._lift_sides = np.array([np.any((c.group_side == s_) & (c.group_missions[:, 3] > 0))
                                      for s_ in range(c.n_sides)], bool)
         self._arrivals(0)
@@ -293,10 +296,10 @@ class Simulation:
 
         # 4. combat
         alive = self.alive()
-        u4 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
-                       block[:, sl["cas_air"]]], axis=-1)
-        cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u4,
-                                c.step_hours, self._engagement_hours, self._model_extra(s.rain))
+        u5 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
+                       block[:, sl["cas_air"]], block[:, sl["retreat"]]], axis=-1)
+        cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u5,
+                                c.step_hours, self._engagement_hours, self._advance_q, self._model_extra(s.rain))
         # civilians follow combat (at the defender's cell) and occupation of populated cells
         s.civilians += civ_mod.civilian_step(c, s, p.civilians, cr.cell_cas, alive, dt_days)
 

@@ -205,9 +205,8 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
                     n_is[k] += 1.0
                     men_is[k] += men[r, u]
                     full_is[k] += men0[u]
-                    # out of the attack for good unless something changes: broken, out of
-                    # action, or halted with too little stock to resume (culminated)
-                    if broken[r, u] or not alive[r, u] or (halted[r, u] and supply[r, u] < resume_supply):
+                    # spent: broken or out of action
+                    if broken[r, u] or not alive[r, u]:
                         n_stuck[k] += 1.0
                 if alive[r, u]:
                     sup[r, k] += fed[r, u]
