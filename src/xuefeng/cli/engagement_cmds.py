@@ -22,7 +22,7 @@ from rich.table import Table
 from xuefeng.cli.errors import fail
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 DataArg = Annotated[Path, typer.Argument(help="A CDB90-format CSV (e.g. cdb90-dev.csv).", show_default=False)]
 ParamsOpt = Annotated[

@@ -27,7 +27,7 @@ MAX_SEED = 2**63 - 1
 DEFAULT_HISTORY_REPLICATIONS = 500
 
 stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, emoji=False)
 
 
 # --------------------------------------------------------------------------- input checks

@@ -30,7 +30,8 @@ from xuefeng.scenario.errors import Loc, ScenarioError, format_path, short_repr
 from xuefeng.scenario.registry import MAX_FILE_BYTES, SCENARIO_FILE, scenario_dir
 from xuefeng.scenario.schema import ReferenceProblems, Scenario
 
-__all__ = ["MAX_FILE_BYTES", "load_scenario", "resolve_scenario_file", "read_scenario_data"]
+__all__ = ["MAX_FILE_BYTES", "YamlFile", "load_scenario", "read_scenario_data", "read_yaml_file",
+           "resolve_scenario_file"]
 
 _FastLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MB = 1024 * 1024
@@ -220,6 +221,30 @@ class _Source:
 
     def error(self, loc: Loc, message: str, **kw: Any) -> ScenarioError:
         return ScenarioError(message, file=self.shown, line=self.line(loc), path=format_path(loc), **kw)
+
+
+#: A YAML file read for a scenario; `.error(loc, message)` gives a ScenarioError at loc's line.
+YamlFile = _Source
+
+
+def read_yaml_file(path: str | os.PathLike[str]) -> tuple[Any, YamlFile]:
+    """Read a scenario folder's other YAML files (history targets, what-ifs) as safely as the scenario.
+
+    Same limits and refusals as `load_scenario` (size, UTF-8, duplicate keys, impossible dates,
+    bad tags): every problem is a ScenarioError naming the file and line.
+    """
+    shown = os.fspath(path)
+    src = _Source(shown, _read_text(Path(path), shown))
+    return _parse_yaml(src.text, shown), src
+
+
+def validation_error(exc: ValidationError, src: YamlFile) -> ScenarioError:
+    """A pydantic error on data read by `read_yaml_file` -> one located ScenarioError (others attached)."""
+    located = []
+    for err in exc.errors(include_url=False):
+        message, expected, got = _describe(err)
+        located.append(src.error(tuple(err["loc"]), message, expected=expected, got=got))
+    return _combine(located, src.shown)
 
 
 # --------------------------------------------------------------------------- finding the file
