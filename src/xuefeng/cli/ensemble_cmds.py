@@ -104,6 +104,20 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def checked_scheduler(address: str | None) -> str | None:
+    """`--scheduler`, parsed and probed before any work (a clean exit 2, never a traceback or a hang)."""
+    if address is None:
+        return None
+    from xuefeng.analysis.ensemble import EnsembleError, check_scheduler_address, probe_scheduler
+
+    try:
+        checked = check_scheduler_address(address)
+        probe_scheduler(checked)
+    except EnsembleError as e:
+        fail(str(e))
+    return checked
+
+
 def local_workers(text: str | None, scheduler: str | None, force: bool) -> int:
     """`--workers`, capped by the usable cores unless `--force-workers`.
 
@@ -133,6 +147,7 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
         fail("--resume needs --out DIR: the folder of the ensemble to finish")
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    scheduler = checked_scheduler(scheduler)
     prev = None
     if resume:
         try:
@@ -270,6 +285,7 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     n = parse_replications(replications)
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    scheduler = checked_scheduler(scheduler)
     k = local_workers(workers, scheduler, force_workers)
     from xuefeng.analysis.ensemble import default_chunk
 
@@ -343,6 +359,7 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         fail("-n: the base sample needs at least 2 points")
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    scheduler = checked_scheduler(scheduler)
     k = local_workers(workers, scheduler, force_workers)
     if out is not None:
         check_file(out, suffixes=(".png", ".svg", ".pdf"))
