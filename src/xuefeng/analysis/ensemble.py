@@ -25,10 +25,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib.util
+import ipaddress
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +51,98 @@ DEFAULT_CHUNK = 100
 #: Largest chunk `default_chunk` picks: the engine's batch (engine.BATCH), beyond which a chunk
 #: runs no faster per replication and only holds more results in memory before they are saved.
 MAX_AUTO_CHUNK = 1024
-#: Seconds to wait for a Dask scheduler to answer.
-CONNECT_TIMEOUT_S = 20.0
+#: Seconds to wait for a Dask scheduler to answer (the TCP probe, the client's handshake, the first worker).
+CONNECT_TIMEOUT_S = 10.0
+#: Address schemes of a Dask scheduler this package can reach (inproc:// lives inside one process only).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_ADDRESS_FORM = "write it as tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+
+
+def check_scheduler_address(address: str) -> str:
+    """The Dask scheduler address, normalised (`scheme://host:port`), or EnsembleError saying how to write it.
+
+    Why: `dask.distributed.Client` given a malformed address raises assorted exceptions (TypeError
+    for ucx:// without UCX, ValueError for a bad IPv6 literal) and, once created, may hang 40 s in its
+    finaliser; checking the text first gives one clear message and never starts a client.
+    """
+    text = address.strip()
+    bad = f"--scheduler {address!r}"
+    if not text:
+        raise EnsembleError(f"{bad}: empty address; {_ADDRESS_FORM}")
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text  # Dask reads HOST:PORT as tcp://HOST:PORT
+    scheme = scheme.lower()
+    if scheme in ("http", "https"):
+        raise EnsembleError(f"{bad}: an http address is the Dask dashboard's, not the scheduler's; "
+                            "give the scheduler's, e.g. tcp://HOST:8786")
+    if scheme == "inproc":
+        raise EnsembleError(f"{bad}: inproc:// addresses exist only inside one process; {_ADDRESS_FORM}")
+    if scheme not in SCHEDULER_SCHEMES:
+        raise EnsembleError(f"{bad}: unknown address scheme '{scheme}' (known: "
+                            f"{', '.join(s + '://' for s in SCHEDULER_SCHEMES)}); {_ADDRESS_FORM}")
+    try:
+        parts = urllib.parse.urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError as e:  # '[::1' (unclosed bracket), a port that is not a number or out of range
+        hint = " (an IPv6 host goes in brackets: tcp://[::1]:8786)" if "[" in rest or rest.count(":") > 1 else ""
+        raise EnsembleError(f"{bad}: not a valid HOST:PORT ({e}); {_ADDRESS_FORM}{hint}") from None
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise EnsembleError(f"{bad}: only HOST:PORT may follow '{scheme}://'; {_ADDRESS_FORM}")
+    if not host or port is None:
+        raise EnsembleError(f"{bad}: needs a host and a port; {_ADDRESS_FORM}")
+    if not 1 <= port <= 65535:
+        raise EnsembleError(f"{bad}: port {port} is outside 1..65535")
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    if not is_ip and not _HOSTNAME.match(host):
+        raise EnsembleError(f"{bad}: '{host}' is not a host name or IP address; {_ADDRESS_FORM}")
+    if scheme == "ucx" and not any(importlib.util.find_spec(m) for m in ("ucp", "distributed_ucxx")):
+        raise EnsembleError(f"{bad}: ucx:// needs the UCX communication backend, which is not installed; "
+                            "use tcp://")
+    if scheme in ("tls", "wss") and not dask_tls_configured():
+        raise EnsembleError(f"{bad}: {scheme}:// needs TLS certificates in the Dask configuration "
+                            "(distributed.comm.tls.ca-file, .client.cert, .client.key); none are set")
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
+
+
+def dask_tls_configured() -> bool:
+    """Whether Dask's configuration names a CA file for TLS connections."""
+    try:
+        import dask.config
+    except ImportError:  # pragma: no cover - dependency of the package
+        return False
+    return bool(dask.config.get("distributed.comm.tls.ca-file", None))
+
+
+def probe_scheduler(address: str, timeout: float | None = None) -> None:
+    """EnsembleError unless something accepts a TCP connection at a checked address, within `timeout`.
+
+    Cheap and bounded: a refused or unreachable address fails in at most `timeout` seconds, before a
+    Dask client (with its retries and its slow finaliser) exists.
+    """
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    scheme, _, rest = address.partition("://")
+    if scheme == "ucx":
+        return  # not a TCP endpoint; the client reports what it finds
+    parts = urllib.parse.urlsplit(f"//{rest}")
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            pass
+    except socket.gaierror as e:
+        raise EnsembleError(f"--scheduler {address}: cannot resolve host '{parts.hostname}' ({e.strerror})") from None
+    except TimeoutError:
+        raise EnsembleError(f"--scheduler {address}: no answer within {timeout:g} s; is `dask scheduler` "
+                            "running there and reachable?") from None
+    except OSError as e:
+        raise EnsembleError(f"--scheduler {address}: cannot connect ({e.strerror or e}); is `dask scheduler` "
+                            "running there?") from None
 
 
 def default_chunk(replications: int, workers: int) -> int:
@@ -193,9 +288,11 @@ def _iter_dask(scenario: Any, jobs: Sequence[Job], address: str) -> Iterator[tup
         from dask.distributed import Client, as_completed
     except ImportError as e:  # pragma: no cover - dependency of the package
         raise EnsembleError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from e
+    address = check_scheduler_address(address)
+    probe_scheduler(address)
     try:
         client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - Dask raises assorted types for one cause: no scheduler there
         raise EnsembleError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({e})") from None
     futures: list[Any] = []
     try:

@@ -32,7 +32,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xuefeng.analysis.quantities import QuantityError, evaluate, great_circle_km
@@ -109,19 +108,19 @@ def find_targets_file(name_or_path: str | Path) -> Path | None:
 
 def load_targets(path: str | Path) -> HistoryTargets:
     """Read and type-check a targets file (errors name the file and field)."""
-    path = Path(path)
+    from xuefeng.scenario.errors import ScenarioError
+    from xuefeng.scenario.loader import read_yaml_file, validation_error
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TargetsError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise TargetsError(f"{path}: not valid YAML: {e}") from None
+        raw, src = read_yaml_file(path)  # the scenario's own safe reader: file:line for every problem
+    except ScenarioError as e:
+        raise TargetsError(str(e)) from None
     try:
         return HistoryTargets.model_validate(raw)
     except ValidationError as e:
-        lines = [f"{path}: {'.'.join(str(x) for x in err['loc']) or '(top)'}: {err['msg']}"
-                 for err in e.errors()]
-        raise TargetsError("; ".join(lines)) from None
+        raise TargetsError(str(validation_error(e, src))) from None
+    except (TypeError, RecursionError, OverflowError) as e:  # values pydantic cannot compare
+        raise TargetsError(f"{path}: cannot validate: {e}") from None
 
 
 def load_targets_for(name_or_path: str | Path) -> HistoryTargets | None:

@@ -86,8 +86,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise OverrideError(f"--set '{text}': empty path or path part; expected PATH=VALUE")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        value = raw  # e.g. 1945-04-31 or '!!int abc': kept as text, the target's type check judges it
     return path, value
 
 
@@ -264,17 +264,21 @@ def load_whatifs(scenario_ref: str | Path) -> dict[str, WhatIf]:
     f = find_whatifs_file(scenario_ref)
     if f is None:
         return {}
+    from xuefeng.scenario.errors import ScenarioError
+    from xuefeng.scenario.loader import read_yaml_file
+
     try:
-        raw = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise OverrideError(f"{f}: cannot read ({e})") from None
+        raw, src = read_yaml_file(f)  # the scenario's own safe reader: file:line for every problem
+    except ScenarioError as e:
+        raise OverrideError(str(e)) from None
+    raw = raw or {}
     items = raw.get("whatifs") if isinstance(raw, dict) else None
     if not isinstance(items, dict):
-        raise OverrideError(f"{f}: expected a mapping 'whatifs: {{name: {{title, changes}}}}'")
+        raise OverrideError(str(src.error(("whatifs",), "expected a mapping 'whatifs: {name: {title, changes}}'")))
     out = {}
     for name, d in items.items():
         if not isinstance(d, dict) or not isinstance(d.get("changes"), list):
-            raise OverrideError(f"{f}: whatifs.{name}: expected title and a list 'changes'")
+            raise OverrideError(str(src.error(("whatifs", name), "expected title and a list 'changes'")))
         out[str(name)] = WhatIf(name=str(name), title=str(d.get("title", name)),
                                 changes=tuple(d["changes"]), note=str(d.get("note", "")).strip())
     return out
@@ -323,6 +327,11 @@ def apply_change(setup: Setup, change: dict[str, Any], where_: str) -> Setup:
                       for j, w in v.items() if isinstance(w, list)]
             raise OverrideError(f"{where_}: '{coll}' is not a list of the scenario (valid: {_known(lists)})")
         where = change.get("where") or {}
+        for key in ("where", "set", "scale"):
+            if not isinstance(change.get(key) or {}, dict):
+                raise OverrideError(f"{where_}: '{key}' must be a mapping of field: value")
+        if any(not isinstance(k, str) for key in ("where", "set", "scale") for k in change.get(key) or {}):
+            raise OverrideError(f"{where_}: field names in where/set/scale must be text")
         hit = [x for x in parent[last] if _matches(x, where)]
         if not hit:
             raise OverrideError(f"{where_}: no item of {coll} matches {where}")
@@ -336,16 +345,20 @@ def apply_change(setup: Setup, change: dict[str, Any], where_: str) -> Setup:
                     cur = _get_dotted(item, k)
                     if cur is _MISSING or isinstance(cur, bool) or not isinstance(cur, (int, float)):
                         raise OverrideError(f"{where_}: {coll}.{item.get('id', '?')}.{k} is not a number to scale")
+                    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor):
+                        raise OverrideError(f"{where_}: scale factor for {k} must be a finite number (got {factor!r})")
                     new = cur * float(factor)
                     _set_in(item, k.split("."), int(round(new)) if isinstance(cur, int) else new,
                             f"{coll}.{item.get('id', '?')}.{k}")
         return dataclasses.replace(setup, scenario=_validate(data, where_))
     if "set" in change:
+        if not isinstance(change["set"] or {}, dict):
+            raise OverrideError(f"{where_}: 'set' must be a mapping of path: value")
         s = setup
         for p, v in (change["set"] or {}).items():
             s = apply_set(s, str(p), v)
         return s
-    raise OverrideError(f"{where_}: expected one of set, update, remove (got {sorted(change)})")
+    raise OverrideError(f"{where_}: expected one of set, update, remove (got {sorted(map(str, change))})")
 
 
 def preflight(setup: Setup, what: str) -> None:

@@ -20,9 +20,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from xuefeng.cli.errors import fail
+from xuefeng.cli.outputs import atomic_file, check_file, write_text
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 DataArg = Annotated[Path, typer.Argument(help="A CDB90-format CSV (e.g. cdb90-dev.csv).", show_default=False)]
 ParamsOpt = Annotated[
@@ -101,16 +102,14 @@ def fit_cmd(
     """Fit the engagement model by maximum likelihood on a CDB90 CSV and write its parameters."""
     from xuefeng.engagement.fit import fit
 
+    check_file(out)
     x, t = _load_fit_data(data)
     try:
         model = fit(x, t, meta={"data": data.name})
     except ValueError as exc:
         fail(f"{data}: cannot fit: {exc}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        model.save(out)
-    except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror or exc})")
+    with atomic_file(out) as tmp:
+        model.save(tmp)
     _print_factors(model, f"Engagement model fitted on {data.name}")
     m = model.meta
     console.print(
@@ -128,6 +127,7 @@ def predict_cmd(
     """Predict P(attacker wins) and each side's casualties (men) for every row."""
     from xuefeng.engagement.cdb90 import CDB90Error, inputs_from_frame, read_table
 
+    check_file(out)
     model = _load_model(params)
     try:
         df = read_table(input, required=())
@@ -136,18 +136,14 @@ def predict_cmd(
     x = inputs_from_frame(df)
     p, ca, cd = model.predict_batch(**x.as_kwargs(), **x.groups_kwargs())
     bad = ~(np.isfinite(p) & np.isfinite(ca) & np.isfinite(cd))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["ISQNO", "p_attacker_win", "cas_attacker", "cas_defender"])
-            for i in range(len(x)):
-                if bad[i]:
-                    w.writerow([x.isqno[i], "", "", ""])
-                else:
-                    w.writerow([x.isqno[i], f"{p[i]:.4f}", f"{ca[i]:.0f}", f"{cd[i]:.0f}"])
-    except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror or exc})")
+    with atomic_file(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["ISQNO", "p_attacker_win", "cas_attacker", "cas_defender"])
+        for i in range(len(x)):
+            if bad[i]:
+                w.writerow([x.isqno[i], "", "", ""])
+            else:
+                w.writerow([x.isqno[i], f"{p[i]:.4f}", f"{ca[i]:.0f}", f"{cd[i]:.0f}"])
     n_bad = int(bad.sum())
     if n_bad:
         ids = ", ".join(str(v) for v in x.isqno[bad][:10]) + (" …" if n_bad > 10 else "")
@@ -239,6 +235,7 @@ def doc_cmd(
     from xuefeng.engagement.fit import fit
     from xuefeng.engagement.report import document
 
+    check_file(out)
     x, t = _load_fit_data(data)
     try:
         model = fit(x, t, meta={"data": data.name})
@@ -257,11 +254,7 @@ def doc_cmd(
                f"--extra-seeds {extra_seeds} --out {shown}")
     text = document(model, scores, data_name=data.name, k=folds, seed=seed, command=command,
                     other_seeds=others, by_campaign=by_campaign)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror or exc})")
+    write_text(out, text)
     console.print(f"Wrote {escape(str(out))}.")
 
 

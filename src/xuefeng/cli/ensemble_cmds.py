@@ -23,6 +23,7 @@ from rich.table import Table
 
 from xuefeng.cli import run_cmds
 from xuefeng.cli.errors import fail
+from xuefeng.cli.outputs import atomic_file, check_file, check_folder
 from xuefeng.cli.run_cmds import parse_replications, parse_seed, stderr, stdout
 
 
@@ -103,18 +104,50 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def checked_scheduler(address: str | None) -> str | None:
+    """`--scheduler`, parsed and probed before any work (a clean exit 2, never a traceback or a hang)."""
+    if address is None:
+        return None
+    from xuefeng.analysis.ensemble import EnsembleError, check_scheduler_address, probe_scheduler
+
+    try:
+        checked = check_scheduler_address(address)
+        probe_scheduler(checked)
+    except EnsembleError as e:
+        fail(str(e))
+    return checked
+
+
+def local_workers(text: str | None, scheduler: str | None, force: bool) -> int:
+    """`--workers`, capped by the usable cores unless `--force-workers`.
+
+    Why: each worker is a process with its own copy of the compiled scenario; 48 of them on
+    2 cores only add memory (GBs) and switching, not speed.
+    """
+    if scheduler:
+        return _positive(text, "--workers", 1)
+    cores = default_workers()
+    k = _positive(text, "--workers", cores)
+    if k > cores and not force:
+        stderr.print(f"note: --workers {k}: only {cores} usable CPU core{'s' if cores > 1 else ''}; "
+                     f"using {cores} (add --force-workers to start {k})")
+        return cores
+    return k
+
+
 # --------------------------------------------------------------------------- ensemble
 
 
 def _ensemble(scenario: str, replications: str | None, workers: str | None, scheduler: str | None,
               out: Path | None, resume: bool, chunk: str | None, seed: str | None, json_output: bool,
-              whatifs: list[str], sets: list[str]) -> None:
+              whatifs: list[str], sets: list[str], force_workers: bool = False) -> None:
     from xuefeng.analysis.ensemble import EnsembleError, default_chunk, manifest_request, run_ensemble
 
     if resume and out is None:
         fail("--resume needs --out DIR: the folder of the ensemble to finish")
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    scheduler = checked_scheduler(scheduler)
     prev = None
     if resume:
         try:
@@ -123,6 +156,8 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
             fail(str(e))
         if prev is None:
             fail(f"--resume: {out} holds no ensemble (no manifest.json); run without --resume to start one")
+    if out is not None:
+        check_folder(out)
     seed_v = parse_seed(seed) if seed is not None else (int(prev["seed"]) if prev else 0)
     if replications is not None:
         n = parse_replications(replications)
@@ -130,7 +165,7 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
         n = int(prev["replications"])
     else:
         fail("give the number of replications with -n N (e.g. -n 1000)")
-    k = _positive(workers, "--workers", 1 if scheduler else default_workers())
+    k = local_workers(workers, scheduler, force_workers)
     c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k))
     if prev and not whatifs and not sets:
         ov = prev.get("overrides") or {}
@@ -227,7 +262,8 @@ def _label(key: str, names: dict[str, str]) -> str:
 
 
 def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json_output: bool,
-            workers: str | None, scheduler: str | None, chunk: str | None, list_only: bool) -> None:
+            workers: str | None, scheduler: str | None, chunk: str | None, list_only: bool,
+            force_workers: bool = False) -> None:
     from xuefeng.analysis.whatif import OverrideError, load_whatifs, run_whatifs, whatif_from_sets
 
     scenario, names = _split_whatif_args(list(args or []))
@@ -249,7 +285,8 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     n = parse_replications(replications)
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
-    k = _positive(workers, "--workers", 1 if scheduler else default_workers())
+    scheduler = checked_scheduler(scheduler)
+    k = local_workers(workers, scheduler, force_workers)
     from xuefeng.analysis.ensemble import default_chunk
 
     c = _positive(chunk, "--chunk", default_chunk(n, k))
@@ -310,7 +347,7 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
 
 
 def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str | None, seed: str, out: Path | None,
-                 json_output: bool, workers: str | None, scheduler: str | None) -> None:
+                 json_output: bool, workers: str | None, scheduler: str | None, force_workers: bool = False) -> None:
     from xuefeng.analysis.sensitivity import (DEFAULT_BASE, DEFAULT_REPLICATIONS, SensitivityError,
                                               parse_factor, plot, run_sensitivity)
     from xuefeng.analysis.whatif import Setup
@@ -322,9 +359,10 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         fail("-n: the base sample needs at least 2 points")
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
-    k = _positive(workers, "--workers", 1 if scheduler else default_workers())
-    if out is not None and out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        fail(f"--out {out}: give a .png, .svg or .pdf file for the plot")
+    scheduler = checked_scheduler(scheduler)
+    k = local_workers(workers, scheduler, force_workers)
+    if out is not None:
+        check_file(out, suffixes=(".png", ".svg", ".pdf"))
     scen = run_cmds._load(scenario)
     p0 = Setup.baseline(scen).params
     try:
@@ -345,10 +383,8 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
     except KeyboardInterrupt:
         raise run_cmds._interrupted() from None
     if out is not None:
-        try:
-            plot(res, out)
-        except OSError as e:
-            fail(f"--out {out}: cannot write the plot ({e.strerror or e})")
+        with atomic_file(out) as tmp:
+            plot(res, tmp)
     if json_output:
         print(json.dumps(json_safe(res.as_dict()), indent=2))
         return
@@ -387,6 +423,8 @@ def register(app: typer.Typer) -> None:
                                            help="Local worker processes (default: one per CPU core this process may use)."),
         scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
                                              help="Run on this Dask scheduler (e.g. tcp://127.0.0.1:8786)."),
+        force_workers: bool = typer.Option(False, "--force-workers",
+                                           help="Start --workers K processes even if K exceeds the usable CPU cores."),
         out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR",
                                         help="Write chunks and a manifest into this folder as they finish."),
         resume: bool = typer.Option(False, "--resume", help="Finish the ensemble in --out after an interruption."),
@@ -403,7 +441,7 @@ def register(app: typer.Typer) -> None:
         """Run a large ensemble in chunks, across processes or a Dask cluster; resumable."""
         try:
             _ensemble(scenario, replications, workers, scheduler, out, resume, chunk, seed, json_output,
-                      list(whatif), list(set_))
+                      list(whatif), list(set_), force_workers)
         except KeyboardInterrupt:
             raise run_cmds._interrupted() from None
 
@@ -421,13 +459,15 @@ def register(app: typer.Typer) -> None:
         workers: str | None = typer.Option(None, "--workers", "-w", metavar="K",
                                              help="Local worker processes (default: one per CPU core)."),
         scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler."),
+        force_workers: bool = typer.Option(False, "--force-workers",
+                                           help="Start --workers K processes even if K exceeds the usable CPU cores."),
         chunk: str | None = typer.Option(None, "--chunk", "-c", metavar="C", help="Replications per chunk."),
         list_only: bool = typer.Option(False, "--list", help="List the scenario's named what-ifs and exit."),
     ) -> None:
         """Compare what-if variants with the baseline (same seed and replications: common random numbers)."""
         try:
             _whatif(list(args or []), list(set_), replications, seed, json_output, workers, scheduler, chunk,
-                    list_only)
+                    list_only, force_workers)
         except KeyboardInterrupt:
             raise run_cmds._interrupted() from None
 
@@ -447,10 +487,12 @@ def register(app: typer.Typer) -> None:
         workers: str | None = typer.Option(None, "--workers", "-w", metavar="K",
                                              help="Local worker processes (default: one per CPU core)."),
         scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler."),
+        force_workers: bool = typer.Option(False, "--force-workers",
+                                           help="Start --workers K processes even if K exceeds the usable CPU cores."),
     ) -> None:
         """Sobol sensitivity of the main outcomes to the engine parameters: which factors decided it."""
         try:
             _sensitivity(scenario, list(params), base, reps, seed, out, json_output,
-                         workers, scheduler)
+                         workers, scheduler, force_workers)
         except KeyboardInterrupt:
             raise run_cmds._interrupted() from None

@@ -21,13 +21,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from xuefeng.cli.errors import fail
+from xuefeng.cli.outputs import check_folder
 
 #: Seeds are 63-bit non-negative integers (they are stored as int64).
 MAX_SEED = 2**63 - 1
 DEFAULT_HISTORY_REPLICATIONS = 500
 
 stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, emoji=False)
 
 
 # --------------------------------------------------------------------------- input checks
@@ -319,8 +320,8 @@ def _run(scenario: str, seed: str, replications: str, out: Path | None, json_out
     targets = _targets(scenario, scen, required=False)
     keep_series = 1 if out is not None else 0
     check_memory(scen, n, keep_series)
-    if out is not None and out.exists() and not out.is_dir():
-        fail(f"--out {out}: exists and is not a folder")
+    if out is not None:
+        check_folder(out)
 
     from xuefeng.analysis.summary import AliasError, comparison_table, json_safe, summarise
 

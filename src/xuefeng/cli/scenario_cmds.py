@@ -65,6 +65,7 @@ def validate(path: ScenarioArg) -> None:
         check_engine_settings(scenario)  # parameter overrides name the engine's parameters
     except EngineSettingsError as exc:
         fail(str(exc))
+    n_targets, n_whatifs = _check_companions(path, scenario)
     c = counts(scenario)
     men = ", ".join(f"{side} {_men(n)} men" for side, n in c["men_by_side"].items())
     typer.echo(
@@ -72,7 +73,43 @@ def validate(path: ScenarioArg) -> None:
         f"{_n(c['air_groups'], 'air group')} ({_n(c['aircraft'], 'aircraft', 'aircraft')}), "
         f"{_n(c['claims'], 'claim')}, {_n(c['events'], 'event')}, {_n(c['plans'], 'plan')}; "
         f"map: {_n(c['towns'], 'town')}, {_n(c['airfields'], 'airfield')}, {_n(c['roads'], 'road')}, "
-        f"{_n(c['rivers'], 'river')}, {_n(c['terrain_regions'], 'terrain region')}")
+        f"{_n(c['rivers'], 'river')}, {_n(c['terrain_regions'], 'terrain region')}"
+        + (f"; {_n(n_targets, 'history target')}" if n_targets is not None else "")
+        + (f"; {_n(n_whatifs, 'what-if')}" if n_whatifs is not None else ""))
+
+
+def _check_companions(path: str, scenario: Scenario) -> tuple[int | None, int | None]:
+    """Check the folder's history_targets.yaml and whatifs.yaml as `history`/`whatif` would read them.
+
+    Otherwise a typo there passes `validate` and surfaces only after a long ensemble.
+    Returns the number of targets and of what-ifs (None where the file is absent).
+    """
+    from xuefeng.analysis.targets import TargetsError, check_against, find_targets_file, load_targets
+    from xuefeng.analysis.whatif import (OverrideError, Setup, apply_whatif, find_whatifs_file, load_whatifs,
+                                         preflight)
+
+    n_targets = n_whatifs = None
+    targets_file = find_targets_file(path)
+    if targets_file is not None:
+        try:
+            targets = load_targets(targets_file)
+            check_against(targets, scenario)
+        except TargetsError as exc:
+            msg = str(exc)
+            fail(msg if msg.startswith(str(targets_file)) else f"{targets_file}: {msg}")
+        n_targets = len(targets.targets)
+    whatifs_file = find_whatifs_file(path)
+    if whatifs_file is not None:
+        try:
+            whatifs = load_whatifs(path)
+            baseline = Setup.baseline(scenario)
+            for name, w in whatifs.items():
+                preflight(apply_whatif(baseline, w), f"what-if '{name}'")
+        except OverrideError as exc:
+            msg = str(exc)
+            fail(msg if msg.startswith(str(whatifs_file)) else f"{whatifs_file}: {msg}")
+        n_whatifs = len(whatifs)
+    return n_targets, n_whatifs
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:

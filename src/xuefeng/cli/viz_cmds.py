@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from xuefeng.cli.errors import fail
+from xuefeng.cli.outputs import atomic_file, check_file, write_text
 
 
 def _results_for(scenario_ref: str, replications: str, seed: str, from_dir: Path | None):
@@ -51,13 +52,6 @@ def _hexmap(scenario) -> Any:
     return build_hexmap(scenario.theater)
 
 
-def _check_out(out: Path, suffix: str) -> None:
-    if out.exists() and out.is_dir():
-        fail(f"--out {out}: is a folder; give a file name ending in {suffix}")
-    if not out.parent.exists():
-        fail(f"--out {out}: folder {out.parent} does not exist")
-
-
 def _parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -87,7 +81,7 @@ def register(app: typer.Typer) -> None:
         from_dir: Path | None = typer.Option(None, "--from", help="Read a saved run instead of running."),
     ) -> None:
         """Write a self-contained HTML report: map replay, losses, sources' claims, order of battle."""
-        _check_out(out, ".html")
+        check_file(out)
         scen, results = _results_for(scenario, replications, seed, from_dir)
         from xuefeng.viz.data import VizError
         from xuefeng.viz.report import build_report
@@ -96,9 +90,7 @@ def register(app: typer.Typer) -> None:
             html = build_report(scen, results, _hexmap(scen))
         except VizError as e:
             fail(str(e))
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(out)
+        write_text(out, html)
         typer.echo(f"wrote {out} ({len(html.encode()) / 1e6:.1f} MB)")
 
     @app.command()
@@ -123,9 +115,9 @@ def register(app: typer.Typer) -> None:
         if date is not None and kind != "map":
             fail(f"--date applies to the map plot only, not '{kind}'")
         when = _parse_date(date)
-        _check_out(out, ".png")
         if out.suffix.lower() != ".png":
             fail(f"--out {out}: plots are written as PNG; give a file name ending in .png")
+        check_file(out)
         if when is not None:
             from xuefeng.cli.run_cmds import _load
 
@@ -135,7 +127,8 @@ def register(app: typer.Typer) -> None:
         from xuefeng.viz.plots import save_plot
 
         try:
-            save_plot(kind, out, scen, results, when=when, hexmap=_hexmap(scen) if kind == "map" else None)
+            with atomic_file(out) as tmp:
+                save_plot(kind, tmp, scen, results, when=when, hexmap=_hexmap(scen) if kind == "map" else None)
         except VizError as e:
             fail(str(e))
         typer.echo(f"wrote {out}")

@@ -80,7 +80,7 @@ def convert(doc: Any) -> tuple[list[LayerItem], list[tuple[Loc, str]]]:
             problems.append(((*loc, "properties"), "expected a mapping of properties"))
             continue
         layer = props.get("layer")
-        if layer not in LAYERS:
+        if not isinstance(layer, str) or layer not in LAYERS:  # a list or mapping is not hashable
             problems.append(((*loc, "properties", "layer"),
                              f"expected one of {', '.join(LAYERS)} (got {layer!r})"))
             continue

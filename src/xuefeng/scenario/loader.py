@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ from xuefeng.scenario.errors import Loc, ScenarioError, format_path, short_repr
 from xuefeng.scenario.registry import MAX_FILE_BYTES, SCENARIO_FILE, scenario_dir
 from xuefeng.scenario.schema import ReferenceProblems, Scenario
 
-__all__ = ["MAX_FILE_BYTES", "load_scenario", "resolve_scenario_file", "read_scenario_data"]
+__all__ = ["MAX_FILE_BYTES", "YamlFile", "load_scenario", "read_scenario_data", "read_yaml_file",
+           "resolve_scenario_file"]
 
 _FastLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MB = 1024 * 1024
@@ -51,6 +54,58 @@ class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
                     key_node.start_mark)
             seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Construct one node; a value its tag cannot hold becomes a located YAML error.
+
+        PyYAML lets the constructors' own errors escape (`1945-04-31` gives
+        `ValueError: day is out of range`, `!!bool maybe` a KeyError, a
+        5,000-digit number Python's int-conversion limit), with no line.
+        """
+        try:
+            value = super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, _bad_value(node, exc), node.start_mark) from None
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"text {short_repr(value)} holds a lone surrogate character "
+                "(not a valid Unicode character; remove it)", node.start_mark)
+        return value
+
+
+#: A lone UTF-16 surrogate: JSON and YAML escapes can produce one, no UTF-8 file can hold one,
+#: and any later encoding of the text (a cache key, a results file) would fail on it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TAG_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false",
+              "timestamp": "a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS)",
+              "binary": "base64 data", "null": "null"}
+
+
+def _bad_value(node: yaml.Node, exc: BaseException) -> str:
+    """Why a scalar cannot be read as what its tag (explicit or implied) says."""
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    what = _TAG_WORDS.get(kind, f"a {kind} value")
+    text = node.value if isinstance(node, yaml.ScalarNode) else None
+    if isinstance(text, str):
+        digits = sum(ch.isdigit() for ch in text)
+        if "limit" in str(exc) and digits > 1000:
+            return f"a number of {digits:,} digits is too long (at most {_MAX_DIGITS:,})"
+        return f"{short_repr(text)} is not {what} ({_reason(exc)})"
+    return f"cannot read this {kind} ({_reason(exc)})"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"unknown value {exc}"
+    if isinstance(exc, (AttributeError, TypeError)):
+        return "not written in that form"
+    return str(exc).split(";")[0] or type(exc).__name__
+
+
+_MAX_DIGITS = sys.get_int_max_str_digits() or 4300
 
 
 
@@ -107,6 +162,8 @@ def _parse_yaml(text: str, shown: str) -> Any:
                             expected="valid YAML") from None
     except RecursionError:
         raise ScenarioError("YAML nested too deeply", file=shown, expected="a scenario mapping") from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # raised outside a node
+        raise ScenarioError(f"invalid YAML: {_reason(exc)}", file=shown, expected="valid YAML") from None
 
 
 def _line_map(text: str) -> dict[Loc, int]:
@@ -164,6 +221,30 @@ class _Source:
 
     def error(self, loc: Loc, message: str, **kw: Any) -> ScenarioError:
         return ScenarioError(message, file=self.shown, line=self.line(loc), path=format_path(loc), **kw)
+
+
+#: A YAML file read for a scenario; `.error(loc, message)` gives a ScenarioError at loc's line.
+YamlFile = _Source
+
+
+def read_yaml_file(path: str | os.PathLike[str]) -> tuple[Any, YamlFile]:
+    """Read a scenario folder's other YAML files (history targets, what-ifs) as safely as the scenario.
+
+    Same limits and refusals as `load_scenario` (size, UTF-8, duplicate keys, impossible dates,
+    bad tags): every problem is a ScenarioError naming the file and line.
+    """
+    shown = os.fspath(path)
+    src = _Source(shown, _read_text(Path(path), shown))
+    return _parse_yaml(src.text, shown), src
+
+
+def validation_error(exc: ValidationError, src: YamlFile) -> ScenarioError:
+    """A pydantic error on data read by `read_yaml_file` -> one located ScenarioError (others attached)."""
+    located = []
+    for err in exc.errors(include_url=False):
+        message, expected, got = _describe(err)
+        located.append(src.error(tuple(err["loc"]), message, expected=expected, got=got))
+    return _combine(located, src.shown)
 
 
 # --------------------------------------------------------------------------- finding the file
@@ -292,6 +373,22 @@ def _merge_layers(path: Path, main: _Source, theater: dict[str, Any],
             problems.append(ScenarioError("JSON nested too deeply", file=shown,
                                           expected="a GeoJSON FeatureCollection"))
             continue
+        except ValueError as exc:  # a number past Python's int-conversion limit
+            long = re.search("[0-9]{%d,}" % (_MAX_DIGITS + 1), text)
+            what = (f"a number of {len(long.group()):,} digits is too long (at most {_MAX_DIGITS:,})"
+                    if long else _reason(exc))
+            problems.append(ScenarioError(f"invalid JSON: {what}", file=shown,
+                                          line=_line_at(text, long.start()) if long else None,
+                                          expected=f"numbers of at most {_MAX_DIGITS:,} digits"))
+            continue
+        bad_text = _surrogate_at(doc)
+        if bad_text is not None:
+            escape = re.search(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}", text)
+            problems.append(ScenarioError(
+                "text holds a lone surrogate character (a \\ud800-\\udfff escape that is not a valid "
+                "Unicode character; remove it)", file=shown, path=format_path(bad_text),
+                line=_line_at(text, escape.start()) if escape else None, expected="valid Unicode text"))
+            continue
         items, bad = geojson.convert(doc)
         problems.extend(src.error(bloc, msg, expected="GeoJSON as the scenario format describes")
                         for bloc, msg in bad)
@@ -303,6 +400,28 @@ def _merge_layers(path: Path, main: _Source, theater: dict[str, Any],
             lst.append(it.item)
     if problems:
         raise _combine(problems, main.shown)
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _surrogate_at(doc: Any) -> Loc | None:
+    """Path of the first string (key or value) holding a lone surrogate, or None."""
+    stack: list[tuple[Any, Loc]] = [(doc, ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return loc
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return loc
+                stack.append((value, (*loc, key)))
+        elif isinstance(node, list):
+            stack.extend((item, (*loc, i)) for i, item in enumerate(node))
+    return None
 
 
 # --------------------------------------------------------------------------- errors

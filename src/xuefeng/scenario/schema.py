@@ -14,7 +14,7 @@ way of building a scenario — YAML, Python, an editor — gets the same checks.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -24,7 +24,13 @@ Identifier = Annotated[
     Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", min_length=1, max_length=64,
           description="Lower-case id: letters, digits, '-' and '_'."),
 ]
-NonNegative = Annotated[float, Field(ge=0)]
+#: A finite amount >= 0 (`.inf` would pass `ge=0` and turn casualties into NaN downstream).
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: Men of one arm in one unit: finite and below any real formation (a typo of extra digits is caught).
+Men = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False,
+                             description="Men, at most 10 million in one unit.")]
+#: A count of equipment in one unit, finite and bounded for the same reason.
+Count = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
@@ -194,7 +200,7 @@ class Town(Frozen):
     id: Identifier
     name: str
     location: Point
-    population: int | None = Field(default=None, ge=0)
+    population: int | None = Field(default=None, ge=0, le=1_000_000_000)
     provenance: Provenance
 
 
@@ -242,10 +248,10 @@ class Echelon(str, Enum):
 class Strength(Frozen):
     """Men by arm."""
 
-    infantry: NonNegative = 0
-    artillery: NonNegative = 0
-    armor: NonNegative = 0
-    support: NonNegative = 0
+    infantry: Men = 0
+    artillery: Men = 0
+    armor: Men = 0
+    support: Men = 0
 
     @property
     def total(self) -> float:
@@ -253,12 +259,12 @@ class Strength(Frozen):
 
 
 class Equipment(Frozen):
-    artillery_pieces: NonNegative = 0
-    mortars: NonNegative = 0
-    machine_guns: NonNegative = 0
-    tanks: NonNegative = 0
-    trucks: NonNegative = 0
-    pack_animals: NonNegative = 0
+    artillery_pieces: Count = 0
+    mortars: Count = 0
+    machine_guns: Count = 0
+    tanks: Count = 0
+    trucks: Count = 0
+    pack_animals: Count = 0
 
 
 class Quality(Frozen):
@@ -321,7 +327,7 @@ class AirGroup(Frozen):
     name: str
     side: Identifier
     parent: Identifier | None = None
-    aircraft: int = Field(ge=0)
+    aircraft: int = Field(ge=0, le=100_000)
     base: Identifier | None = Field(default=None, description="Airfield id.")
     sorties_per_aircraft_per_day: NonNegative = 1.0
     missions: list[AirMission] = Field(default_factory=list)
@@ -366,6 +372,18 @@ class Posture(str, Enum):
     reserve = "reserve"
 
 
+class PlanTrigger(StrEnum):
+    """Rules the engine's AI evaluates to start a plan phase (`engine.ai.TRIGGERS`, same order).
+
+    An enum so that a misspelt trigger is refused by `validate`, not by the engine.
+    """
+
+    date = "date"  # at the phase's `start`
+    enemy_halted = "enemy_halted"
+    enemy_retreating = "enemy_retreating"
+    own_strength_superior = "own_strength_superior"
+
+
 class PlanPhase(Frozen):
     """One phase of a side's plan: who does what, toward where, from when.
 
@@ -380,8 +398,14 @@ class PlanPhase(Frozen):
     objective: Identifier | None = Field(default=None, description="Town or airfield id.")
     axis: list[Identifier] = Field(default_factory=list, description="Towns to pass through, in order.")
     start: dt.datetime | None = None
-    trigger: str | None = None
+    trigger: PlanTrigger | None = None
     provenance: Provenance
+
+    @model_validator(mode="after")
+    def _date_trigger_needs_start(self) -> PlanPhase:
+        if self.trigger is PlanTrigger.date and self.start is None:
+            raise ReferenceProblems([(("trigger",), "trigger 'date' needs a 'start' date")])
+        return self
 
 
 class Plan(Frozen):
@@ -425,7 +449,7 @@ class Claim(Frozen):
     """A figure some source gives; the simulator compares itself with it."""
 
     id: Identifier
-    figure: float
+    figure: float = Field(allow_inf_nan=False)
     category: ClaimCategory
     side: Identifier | None = Field(default=None, description="Side the figure is about; None for civilians.")
     source: str = Field(min_length=1, description="Who makes the claim.")
@@ -465,12 +489,12 @@ class SideEngineSettings(Frozen):
         default=False, description="The side has a liaison/advisory system (shorter command delay, "
                                    "better close support).")
     guerrilla_intensity: float = Field(
-        default=0.0, ge=0.0, description="Partisan activity of this side in its home territory (0 none, 1 strong).")
+        default=0.0, ge=0.0, allow_inf_nan=False, description="Partisan activity of this side in its home territory (0 none, 1 strong).")
     disease_factor: float = Field(
-        default=1.0, ge=0.0, description="Multiplier on disease incidence (hygiene, medical service, "
+        default=1.0, ge=0.0, allow_inf_nan=False, description="Multiplier on disease incidence (hygiene, medical service, "
                                          "acclimatisation).")
     capture_factor: float = Field(
-        default=1.0, ge=0.0, description="Multiplier on the captured share of a beaten unit.")
+        default=1.0, ge=0.0, allow_inf_nan=False, description="Multiplier on the captured share of a beaten unit.")
     march_mode: Literal["foot", "motor"] = Field(
         default="foot", description="Transport mode the side's units march in.")
     supply_mode: Literal["foot", "motor"] | None = Field(
@@ -488,7 +512,7 @@ class ClimateSettings(Frozen):
 
     rain_probability_by_month: dict[Month, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict, description="Probability of a rain/low-cloud day, by month 1-12 (others: 0.3).")
-    disease_season_by_month: dict[Month, Annotated[float, Field(ge=0.0)]] = Field(
+    disease_season_by_month: dict[Month, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Disease incidence factor by month 1-12 (others: 1).")
 
 
@@ -496,7 +520,7 @@ class CivilianSettings(Frozen):
     """Civilian population counted for civilian casualties (`engine.yaml`, `civilians`)."""
 
     rural_density_per_km2: float = Field(
-        default=0.0, ge=0.0, description="Rural people per km2 in the theater (0: towns only).")
+        default=0.0, ge=0.0, allow_inf_nan=False, description="Rural people per km2 in the theater (0: towns only).")
 
 
 class EngineSettings(Frozen):
