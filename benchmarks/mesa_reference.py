@@ -592,6 +592,8 @@ class CampaignModel(mesa.Model):
         #: mean hours to decision of an engagement in the campaign's era (the engagement model's fit)
         self.engagement_hours = float(engagement.mean_duration_hours(float(c.start.year))) \
             if hasattr(engagement, "mean_duration_hours") else 24.0
+        self.advance_q = np.asarray(engagement.advance_quantiles(float(c.start.year))
+                                    if hasattr(engagement, "advance_quantiles") else [], float)
         self.log_events = log_events
         self.events: list[tuple] = []
         self.dt_days = c.step_hours / 24.0
@@ -733,8 +735,8 @@ class CampaignModel(mesa.Model):
 
     def culmination(self) -> None:
         """A side calls off its offensive, from its attackers' state: when enough of them are
-        culminated (broken, out of action, or halted with too little stock to resume), or the
-        supply they live on, their strength or their morale is too low."""
+        spent (broken or out of action), or the supply they live on, their strength or their
+        morale is too low."""
         p = self.p.ai
         for sd in self.sides:
             n_is = n_stuck = n_live = 0
@@ -744,7 +746,7 @@ class CampaignModel(mesa.Model):
                     continue
                 if u.present:
                     n_is += 1
-                    n_stuck += u.broken or not u.alive or (u.halted and u.supply < p.resume_supply)
+                    n_stuck += u.broken or not u.alive
                     men += u.men_now
                     men0 += u.men0
                 if u.alive:
@@ -970,19 +972,17 @@ class CampaignModel(mesa.Model):
                  else ("attack repulsed" if dec else "fighting goes on"))
 
     def retreat_cell(self, d: Unit, attackers: list[Unit]) -> int:
-        """A beaten defender falls back one cell: away from its attackers, toward its depots."""
-        T, p = self.T, self.p.combat
+        """A beaten defender falls back the distance drawn from CDB90's advances of winning
+        attackers, cell by cell away from its attackers and toward its depots (the engine's
+        rule, combat.retreat_cells, on one unit)."""
+        T, p, c = self.T, self.p.combat, self.c
         ax = sum(T.x[a.cell] for a in attackers) / len(attackers)
         ay = sum(T.y[a.cell] for a in attackers) / len(attackers)
-        best, cell = -math.inf, d.cell
-        for k in range(6):
-            if not T.edge_ok[d.cell][k]:
-                continue
-            n = T.nbr[d.cell][k]
-            score = math.hypot(T.x[n] - ax, T.y[n] - ay) - p.retreat_rear_weight * T.rear_ctg[d.side][n]
-            if score > best:
-                best, cell = score, n
-        return cell
+        u = np.array([self.random.random()])
+        km = ongoing.advance_km(self.advance_q, u) if len(self.advance_q) else np.array([c.cell_km])
+        n = np.clip(np.rint(km / c.cell_km), 1, p.max_retreat_cells).astype(np.int64)
+        return int(combat_rules.retreat_cells(c, p, np.array([d.cell]), np.array([d.side]), np.array([ax]),
+                                              np.array([ay]), n)[0])
 
     def close_support(self, air: dict[str, list[float]]) -> None:
         """Close-support sorties hit enemy units in contact, shared by their men."""

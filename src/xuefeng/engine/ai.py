@@ -26,7 +26,9 @@ Doctrine, applied as masks over the batch each step:
   attackers' state alone: when at least `culmination_fraction` of a side's
   attack-phase units are broken or out of action, or the supply they live on
   falls below `retreat_supply`, or their men below `retreat_strength` of
-  their full strength, or their mean morale below `retreat_morale`;
+  their full strength, or their mean morale below `retreat_morale`, or their
+  men below `retreat_ratio` times the enemy men within `front_radius_km` of
+  them (the enemy has gathered enough to stop them);
 * counterattack / envelop: a defending unit in contact attacks when its local
   ratio reaches `counter_ratio` (several units converging from different
   cells envelop: combat.py);
@@ -67,8 +69,10 @@ class AIParams:
     for supply (assumption: under about a day and a half of supply)."""
     resume_supply: float = 0.4
     """Stock at which a halted unit may resume (assumption: about three days)."""
-    counter_ratio: float = 2.0
-    """Local ratio at which a defending unit counterattacks (assumption: local superiority ~2:1)."""
+    counter_ratio: float = 3.0
+    """Local ratio at which a defending unit counterattacks (assumption: the classic 3:1 rule for
+    an attack on a position; with 2:1 the West Hunan defenders counterattacked on most of the
+    front from the first contact, which the seed does not describe)."""
     counter_supply: float = 0.4
     """Supply needed to counterattack (assumption)."""
     pursue_ratio: float = 0.8
@@ -92,6 +96,14 @@ class AIParams:
     """Mean morale of the attack-phase units below which the offensive is called off
     (assumption: morale falls with losses and repulses and recovers out of contact, so an
     offensive that keeps being thrown back loses heart)."""
+    retreat_ratio: float = 1.0
+    """The offensive is called off when its attack-phase units' men fall below this multiple of
+    the enemy men within front_radius_km of them (assumption: an attacker no longer stronger
+    than the forces gathered against it cannot go on; 1940s doctrine wanted superiority to
+    attack at all)."""
+    front_radius_km: float = 30.0
+    """Radius around the attacking units within which enemy men count against the offensive
+    (assumption: about a day's march — the forces that can join the battle within a day)."""
     retreat_strength: float = 0.6
     """Share of the attack-phase units' full strength below which the offensive is called off
     (assumption: a division at 60% can no longer attack)."""
@@ -201,11 +213,15 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
     # halt and resume, culmination and calling off, fall-back, counterattack and pursuit
     # (kernels.doctrine_halt; updates s.halted, s.culm_count, s.side_retreat)
+    # the offensive's men against the enemy men that can meet it (within front_radius_km)
+    own_att, opp_att = kernels.men_facing(c.x_km[s.cell], c.y_km[s.cell], alive, (base == ATTACK) & in_att_phase,
+                                          men, c.side, c.n_sides, p.front_radius_km)
+    front_ratio = np.where(opp_att > 0, own_att / np.maximum(opp_att, 1.0), np.inf)
     post, free, call_off, sup, strength, mor, stuck = kernels.doctrine_halt(
         own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.morale, s.halted, s.broken,
-        men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, c.victory_holder, p.halt_ratio,
-        p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.retreat_supply,
-        p.retreat_strength, p.retreat_morale, p.counter_ratio, p.counter_supply, p.pursue_ratio)
+        men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, front_ratio, c.victory_holder,
+        p.halt_ratio, p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.retreat_supply,
+        p.retreat_strength, p.retreat_morale, p.retreat_ratio, p.counter_ratio, p.counter_supply, p.pursue_ratio)
     if call_off.any():
         rr, ss = np.nonzero(call_off)
         why = []
@@ -213,7 +229,8 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
             w = [n for n, v in (("broken", stuck[r_, s_] >= p.culmination_fraction),
                                 ("supply", sup[r_, s_] < p.retreat_supply),
                                 ("strength", strength[r_, s_] < p.retreat_strength),
-                                ("morale", mor[r_, s_] < p.retreat_morale)) if v]
+                                ("morale", mor[r_, s_] < p.retreat_morale),
+                                ("outnumbered", front_ratio[r_, s_] < p.retreat_ratio)) if v]
             why.append("offensive called off: " + ", ".join(w))
         log("retreat", rr, None, ss, why)
     # envelop: a free defending unit strikes an enemy that a friend already holds in contact,

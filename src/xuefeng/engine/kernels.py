@@ -163,13 +163,41 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 
 @njit(cache=True, nogil=True)
+def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
+    """Per replication and side (R,S): the live men of the side's attack-phase units, and the
+    live enemy men within `radius` km of any of them (the forces that can meet its offensive)."""
+    R, U = x_cell.shape
+    own = np.zeros((R, n_sides))
+    opp = np.zeros((R, n_sides))
+    for r in range(R):
+        for u in range(U):
+            if alive[r, u] and attacking[r, u]:
+                own[r, side[u]] += men[r, u]
+        for k in range(n_sides):
+            if own[r, k] == 0.0:
+                continue
+            for e in range(U):
+                if not alive[r, e] or side[e] == k:
+                    continue
+                for u in range(U):
+                    if alive[r, u] and attacking[r, u] and side[u] == k:
+                        dx = x_cell[r, u] - x_cell[r, e]
+                        dy = y_cell[r, u] - y_cell[r, e]
+                        if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
+                            opp[r, k] += men[r, e]
+                            break
+    return own, opp
+
+
+@njit(cache=True, nogil=True)
 def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fed, morale, halted, broken, men,
-                  men0, side, n_sides, side_attacked, side_retreat, victory_holder, halt_ratio, halt_supply,
-                  resume_ratio, resume_supply, culmination_fraction, retreat_supply, retreat_strength,
-                  retreat_morale, counter_ratio, counter_supply, pursue_ratio):
+                  men0, side, n_sides, side_attacked, side_retreat, front_ratio, victory_holder, halt_ratio,
+                  halt_supply, resume_ratio, resume_supply, culmination_fraction, retreat_supply, retreat_strength,
+                  retreat_morale, retreat_ratio, counter_ratio, counter_supply, pursue_ratio):
     """Doctrine before envelopment (ai.py): halts and resumptions, each side's offensive
     culmination and its calling off (from the attackers' state: broken share, supply they live
-    on, strength, morale), the fall-back of a called-off offensive, counterattack and pursuit.
+    on, strength, morale, and their men against the enemy's that can meet them, front_ratio
+    (R,S)), the fall-back of a called-off offensive, counterattack and pursuit.
     Updates halted and side_retreat in place; returns the posture so far, the units free to
     envelop, and per side (R,S) whether the offensive was called off now, the attackers' mean
     supply level (fed), their share of full strength, their mean morale and broken share."""
@@ -219,7 +247,8 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
             stuck[r, k] = n_stuck[k] / max(n_is[k], 1.0)
             call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
                 stuck[r, k] >= culmination_fraction or sup[r, k] < retreat_supply
-                or strength[r, k] < retreat_strength or mor[r, k] < retreat_morale)
+                or strength[r, k] < retreat_strength or mor[r, k] < retreat_morale
+                or front_ratio[r, k] < retreat_ratio)
             if call_off[r, k]:
                 side_retreat[r, k] = True
         for u in range(U):
