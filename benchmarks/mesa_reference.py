@@ -48,6 +48,7 @@ import pandas as pd
 
 from xuefeng.engagement import ongoing
 from xuefeng.engine import combat as combat_rules
+from xuefeng.engine import civilians as civ_rules
 from xuefeng.engine import supply as supply_rules
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, Compiled, compile_scenario
 from xuefeng.engine.movement import max_hops
@@ -590,8 +591,8 @@ class CampaignModel(mesa.Model):
         self.model_kw = {"year": float(c.start.year)} if "year" in kw else {}
         self.model_wet = "wet" in kw
         #: mean hours to decision of an engagement in the campaign's era (the engagement model's fit)
-        self.engagement_hours = float(engagement.mean_duration_hours(float(c.start.year))) \
-            if hasattr(engagement, "mean_duration_hours") else 24.0
+        self.duration_law = tuple(engagement.duration_law(float(c.start.year))) \
+            if hasattr(engagement, "duration_law") else (24.0, 0.0)
         self.advance_q = np.asarray(engagement.advance_quantiles(float(c.start.year))
                                     if hasattr(engagement, "advance_quantiles") else [], float)
         self.log_events = log_events
@@ -736,7 +737,7 @@ class CampaignModel(mesa.Model):
     def culmination(self) -> None:
         """A side calls off its offensive, from its attackers' state: when enough of them are
         spent (broken or out of action), or the supply they live on, their strength or their
-        morale is too low."""
+        morale is too low, or the enemy within a day's march outnumbers them."""
         p = self.p.ai
         for sd in self.sides:
             n_is = n_stuck = n_live = 0
@@ -757,9 +758,16 @@ class CampaignModel(mesa.Model):
             mor = mor / n_live if n_live > 0 else 0.0
             strength = men / max(men0, 1.0)
             stuck = n_stuck / max(n_is, 1)
+            # the offensive's men against the enemy men within a day's march of any of them
+            att = [u for u in self.units if u.side == sd.index and u.base == ATTACK and u.alive and u.in_att_phase]
+            own = sum(u.men_now for u in att)
+            T = self.T
+            opp = sum(e.men_now for e in self.units if e.alive and e.side != sd.index and any(
+                math.hypot(T.x[u.cell] - T.x[e.cell], T.y[u.cell] - T.y[e.cell]) <= p.front_radius_km for u in att))
+            front = own / max(opp, 1.0) if opp > 0 else math.inf
             if sd.attacked and n_is > 0 and not sd.retreat and (
                     stuck >= p.culmination_fraction or fed < p.retreat_supply
-                    or strength < p.retreat_strength or mor < p.retreat_morale):
+                    or strength < p.retreat_strength or mor < p.retreat_morale or front < p.retreat_ratio):
                 sd.retreat = True
                 self.log("retreat", None, "offensive called off", side=sd.index)
 
@@ -953,7 +961,9 @@ class CampaignModel(mesa.Model):
         ca = float(np.nan_to_num(np.asarray(ca, float))[0]) * p.intensity
         cd = float(np.nan_to_num(np.asarray(cd, float))[0]) * p.intensity
         rnd = self.random
-        pdec = ongoing.decision_probability(step_hours, self.engagement_hours)
+        t_ref, t_exp = self.duration_law
+        pdec = ongoing.decision_probability(
+            step_hours, t_ref * (max(am + d.eff, 1.0) / ongoing.REFERENCE_MEN) ** t_exp)
         dec, win = combat_rules.step_outcome(pdec, pw, np.array([rnd.random()]))
         dec, win = bool(dec[0]), bool(win[0])
         # mean-one log-normal noise: expected losses do not depend on the step length
@@ -1010,7 +1020,7 @@ class CampaignModel(mesa.Model):
             pop = T.population[u.cell]
             if pop <= 0:
                 continue
-            hurt += p.combat_rate * pop * min(1.0, u.cell_cas / p.casualty_scale)
+            hurt += p.combat_rate * pop * min(self.dt_days * 24.0 / civ_rules.RATE_HOURS, u.cell_cas / p.casualty_scale)
             owner = T.home_side[u.cell]
             if u.alive and owner >= 0 and owner != u.side:
                 hurt += p.occupation_rate_per_day * pop * self.dt_days

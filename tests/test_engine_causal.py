@@ -51,9 +51,30 @@ def test_decision_hazard_composes_over_steps(dt: float, k: int) -> None:
     assert (1 - ongoing.decision_probability(dt, T)) ** k == pytest.approx(1 - ongoing.decision_probability(k * dt, T))
 
 
-def test_mean_duration_is_the_cdb90_era_mean() -> None:
-    assert 20 < MODEL.mean_duration_hours(1944) < 100
+def test_engagement_duration_follows_era_and_size() -> None:
+    """Larger battles last longer (CDB90: durations grow with both sides' men)."""
+    assert 10 < MODEL.mean_duration_hours(1944) < 100
     assert MODEL.mean_duration_hours(1944) != MODEL.mean_duration_hours(1815)
+    small, large = MODEL.mean_duration_hours(1944, np.array([5e3, 1e5]))
+    assert small < MODEL.mean_duration_hours(1944) < large
+
+
+def test_shipped_duration_and_advance_laws_are_the_fit_on_cdb90() -> None:
+    """The engagement model's duration law and advance quantiles are what the fit computes
+    from the shared CDB90 data (nothing tuned by hand)."""
+    from engagement_support import dev_csv
+    from xuefeng.engagement.cdb90 import load, targets_from_frame
+
+    x, df = load(dev_csv())
+    t = targets_from_frame(df)
+    sa, sd = np.asarray(x.att_strength, float), np.asarray(x.def_strength, float)
+    ok = (sa > 0) & (sd > 0)
+    dur = ongoing.fit_duration(np.asarray(x.duration_hours)[ok], np.asarray(x.year)[ok], (sa + sd)[ok])
+    adv = ongoing.advance_quantiles(t.advance_km[ok], t.wina[ok], np.asarray(x.year)[ok])
+    assert dur == pytest.approx(MODEL.duration, rel=1e-6)
+    assert adv.keys() == MODEL.advance.keys()
+    for k in adv:
+        assert adv[k] == pytest.approx(MODEL.advance[k])
 
 
 def test_only_decided_engagements_have_a_winner() -> None:

@@ -111,10 +111,7 @@ def apply_point(params: Any, factors: Sequence[Factor], x: np.ndarray) -> Any:
     for f, v in zip(factors, x):
         sub, fld = f.name.split(".")
         by_sub.setdefault(sub, {})[fld] = int(round(float(v))) if f.integer else float(v)
-    out = params
-    for sub, vals in by_sub.items():
-        out = dataclasses.replace(out, **{sub: dataclasses.replace(getattr(out, sub), **vals)})
-    return out
+    return params.with_overrides(by_sub)  # the engine's one override mechanism
 
 
 def outcome_names(scenario: Any) -> tuple[str, str, list[str]]:

@@ -149,10 +149,10 @@ def _set_param(params: Any, parts: list[str], value: Any, path: str) -> Any:
     names = [f.name for f in dataclasses.fields(cur)]
     if name not in names:
         raise OverrideError(f"{path}: unknown parameter '{name}' (valid keys at params.{sub}: {_known(names)})")
-    new = _coerce(getattr(cur, name), value, path)
-    if isinstance(new, (int, float)) and not isinstance(new, bool) and new < 0:
-        raise OverrideError(f"{path}={value!r}: expected a value >= 0")
-    return dataclasses.replace(params, **{sub: dataclasses.replace(cur, **{name: new})})
+    try:  # the engine's own check of an override (the one engine.yaml gets)
+        return params.with_overrides({sub: {name: value}})
+    except ValueError as e:
+        raise OverrideError(f"{path}={value!r}: {str(e).split(': ', 2)[-1]}") from None
 
 
 def _set_side(setup: Setup, parts: list[str], value: Any, path: str) -> Any:

@@ -354,9 +354,10 @@ def _fit(inputs: Inputs, targets: Targets, *, with_se: bool, tau: float, tau_win
         "draws": "WINA=0 (draw) battles are left out of the winner likelihood; used for casualties",
     }
     info.update(meta or {})
-    from xuefeng.engagement.ongoing import advance_quantiles, mean_duration_hours
+    from xuefeng.engagement.ongoing import advance_quantiles, fit_duration
 
-    duration = mean_duration_hours(np.asarray(inputs.duration_hours)[d.ok], np.asarray(inputs.year)[d.ok])
+    men = np.asarray(inputs.att_strength, float) + np.asarray(inputs.def_strength, float)
+    duration = fit_duration(np.asarray(inputs.duration_hours)[d.ok], np.asarray(inputs.year)[d.ok], men[d.ok])
     adv = None if targets.advance_km is None else np.asarray(targets.advance_km)[d.ok]
     advance = advance_quantiles(adv, np.asarray(targets.wina)[d.ok], np.asarray(inputs.year)[d.ok])
     return EngagementModel(power=power, casualty=casualty, fill=d.fill, se=se,

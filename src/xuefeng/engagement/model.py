@@ -297,8 +297,9 @@ class EngagementModel:
     se: dict[str, float] = field(default_factory=dict)  # "power:x", "att:x", "def:x"
     groups: dict[str, dict[str, float]] = field(default_factory=dict)  # part -> war key -> effect
     meta: dict[str, Any] = field(default_factory=dict)
-    #: era bin -> mean battle duration (h) of CDB90's battles of that era ("all": every era);
-    #: the hazard of an ongoing engagement ending (xuefeng.engagement.ongoing)
+    #: era bin -> mean battle duration (h) at 10^4 men of CDB90's battles of that era ("all":
+    #: pooled), and "size_exponent": T grows as men^b; the hazard of an ongoing engagement
+    #: ending (xuefeng.engagement.ongoing.fit_duration)
     duration: dict[str, float] = field(default_factory=dict)
     #: era bin -> quantiles of the km a winning attacker advanced in CDB90 (ongoing.ADVANCE_LEVELS)
     advance: dict[str, list[float]] = field(default_factory=dict)
@@ -348,16 +349,26 @@ class EngagementModel:
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n")
 
-    def mean_duration_hours(self, year: float) -> float:
-        """Mean duration (h) of the fitting data's battles of `year`'s era: the mean time to
-        decision of an ongoing engagement (xuefeng.engagement.ongoing). A model file without
-        durations answers 24 h."""
+    def mean_duration_hours(self, year: float, men: Any = None) -> Any:
+        """Mean duration (h) of a battle of `year`'s era with `men` on both sides (default
+        10^4), as fitted on the data (xuefeng.engagement.ongoing.fit_duration): the mean time to
+        decision of an ongoing engagement. A model file without durations answers 24 h."""
+        from xuefeng.engagement.ongoing import REFERENCE_MEN
+
+        t_ref, b = self.duration_law(year)
+        if men is None:
+            return t_ref
+        return t_ref * (np.maximum(np.asarray(men, float), 1.0) / REFERENCE_MEN) ** b
+
+    def duration_law(self, year: float) -> tuple[float, float]:
+        """(mean duration in h at 10^4 men, size exponent) for `year`'s era."""
         from xuefeng.engagement.ongoing import era_of
 
         if not self.duration:
-            return 24.0
+            return 24.0, 0.0
         v = self.duration.get(era_of(float(year)) if math.isfinite(year) else "all", self.duration.get("all", 24.0))
-        return float(v) if math.isfinite(v) and v > 0 else 24.0
+        b = float(self.duration.get("size_exponent", 0.0))
+        return (float(v) if math.isfinite(v) and v > 0 else 24.0), (b if math.isfinite(b) else 0.0)
 
     def advance_quantiles(self, year: float) -> list[float]:
         """Quantiles of the km a winning attacker advanced in the fitting data's battles of

@@ -8,8 +8,8 @@ the same battle told step by step.  Per step, with ``h`` the hours the
 engagement has run so far:
 
 * the engagement ends with probability ``1 - exp(-dt / T)`` (a constant
-  hazard: battle durations exponential with mean ``T``, the mean duration of
-  CDB90's battles of the engagement's era, :func:`mean_duration_hours`);
+  hazard: battle durations exponential with mean ``T``, fitted on CDB90 by era
+  and by the battle's size — larger battles last longer — :func:`fit_duration`);
 * when it ends the attacker has won with probability ``p``, else the attack
   was repulsed or called off; otherwise the fight goes on;
 * each side loses ``C_s(h + dt) - C_s(h)`` men (expected, before noise);
@@ -38,18 +38,43 @@ from xuefeng.engagement.model import ERA_BINS
 MIN_BATTLES = 20
 
 
-def mean_duration_hours(duration_hours: np.ndarray, year: np.ndarray) -> dict[str, float]:
-    """Mean battle duration (hours) per era bin of the casualty model: the maximum-likelihood
-    mean of an exponential duration, fitted on CDB90's battles of that era (bins with fewer than
-    MIN_BATTLES known durations take the mean over all battles)."""
+#: Battle size (both sides' men) at which the fitted mean durations are stated.
+REFERENCE_MEN = 1e4
+
+
+def fit_duration(duration_hours: np.ndarray, year: np.ndarray, men: np.ndarray) -> dict[str, float]:
+    """Mean battle duration as a function of era and size, fitted on CDB90 by maximum
+    likelihood: durations exponential with mean T = T_era * (men / REFERENCE_MEN)^b (men: both
+    sides' strength; larger battles last longer, while the force ratio says nothing about the
+    duration in CDB90). Returns {era bin: T_era (h), "all": the pooled T, "size_exponent": b};
+    eras with fewer than MIN_BATTLES battles take the pooled T."""
+    from scipy.optimize import minimize
+
     d = np.asarray(duration_hours, float)
     y = np.asarray(year, float)
-    ok = np.isfinite(d) & (d > 0) & np.isfinite(y)
-    overall = float(np.mean(d[ok])) if ok.any() else 24.0
-    out: dict[str, float] = {"all": overall}
-    for name, lo, hi in ERA_BINS:
-        m = ok & (y >= lo) & (y < hi)
-        out[name] = float(np.mean(d[m])) if m.sum() >= MIN_BATTLES else overall
+    n = np.asarray(men, float)
+    ok = np.isfinite(d) & (d > 0) & np.isfinite(y) & np.isfinite(n) & (n > 0)
+    d, y, z = d[ok], y[ok], np.log(n[ok] / REFERENCE_MEN)
+    if d.size < 2:
+        return {"all": 24.0, "size_exponent": 0.0}
+    eras = [name for name, lo, hi in ERA_BINS if np.sum((y >= lo) & (y < hi)) >= MIN_BATTLES]
+    idx = np.full(d.size, len(eras))  # eras too small to have their own: the pooled intercept
+    for k, name in enumerate(eras):
+        lo, hi = next((lo, hi) for nm, lo, hi in ERA_BINS if nm == name)
+        idx[(y >= lo) & (y < hi)] = k
+
+    def nll(th: np.ndarray) -> float:
+        lt = th[:-1][idx] + th[-1] * z
+        return float(np.sum(lt + d * np.exp(-lt)))
+
+    start = np.r_[np.full(len(eras) + 1, np.log(np.mean(d))), 0.0]
+    th = minimize(nll, start, method="L-BFGS-B").x
+    b = float(th[-1])
+    pooled = float(np.exp(minimize(lambda a: float(np.sum(a[0] + b * z + d * np.exp(-(a[0] + b * z)))),
+                                   [np.log(np.mean(d))], method="L-BFGS-B").x[0]))
+    out: dict[str, float] = {"all": pooled, "size_exponent": b}
+    for name, _lo, _hi in ERA_BINS:
+        out[name] = float(np.exp(th[eras.index(name)])) if name in eras else pooled
     return out
 
 

@@ -19,7 +19,9 @@ Doctrine, applied as masks over the batch each step:
 
 * halt: an attacking unit halts when its local power ratio (own and friendly
   men in and next to its cell over enemy men in contact) falls below
-  `halt_ratio` or its stock below `halt_supply`; it resumes above
+  `halt_ratio`, or its stock below `halt_supply` while deliveries exceed its
+  need (waiting rebuilds the stock; where they do not, it presses on until it
+  starves); it resumes above
   `resume_ratio` and `resume_supply`;
 * call off the offensive (general retreat to the start positions; the side
   that holds the victory objective instead stops where it stands), from the
@@ -66,9 +68,12 @@ class AIParams:
     """Local ratio at which a halted unit resumes its attack (assumption)."""
     halt_supply: float = 0.2
     """Stock (fraction of the basic load, supply.py) below which an attacking unit halts to wait
-    for supply (assumption: under about a day and a half of supply)."""
+    for supply, where deliveries exceed its need (assumption: under about a day and a half of
+    supply)."""
     resume_supply: float = 0.4
-    """Stock at which a halted unit may resume (assumption: about three days)."""
+    """Stock at which a halted unit may resume (assumption: about three days). A unit whose
+    deliveries no longer exceed its need resumes without waiting: halting cannot rebuild its
+    stock, so it attacks with what it has until it starves."""
     counter_ratio: float = 3.0
     """Local ratio at which a defending unit counterattacks (assumption: the classic 3:1 rule for
     an attack on a position; with 2:1 the West Hunan defenders counterattacked on most of the
@@ -96,11 +101,11 @@ class AIParams:
     """Mean morale of the attack-phase units below which the offensive is called off
     (assumption: morale falls with losses and repulses and recovers out of contact, so an
     offensive that keeps being thrown back loses heart)."""
-    retreat_ratio: float = 1.0
+    retreat_ratio: float = 0.8
     """The offensive is called off when its attack-phase units' men fall below this multiple of
-    the enemy men within front_radius_km of them (assumption: an attacker no longer stronger
-    than the forces gathered against it cannot go on; 1940s doctrine wanted superiority to
-    attack at all)."""
+    the enemy men within front_radius_km of them (assumption, tuned: an attacker facing a
+    quarter more men than it has gathered against it gives up; 1.0 ended the West Hunan
+    offensive about a week before the seed's dates, 0.7 changed nothing more)."""
     front_radius_km: float = 30.0
     """Radius around the attacking units within which enemy men count against the offensive
     (assumption: about a day's march — the forces that can join the battle within a day)."""
@@ -218,7 +223,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
                                           men, c.side, c.n_sides, p.front_radius_km)
     front_ratio = np.where(opp_att > 0, own_att / np.maximum(opp_att, 1.0), np.inf)
     post, free, call_off, sup, strength, mor, stuck = kernels.doctrine_halt(
-        own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.morale, s.halted, s.broken,
+        own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.flow, s.morale, s.halted, s.broken,
         men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, front_ratio, c.victory_holder,
         p.halt_ratio, p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.retreat_supply,
         p.retreat_strength, p.retreat_morale, p.retreat_ratio, p.counter_ratio, p.counter_supply, p.pursue_ratio)

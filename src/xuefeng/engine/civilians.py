@@ -1,9 +1,12 @@
 """Civilian casualties (DESIGN.md §2): they follow combat and movement in
 populated cells.
 
-Per step, for each engagement at a defender's cell with population P:
+Per step of dt hours, for each engagement at a defender's cell with population P:
 
-    civilians hurt = combat_rate * P * min(1, battle casualties / casualty_scale)
+    civilians hurt = combat_rate * P * min(dt / 6 h, battle casualties / casualty_scale)
+
+(linear in the battle's casualties, so the step length does not matter; at most
+combat_rate of the people per 6 hours of full-scale fighting)
 
 plus, for each unit standing in a populated cell of the enemy's home territory
 (occupation, foraging, reprisals): occupation_rate_per_day * P * dt.
@@ -18,14 +21,18 @@ from dataclasses import dataclass
 import numpy as np
 
 
+#: Hours of fighting that combat_rate and casualty_scale refer to.
+RATE_HOURS = 6.0
+
+
 @dataclass(frozen=True)
 class CivilianParams:
     combat_rate: float = 0.018
-    """Share of a cell's population hurt by a full-scale engagement step in it (assumption,
+    """Share of a cell's population hurt per 6 hours of full-scale engagement in it (assumption,
     tuned to the seed's 8,563 civilian casualties: fighting in and around villages, shelling
     and air attack on occupied villages)."""
     casualty_scale: float = 300.0
-    """Battle casualties in a step that make an engagement 'full-scale' (assumption)."""
+    """Battle casualties in 6 hours that make an engagement 'full-scale' (assumption)."""
     occupation_rate_per_day: float = 0.005
     """Share of a populated enemy-home cell's people hurt per day by an occupying unit
     (assumption, tuned with combat_rate: requisition, forced labour, reprisals)."""
@@ -37,7 +44,7 @@ def civilian_step(c, s, p: CivilianParams, cell_cas: np.ndarray, alive: np.ndarr
                   dt_days: float) -> np.ndarray:
     """(R,) civilians hurt this step."""
     pop = c.population[s.cell]  # (R,U)
-    combat = p.combat_rate * pop * np.minimum(1.0, cell_cas / p.casualty_scale)
+    combat = p.combat_rate * pop * np.minimum(dt_days * 24.0 / RATE_HOURS, cell_cas / p.casualty_scale)
     owner = c.home_side[s.cell]
     occupying = alive & (owner >= 0) & (owner != c.side[None, :])
     occ = np.where(occupying, p.occupation_rate_per_day * pop * dt_days, 0.0)

@@ -10,7 +10,8 @@ with the defender's, to the engagement model.
 
 An engagement is an ongoing process (xuefeng.engagement.ongoing): it has run
 `s.eng_hours` hours; each step it ends with probability 1 - exp(-dt/T) (T: the
-mean duration of CDB90's battles of the campaign's era, from the model's fit),
+mean duration of CDB90's battles of the campaign's era and of the engagement's
+size, from the model's fit: larger battles last longer),
 and when it ends the attacker has won with the model's P(win), else the attack
 is repulsed; each side loses C(h + dt) - C(h), C the model's casualties for a
 battle of h hours. So a battle of D hours gives the battle-level model's
@@ -239,11 +240,12 @@ def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np
 
 
 def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
-            alive: np.ndarray, u: np.ndarray, step_hours: float, engagement_hours: float,
+            alive: np.ndarray, u: np.ndarray, step_hours: float, duration_law: tuple[float, float],
             advance_q: list[float] | np.ndarray = (), extra: dict | None = None) -> CombatResult:
     """Resolve this step's engagements for all replications; updates s.eng_hours.
-    engagement_hours: mean hours to decision of an engagement; advance_q: quantiles of the km
-    a winning attacker advances (both from the engagement model's fit; none: one cell).
+    duration_law: (mean hours to decision of an engagement of 10^4 men, size exponent);
+    advance_q: quantiles of the km a winning attacker advances (both from the engagement
+    model's fit; none: one cell).
 
     c: compiled scenario; s: state; air_presence (R,S) 0..1 (the day's); cas_sorties (R,S)
     close-support sorties flown this step; alive (R,U) units that can fight; u (R,U,5) uniforms
@@ -325,7 +327,9 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         half = 0.5 * p.casualty_sigma ** 2
         na = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 1], 1e-6, 1 - 1e-6)) - half)
         nd = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 2], 1e-6, 1 - 1e-6)) - half)
-        pdec = ongoing.decision_probability(step_hours, engagement_hours)
+        t_ref, t_exp = duration_law
+        T = t_ref * (np.maximum(am + eff[rr, dd], 1.0) / ongoing.REFERENCE_MEN) ** t_exp
+        pdec = ongoing.decision_probability(step_hours, T)
         dec, win = step_outcome(pdec, pw, u[rr, dd, 0])
         cas_att_d = np.zeros((R, U)); cas_att_d[rr, dd] = np.maximum(ca, 0) * na
         cas_def_d = np.zeros((R, U)); cas_def_d[rr, dd] = np.maximum(cd, 0) * nd

@@ -75,10 +75,11 @@ class EngineParams:
 
 
 def _override_value(sub: str, name: str, default: Any, value: Any) -> Any:
-    """`value` as the kind of parameter `default` is (bool, int, float, tuple of numbers), or
-    ValueError naming the parameter."""
+    """`value` as the kind of parameter `default` is (bool, int, float, tuple of numbers, each
+    finite and >= 0: no engine parameter is negative), or ValueError naming the parameter. The
+    one place every override (engine.yaml, --set, what-ifs, sensitivity samples) is checked."""
     def number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
 
     where = f"engine parameters: {sub}.{name}"
     if isinstance(default, bool):
@@ -87,15 +88,15 @@ def _override_value(sub: str, name: str, default: Any, value: Any) -> Any:
         return value
     if isinstance(default, int):
         if not (number(value) and float(value).is_integer()):
-            raise ValueError(f"{where}: expected a whole number, got {value!r}")
+            raise ValueError(f"{where}: expected a whole number >= 0, got {value!r}")
         return int(value)
     if isinstance(default, float):
         if not number(value):
-            raise ValueError(f"{where}: expected a number, got {value!r}")
+            raise ValueError(f"{where}: expected a number >= 0, got {value!r}")
         return float(value)
     if isinstance(default, tuple):
         if not (isinstance(value, (list, tuple)) and len(value) == len(default) and all(map(number, value))):
-            raise ValueError(f"{where}: expected a list of {len(default)} numbers, got {value!r}")
+            raise ValueError(f"{where}: expected a list of {len(default)} numbers >= 0, got {value!r}")
         return tuple(float(v) for v in value)
     return value
 

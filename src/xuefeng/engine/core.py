@@ -97,9 +97,10 @@ class Simulation:
                                      for m in range(13)])
         self._dt_days = c.step_hours / 24.0
         self._airlift_order = np.lexsort((np.arange(c.n_units), c.arrival_step, c.lift_step))
-        #: mean hours to decision of an engagement in this campaign's era (the engagement model's fit)
-        self._engagement_hours = float(self.model.mean_duration_hours(float(c.start.year))) \
-            if hasattr(self.model, "mean_duration_hours") else 24.0
+        #: (mean hours to decision of an engagement of 10^4 men, size exponent) in this campaign's
+        #: era (the engagement model's fit; a model without one: 24 h whatever the size)
+        self._duration_law = tuple(self.model.duration_law(float(c.start.year))) \
+            if hasattr(self.model, "duration_law") else (24.0, 0.0)
         #: quantiles of the km a winning attacker advances (the engagement model's fit; none: one cell)
         self._advance_q = np.asarray(self.model.advance_quantiles(float(c.start.year))
                                      if hasattr(self.model, "advance_quantiles") else [], float)
@@ -299,7 +300,7 @@ class Simulation:
         u5 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
                        block[:, sl["cas_air"]], block[:, sl["retreat"]]], axis=-1)
         cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u5,
-                                c.step_hours, self._engagement_hours, self._advance_q, self._model_extra(s.rain))
+                                c.step_hours, self._duration_law, self._advance_q, self._model_extra(s.rain))
         # civilians follow combat (at the defender's cell) and occupation of populated cells
         s.civilians += civ_mod.civilian_step(c, s, p.civilians, cr.cell_cas, alive, dt_days)
 

@@ -190,7 +190,7 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
 
 
 @njit(cache=True, nogil=True)
-def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fed, morale, halted, broken, men,
+def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fed, flow, morale, halted, broken, men,
                   men0, side, n_sides, side_attacked, side_retreat, front_ratio, victory_holder, halt_ratio,
                   halt_supply, resume_ratio, resume_supply, culmination_fraction, retreat_supply, retreat_strength,
                   retreat_morale, retreat_ratio, counter_ratio, counter_supply, pursue_ratio):
@@ -223,8 +223,13 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
         for u in range(U):
             ratio = own[r, u] / max(opp[r, u], 1.0)
             is_att = base[r, u] == ATTACK
-            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio) or supply[r, u] < halt_supply)
-            resume = ((not touching[r, u]) or ratio >= resume_ratio) and supply[r, u] >= resume_supply
+            # a unit short of stock halts to rebuild it only where what arrives exceeds its need
+            # (waiting helps); otherwise it presses on with what it has until it starves
+            rebuilds = flow[r, u] > 1.0
+            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio)
+                                                   or (supply[r, u] < halt_supply and rebuilds))
+            resume = ((not touching[r, u]) or ratio >= resume_ratio) and (
+                supply[r, u] >= resume_supply or not rebuilds)
             h = True if halt_now else (False if resume else halted[r, u])
             halted[r, u] = h and is_att
             if is_att:

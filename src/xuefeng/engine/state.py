@@ -37,6 +37,7 @@ class State:
     wp: np.ndarray  # (R,U) waypoint index within its phase
     supply: np.ndarray  # (R,U) stock, fraction of the basic load 0..1 (supply.py)
     fed: np.ndarray  # (R,U) share of its need the unit lived on last step 0..1 (supply.py)
+    flow: np.ndarray  # (R,U) deliveries over need last step: above 1 the stock is being rebuilt (supply.py)
     morale: np.ndarray  # (R,U) 0..1
     fatigue: np.ndarray  # (R,U) 0..1
     momentum: np.ndarray  # (R,U) -1..1
@@ -88,7 +89,7 @@ def initial_state(c, R: int) -> State:
         posture=np.full((R, U), 1, np.int64), field=np.full((R, U), -1, np.int64),
         chase=np.full((R, U), -1, np.int64),
         phase=np.full((R, U), -1, np.int64), wp=np.zeros((R, U), np.int64),
-        supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), morale=np.ones((R, U)),
+        supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), flow=np.ones((R, U)), morale=np.ones((R, U)),
         fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)), eng_hours=np.zeros((R, U)),
         steps_in_cell=np.full((R, U), 100, np.int64),
         halted=np.zeros((R, U), bool), broken=np.zeros((R, U), bool),

@@ -95,6 +95,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     if c.n_depots == 0:
         s.supply = np.where(alive, np.minimum(1.0, s.supply + dt_days / p.refill_days), s.supply)
         s.fed = np.where(alive, 1.0, s.fed)
+        s.flow = np.where(alive, 1.0, s.flow)
         return np.ones((R, U))
     need = need_tons_per_day(p, men, s.posture, engaged, alive)
     refill = men * p.kg_reference * p.basic_load_days / 1000.0 * (1.0 - s.supply) / p.refill_days
@@ -112,6 +113,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     stock, fed = stock_update(p, s.supply, men, need, delivered, dt_days)
     s.supply = np.where(alive, stock, s.supply)
     s.fed = np.where(alive, fed, s.fed)
+    s.flow = np.where(alive, np.where(need > 0, delivered / np.maximum(need, 1e-12), 1.0), s.flow)
     # draw the tons from the depots
     tons = np.where(alive & np.isfinite(h_best) & has_depots, from_depot * dt_days, 0.0)
     # tons per (replication, depot), added in unit order (as np.add.at would)
