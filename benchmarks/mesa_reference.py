@@ -172,6 +172,7 @@ class Unit(mesa.Agent):
         self.wp = 0
         self.supply = model.p.supply.start_supply  # stock, fraction of the basic load
         self.fed = 1.0  # share of its need the unit lived on last step
+        self.flow = 1.0  # deliveries over need last step (> 1: the stock is being rebuilt)
         self.eng_hours = 0.0  # hours the engagement at this unit (as defender) has run
         self.morale = 1.0
         self.fatigue = 0.0
@@ -263,12 +264,15 @@ class Unit(mesa.Agent):
         self.ratio = self.own / max(self.opp, 1.0)
 
     def doctrine_halt(self) -> None:
-        """An attacking unit halts at poor odds or low supply, and resumes when both recover."""
+        """An attacking unit halts at poor odds, or short of stock where waiting rebuilds it (what
+        arrives exceeds its need), and resumes when both recover or waiting cannot help."""
         p = self.model.p.ai
         is_att = self.base == ATTACK
+        rebuilds = self.flow > 1.0
         halt_now = is_att and self.alive and ((self.touching and self.ratio < p.halt_ratio)
-                                              or self.supply < p.halt_supply)
-        resume = (not self.touching or self.ratio >= p.resume_ratio) and self.supply >= p.resume_supply
+                                              or (self.supply < p.halt_supply and rebuilds))
+        resume = (not self.touching or self.ratio >= p.resume_ratio) and (
+            self.supply >= p.resume_supply or not rebuilds)
         if halt_now:
             self.halted = True
         elif resume:
@@ -537,6 +541,7 @@ class Unit(mesa.Agent):
         if c.n_depots == 0:
             self.supply = min(1.0, self.supply + m.dt_days / p.refill_days)
             self.fed = 1.0
+            self.flow = 1.0
             return
         h_best, d_best = math.inf, -1
         if not c.side_has_depots[self.side]:
@@ -559,6 +564,7 @@ class Unit(mesa.Agent):
                                                delivered * one, m.dt_days)
         self.supply = float(stock[0])
         self.fed = float(fed[0])
+        self.flow = delivered / self.need if self.need > 0 else 1.0
         if h_best < math.inf and c.side_has_depots[self.side]:
             m.depot_draw[d_best] += from_depot * m.dt_days
 
