@@ -1092,9 +1092,13 @@ class CampaignModel(mesa.Model):
             taken = c.victory_attacker in at and c.victory_holder not in at
             threatened = False
             if c.victory_threat_km > 0:
-                # an attacking force within the threat radius, running: the objective is untenable
-                near = any(u.side == c.victory_attacker and T.victory_dist_km[u.cell] <= c.victory_threat_km
-                           for u in live)
+                # attacking units (not broken or withdrawing) outnumbering the holder's within the
+                # threat radius, running: the objective is untenable
+                within = [u for u in live if T.victory_dist_km[u.cell] <= c.victory_threat_km]
+                att = sum(u.men for u in within if u.side == c.victory_attacker and not u.broken
+                          and u.posture != WITHDRAWAL)
+                hold = sum(u.men for u in within if u.side == c.victory_holder)
+                near = att > 0 and att > hold
                 self.threat_hours = self.threat_hours + c.step_hours if near else 0.0
                 threatened = not taken and self.threat_hours >= c.victory_threat_hours
                 if threatened:

@@ -287,18 +287,17 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         am = att_men[rr, dd]
         att_guns = (W * guns[rr]).sum(1)
         att_tanks = (W * tanks[rr]).sum(1)
-        # scenario quality (U,7) in Quality order; attackers weighted by effective men
-        q = np.broadcast_to(c.quality[None], (R, U, 7)).copy()
-        q[..., 4] *= np.where(c.side_liaison[c.side], p.liaison_intelligence, 1.0)[None, :]
-        lq = np.log(q)
+        # scenario quality (U,7) in Quality order, fixed for the campaign; attackers weighted by
+        # effective men
+        lq_u = c.log_quality
         we = W * eff_n  # (n,a)
-        lq_sum, by_side = kernels.attacker_means(rr, we, lq, c.side, c.n_sides)
+        lq_sum, by_side = kernels.attacker_means(rr, we, np.broadcast_to(lq_u[None], (R, U, 7)), c.side, c.n_sides)
         wsum = np.maximum(am, 1e-9)
         att_lq = lq_sum / wsum[:, None]
         att_mom = (we * s.momentum[rr]).sum(1) / wsum
         att_morale = (we * s.morale[rr]).sum(1) / wsum
         att_fed = (we * fed[rr]).sum(1) / wsum
-        adv = state_advantages(p, p.advantage_scale * (att_lq - lq[rr, dd]), att_morale, s.morale[rr, dd],
+        adv = state_advantages(p, p.advantage_scale * (att_lq - lq_u[dd]), att_morale, s.morale[rr, dd],
                                att_fed, fed[rr, dd], att_mom - s.momentum[rr, dd])
         # attacker side per engagement (the side with most attacking men)
         att_side = np.argmax(by_side, axis=1)

@@ -273,6 +273,7 @@ class Compiled:
     mortars0: np.ndarray
     tanks0: np.ndarray
     quality: np.ndarray  # (U,7)
+    log_quality: np.ndarray  # (U,7) ln quality, intelligence raised for a side with liaison (combat.py)
     start_cell: np.ndarray  # (U,)
     home_field: np.ndarray  # (U,)
     arrival_step: np.ndarray  # (U,) 0 = at start
@@ -668,6 +669,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         n_units=U, unit_ids=tuple(u.id for u in man), unit_names=tuple(u.name for u in man),
         side=side, enemy=side[:, None] != side[None, :], mode=mode, arms0=arms0, men0=men0,
         guns0=guns0, mortars0=mortars0, tanks0=tanks0, quality=quality, start_cell=start_cell,
+        log_quality=_log_quality(quality, side, np.array([c.liaison_system for c in scfg]), p.combat.liaison_intelligence),
         home_field=home_field, arrival_step=arrival_step, lift_step=np.array(lift_start), air_arrival=air_arrival,
         n_phases=P, phase_ids=tuple(ph.id for _, ph in phases), phase_side=phase_side,
         phase_units=phase_units, phase_posture=phase_posture, phase_start_step=phase_start,
@@ -689,6 +691,14 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
 
 #: Largest map for which the dense (C,C) adjacency table is built (C*C bytes).
 MAX_DENSE_ADJ_CELLS = 12000
+
+
+def _log_quality(quality: np.ndarray, side: np.ndarray, liaison: np.ndarray, factor: float) -> np.ndarray:
+    """ln of each unit's quality (U,7, QUALITY_FIELDS order), the intelligence factor of a side
+    with a liaison system multiplied by `factor` (combat.CombatParams.liaison_intelligence)."""
+    q = np.array(quality, dtype=float)
+    q[:, QUALITY_FIELDS.index("intelligence")] *= np.where(liaison[side], factor, 1.0)
+    return np.log(q)
 
 
 def _cell_km(nbr: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:

@@ -37,6 +37,7 @@ from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, Compiled
 from xuefeng.engine.movement import move_units
+from xuefeng.engine.postures import WITHDRAWAL
 from xuefeng.engine.state import LEDGER, initial_state, mm
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
@@ -385,9 +386,15 @@ class Simulation:
             hold_in = (at & (c.side == c.victory_holder)[None, :]).any(1)
             taken = active & att_in & ~hold_in & ~s.objective_taken & (t <= c.victory_by_step)
             if c.victory_threat_km > 0:
-                # an attacking force within the threat radius, running: the objective is untenable
-                near = (alive & (c.side == c.victory_attacker)[None, :]
-                        & (c.victory_dist_km[s.cell] <= c.victory_threat_km)).any(1)
+                # an attacking force that dominates the ground within the threat radius (more
+                # men there, not broken or withdrawing, than the holder's), running: the
+                # objective is untenable
+                within = alive & (c.victory_dist_km[s.cell] <= c.victory_threat_km)
+                men = s.men()
+                pressing = within & (c.side == c.victory_attacker)[None, :] & ~s.broken & (s.posture != WITHDRAWAL)
+                att_men = np.where(pressing, men, 0.0).sum(1)
+                hold_men = np.where(within & (c.side == c.victory_holder)[None, :], men, 0.0).sum(1)
+                near = (att_men > 0) & (att_men > hold_men)
                 s.threat_hours = np.where(active & near, s.threat_hours + c.step_hours, 0.0)
                 threatened = active & ~taken & ~s.objective_taken & (t <= c.victory_by_step) \
                     & (s.threat_hours >= c.victory_threat_hours)

@@ -460,9 +460,9 @@ class Claim(Frozen):
 
 class VictoryCondition(Frozen):
     """The defender wins if it holds `objective` until `by`; the attacker if it takes it — or,
-    where `threat_radius_km` is given, if it keeps a force within that distance of the objective
-    for `threat_hours` running (an objective made untenable without being entered, such as an
-    airfield under the guns)."""
+    where `threat_radius_km` is given, if for `threat_hours` running its units within that
+    distance of the objective, not broken or withdrawing, outnumber the holder's there (an
+    objective made untenable without being entered, such as an airfield under the guns)."""
 
     id: Identifier
     kind: Literal["hold_objective"]
@@ -471,8 +471,9 @@ class VictoryCondition(Frozen):
     by: dt.datetime
     threat_radius_km: float | None = Field(
         default=None, gt=0, le=1000,
-        description="The objective is lost when an enemy force stands within this many km of it "
-                    "for threat_hours running (omit: only entering it takes it).")
+        description="The objective is lost when, for threat_hours running, the enemy's units within "
+                    "this many km of it (not broken or withdrawing) outnumber the holder's there "
+                    "(omit: only entering it takes it).")
     threat_hours: float | None = Field(
         default=None, ge=0, le=10000,
         description="Hours an enemy force must stay within threat_radius_km (default 24).")
