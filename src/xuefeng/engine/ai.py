@@ -217,7 +217,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     # doctrine
     own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
     # halt and resume, culmination and calling off, fall-back, counterattack and pursuit
-    # (kernels.doctrine_halt; updates s.halted, s.culm_count, s.side_retreat)
+    # (kernels.doctrine_halt; updates s.halted and s.side_retreat)
     # the offensive's men against the enemy men that can meet it (within front_radius_km)
     own_att, opp_att = kernels.men_facing(c.x_km[s.cell], c.y_km[s.cell], alive, (base == ATTACK) & in_att_phase,
                                           men, c.side, c.n_sides, p.front_radius_km)

@@ -337,7 +337,8 @@ class Simulation:
         # fatigue
         terr = c.terrain_exertion[c.terrain[s.cell]]
         mv = p.movement
-        fat = s.fatigue + moved / 24.0 * mv.fatigue_per_march_day * terr + np.where(cr.engaged, cp.combat_fatigue_per_day * dt_days, 0)
+        fat = s.fatigue + moved / 24.0 * mv.fatigue_per_march_day * terr \
+            + np.where(cr.engaged, cp.combat_fatigue_per_day * dt_days, 0)
         fat = fat - np.where((moved == 0) & ~cr.engaged, mv.fatigue_recovery_per_day * dt_days, 0.0)
         s.fatigue = np.where(alive, np.clip(fat, 0.0, 1.0), s.fatigue)
         # disease, died of illness, return to duty
