@@ -43,6 +43,19 @@ def test_step_model_integrated_over_a_battle_is_the_battle_model(dt: float) -> N
     np.testing.assert_allclose(cd, cdb, rtol=1e-9)
 
 
+def test_predict_durations_is_predict_batch_at_each_duration() -> None:
+    """The engine's one-pass prediction at two durations equals two predict_batch calls."""
+    dur, args, kw = _battles(300, np.random.default_rng(2))
+    kw = {**kw, "wet": np.random.default_rng(3).integers(0, 2, 300).astype(float)}
+    d2 = dur * 0.3
+    p, (ca1, ca2), (cd1, cd2) = MODEL.predict_durations((dur, d2), *args, **kw)
+    for d, ca, cd in ((dur, ca1, cd1), (d2, ca2, cd2)):
+        pb, cab, cdb = MODEL.predict_batch(*args[:10], d, *args[10:], **kw)
+        np.testing.assert_allclose(p, pb, rtol=1e-12)
+        np.testing.assert_allclose(ca, cab, rtol=1e-12)
+        np.testing.assert_allclose(cd, cdb, rtol=1e-12)
+
+
 @given(st.floats(1.0, 24.0), st.integers(1, 8))
 @settings(max_examples=50, deadline=None)
 def test_decision_hazard_composes_over_steps(dt: float, k: int) -> None:

@@ -413,19 +413,57 @@ class EngagementModel:
     def log_casualty_fraction(
         self, side: str, feats: dict[str, np.ndarray], log_r: np.ndarray
     ) -> np.ndarray:
+        ld = self._filled(feats, f"{side}:log_duration")
+        return self._log_casualty_base(side, feats, log_r) + self._duration_term(side, ld)
+
+    def _log_casualty_base(self, side: str, feats: dict[str, np.ndarray], log_r: np.ndarray) -> np.ndarray:
+        """A side's log casualty fraction without the duration terms."""
         coefs = self.casualty[side]
         out = coefs.get("lambda", 0.0) * log_r
         for name in CASUALTY_FEATURES:
             c = coefs.get(name, 0.0)
             if c != 0.0 and name not in ("log_duration", "log_duration_sq"):
                 out = out + c * self._filled(feats, f"{side}:{name}")
-        # duration: g1 * ld + g2 * ld^2, with ld held at or above the parabola's
-        # vertex so that casualties never fall as the duration grows
+        return out
+
+    def _duration_term(self, side: str, ld: np.ndarray) -> np.ndarray:
+        """g1 * ld + g2 * ld^2 of ld = log(duration / 24 h), with ld held at or above the
+        parabola's vertex so that casualties never fall as the duration grows."""
+        coefs = self.casualty[side]
         g1, g2 = coefs.get("log_duration", 0.0), coefs.get("log_duration_sq", 0.0)
-        ld = self._filled(feats, f"{side}:log_duration")
         if g2 > 0:
             ld = np.maximum(ld, -g1 / (2.0 * g2))
-        return out + g1 * ld + g2 * ld * ld
+        return g1 * ld + g2 * ld * ld
+
+    def predict_durations(self, durations: tuple[Any, ...], att_strength: Any, def_strength: Any, *args: Any,
+                          **kwargs: Any) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """`predict_batch` for the same battles at several durations, the features built once:
+        P(attacker wins) and, per duration, the attacker's and the defender's casualties. The
+        positional inputs after the strengths are predict_batch's, without duration_hours."""
+        if (kwargs.get("war") is not None or kwargs.get("campaign") is not None) and self.groups:
+            p, ca, cd = zip(*(self.predict_batch(att_strength, def_strength, *args[:8], d, *args[8:], **kwargs)
+                              for d in durations))
+            return p[0], list(ca), list(cd)
+        kwargs.pop("war", None)
+        kwargs.pop("campaign", None)
+        feats, shape = build_features(att_strength, def_strength, *args[:8], durations[0], *args[8:], **kwargs)
+        log_r = self.log_power_ratio(feats, shape)
+        p_win = 1.0 / (1.0 + np.exp(-np.clip(self.power.get("intercept", 0.0) + log_r, -50, 50)))
+        ok = np.isfinite(feats["force_ratio"])
+        sa = np.where(ok, np.broadcast_to(_f(att_strength), shape), np.nan)
+        sd = np.where(ok, np.broadcast_to(_f(def_strength), shape), np.nan)
+        base_a = self._log_casualty_base("att", feats, log_r)
+        base_d = self._log_casualty_base("def", feats, log_r)
+        cas_a, cas_d = [], []
+        for dur in durations:
+            d = np.broadcast_to(_f(dur), shape)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ld = np.log(np.where(d > 0, d, np.nan) / 24.0)
+            ld_a = np.where(np.isfinite(ld), ld, self.fill.get("att:log_duration", 0.0))
+            ld_d = np.where(np.isfinite(ld), ld, self.fill.get("def:log_duration", 0.0))
+            cas_a.append(sa * np.exp(np.minimum(base_a + self._duration_term("att", ld_a), 0.0)))
+            cas_d.append(sd * np.exp(np.minimum(base_d + self._duration_term("def", ld_d), 0.0)))
+        return p_win, cas_a, cas_d
 
     def predict_batch(
         self,

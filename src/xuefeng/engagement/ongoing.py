@@ -134,6 +134,12 @@ def casualty_increment(model: Any, hours_so_far: np.ndarray, dt_hours: float | n
     if n < 10:
         raise TypeError("casualty_increment needs the ten inputs of predict_batch before duration_hours")
     before, after = args[:10], args[10:]
+    started = h0 > 0
+    if hasattr(model, "predict_durations"):  # the fitted model: features built once
+        p, (ca1, ca0), (cd1, cd0) = model.predict_durations((h1, np.where(started, h0, 1.0)), *before, *after,
+                                                            **kwargs)
+        return (p, np.maximum(ca1 - np.where(started, ca0, 0.0), 0.0),
+                np.maximum(cd1 - np.where(started, cd0, 0.0), 0.0))
     both = np.concatenate([h1, np.where(h0 > 0, h0, 1.0)])
 
     def twice(v: Any) -> Any:

@@ -380,7 +380,8 @@ class Simulation:
     def _outcome_step(self) -> None:
         c, s, t = self.c, self._s, self._s.t
         active = ~s.done
-        alive = s.present & (s.men() > self.p.combat.min_men)
+        men = s.men()
+        alive = s.present & (men > self.p.combat.min_men)
         if c.victory_cell >= 0 and c.victory_attacker >= 0:
             at = (s.cell == c.victory_cell) & alive
             att_in = (at & (c.side == c.victory_attacker)[None, :]).any(1)
@@ -391,7 +392,6 @@ class Simulation:
                 # men there, not broken or withdrawing, than the holder's), running: the
                 # objective is untenable
                 within = alive & (c.victory_dist_km[s.cell] <= c.victory_threat_km)
-                men = s.men()
                 pressing = within & (c.side == c.victory_attacker)[None, :] & ~s.broken & (s.posture != WITHDRAWAL)
                 att_men = np.where(pressing, men, 0.0).sum(1)
                 hold_men = np.where(within & (c.side == c.victory_holder)[None, :], men, 0.0).sum(1)
