@@ -142,9 +142,24 @@ def test_unreachable_scheduler_exits_2(monkeypatch) -> None:
     assert r.exit_code == 2 and "127.0.0.1:9" in r.output
 
 
+def _processes_naming(path: Path) -> list[int]:
+    """Live (not zombie) processes whose command line names `path`."""
+    found = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            if str(path).encode() in (d / "cmdline").read_bytes() and \
+                    (d / "stat").read_text().split(") ")[-1][:1] != "Z":
+                found.append(int(d.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="process table read from /proc")
 def test_kill_9_then_resume_equals_uninterrupted(tmp_path) -> None:
-    """SIGKILL a running `xuefeng ensemble --out` once its first chunk is written; --resume finishes it
-    to exactly the uninterrupted result (nothing lost, nothing repeated)."""
+    """SIGKILL a running `xuefeng ensemble --out` once its first chunk is written: no worker process
+    of it is left 10 s later, and --resume finishes it to exactly the uninterrupted result
+    (nothing lost, nothing repeated)."""
     out = tmp_path / "killed"
     args = [str(MINI), "-n", "80", "-c", "1", "--seed", "9", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
@@ -158,6 +173,11 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    # its worker processes (forked: the same command line) end with it
+    deadline = time.monotonic() + 10
+    while _processes_naming(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_naming(out), "worker processes outlived the killed command"
     m = json.loads((out / "manifest.json").read_text())
     assert m["complete"] is False
     done_before = sum(c["status"] == "done" for c in m["chunks"])

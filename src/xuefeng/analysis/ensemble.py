@@ -235,8 +235,12 @@ def _run_dask_job(job: Job, scenario: Any) -> tuple[Any, Results]:
 _WORKER_SCENARIO: Any = None
 
 
-def _init_worker(scenario: Any) -> None:
+def _init_worker(scenario: Any, parent_pid: int | None = None) -> None:
     global _WORKER_SCENARIO
+    if parent_pid is not None:
+        from xuefeng.analysis.lifeline import tie_to_parent
+
+        tie_to_parent(parent_pid)  # no orphaned workers if the command is killed
     _WORKER_SCENARIO = scenario
 
 
@@ -272,7 +276,7 @@ def _iter_pool(scenario: Any, jobs: Sequence[Job], workers: int) -> Iterator[tup
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     ex = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(scenario,))
+                             initializer=_init_worker, initargs=(scenario, os.getpid()))
     try:
         pending = {ex.submit(_run_in_worker, j) for j in jobs}
         while pending:
