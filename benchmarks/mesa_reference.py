@@ -527,7 +527,7 @@ class Unit(mesa.Agent):
         one = np.ones(1)
         self.need = float(supply_rules.need_tons_per_day(
             p, men * one, np.array([self.posture]), np.array([self.engaged]), np.array([self.alive]))[0])
-        refill = men * p.kg_reference * p.basic_load_days / 1000.0 * (1.0 - self.supply) / p.refill_days
+        refill = supply_rules.basic_load_tons(p, men) * (1.0 - self.supply) / p.refill_days
         self.request = self.need + refill if self.alive else 0.0
         m.side_demand[self.side] += self.request
 
@@ -967,9 +967,7 @@ class CampaignModel(mesa.Model):
         ca = float(np.nan_to_num(np.asarray(ca, float))[0]) * p.intensity
         cd = float(np.nan_to_num(np.asarray(cd, float))[0]) * p.intensity
         rnd = self.random
-        t_ref, t_exp = self.duration_law
-        pdec = ongoing.decision_probability(
-            step_hours, t_ref * (max(am + d.eff, 1.0) / ongoing.REFERENCE_MEN) ** t_exp)
+        pdec = ongoing.decision_probability(step_hours, ongoing.decision_hours(self.duration_law, am + d.eff))
         dec, win = combat_rules.step_outcome(pdec, pw, np.array([rnd.random()]))
         dec, win = bool(dec[0]), bool(win[0])
         # mean-one log-normal noise: expected losses do not depend on the step length

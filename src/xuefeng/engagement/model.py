@@ -353,12 +353,10 @@ class EngagementModel:
         """Mean duration (h) of a battle of `year`'s era with `men` on both sides (default
         10^4), as fitted on the data (xuefeng.engagement.ongoing.fit_duration): the mean time to
         decision of an ongoing engagement. A model file without durations answers 24 h."""
-        from xuefeng.engagement.ongoing import REFERENCE_MEN
+        from xuefeng.engagement.ongoing import decision_hours
 
-        t_ref, b = self.duration_law(year)
-        if men is None:
-            return t_ref
-        return t_ref * (np.maximum(np.asarray(men, float), 1.0) / REFERENCE_MEN) ** b
+        law = self.duration_law(year)
+        return law[0] if men is None else decision_hours(law, men)
 
     def duration_law(self, year: float) -> tuple[float, float]:
         """(mean duration in h at 10^4 men, size exponent) for `year`'s era."""
@@ -435,34 +433,48 @@ class EngagementModel:
             ld = np.maximum(ld, -g1 / (2.0 * g2))
         return g1 * ld + g2 * ld * ld
 
-    def predict_durations(self, durations: tuple[Any, ...], att_strength: Any, def_strength: Any, *args: Any,
-                          **kwargs: Any) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """`predict_batch` for the same battles at several durations, the features built once:
-        P(attacker wins) and, per duration, the attacker's and the defender's casualties. The
-        positional inputs after the strengths are predict_batch's, without duration_hours."""
-        if (kwargs.get("war") is not None or kwargs.get("campaign") is not None) and self.groups:
-            p, ca, cd = zip(*(self.predict_batch(att_strength, def_strength, *args[:8], d, *args[8:], **kwargs)
-                              for d in durations))
-            return p[0], list(ca), list(cd)
-        kwargs.pop("war", None)
-        kwargs.pop("campaign", None)
-        feats, shape = build_features(att_strength, def_strength, *args[:8], durations[0], *args[8:], **kwargs)
+    def predict_durations(self, durations: tuple[Any, ...], att_strength: Any, def_strength: Any,
+                          att_artillery: Any = np.nan, def_artillery: Any = np.nan, att_tanks: Any = np.nan,
+                          def_tanks: Any = np.nan, air_superiority: Any = np.nan, surprise: Any = np.nan,
+                          defender_posture: Any = np.nan, terrain: Any = np.nan, front_km: Any = np.nan,
+                          advantages: Any = None, *, year: Any = np.nan, wet: Any = np.nan, war: Any = None,
+                          campaign: Any = None) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """`predict_batch` for the same battles at several durations, the features built once
+        (the campaign engine asks for two per step): P(attacker wins) and, per duration, the
+        attacker's and the defender's casualties. Inputs as predict_batch's, durations first."""
+        feats, shape = build_features(
+            att_strength, def_strength, att_artillery, def_artillery, att_tanks, def_tanks,
+            air_superiority, surprise, defender_posture, terrain, durations[0], front_km,
+            advantages, year, wet,
+        )
         log_r = self.log_power_ratio(feats, shape)
-        p_win = 1.0 / (1.0 + np.exp(-np.clip(self.power.get("intercept", 0.0) + log_r, -50, 50)))
+        g_att = g_def = 0.0
+        if (war is not None or campaign is not None) and self.groups:
+            log_r = log_r + self.group_effect("power", war, campaign, shape)
+            g_att = self.group_effect("att", war, campaign, shape)
+            g_def = self.group_effect("def", war, campaign, shape)
+        eta = self.power.get("intercept", 0.0) + log_r
+        p_win = 1.0 / (1.0 + np.exp(-np.clip(eta, -50, 50)))
         ok = np.isfinite(feats["force_ratio"])
         sa = np.where(ok, np.broadcast_to(_f(att_strength), shape), np.nan)
         sd = np.where(ok, np.broadcast_to(_f(def_strength), shape), np.nan)
         base_a = self._log_casualty_base("att", feats, log_r)
         base_d = self._log_casualty_base("def", feats, log_r)
         cas_a, cas_d = [], []
-        for dur in durations:
-            d = np.broadcast_to(_f(dur), shape)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ld = np.log(np.where(d > 0, d, np.nan) / 24.0)
-            ld_a = np.where(np.isfinite(ld), ld, self.fill.get("att:log_duration", 0.0))
-            ld_d = np.where(np.isfinite(ld), ld, self.fill.get("def:log_duration", 0.0))
-            cas_a.append(sa * np.exp(np.minimum(base_a + self._duration_term("att", ld_a), 0.0)))
-            cas_d.append(sd * np.exp(np.minimum(base_d + self._duration_term("def", ld_d), 0.0)))
+        for k, dur in enumerate(durations):
+            if k == 0:
+                ld_a = self._filled(feats, "att:log_duration")
+                ld_d = self._filled(feats, "def:log_duration")
+            else:  # as build_features codes a duration, without building the rest again
+                d = np.broadcast_to(_f(dur), shape)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ld = np.log(np.where(d > 0, d, np.nan) / 24.0)
+                ld_a = np.where(np.isfinite(ld), ld, self.fill.get("att:log_duration", 0.0))
+                ld_d = np.where(np.isfinite(ld), ld, self.fill.get("def:log_duration", 0.0))
+            la = (base_a + self._duration_term("att", ld_a)) + g_att
+            ldf = (base_d + self._duration_term("def", ld_d)) + g_def
+            cas_a.append(sa * np.exp(np.minimum(la, 0.0)))
+            cas_d.append(sd * np.exp(np.minimum(ldf, 0.0)))
         return p_win, cas_a, cas_d
 
     def predict_batch(
@@ -504,25 +516,10 @@ class EngagementModel:
         strength); where a strength is missing or not positive all three
         outputs are NaN.
         """
-        feats, shape = build_features(
-            att_strength, def_strength, att_artillery, def_artillery, att_tanks, def_tanks,
-            air_superiority, surprise, defender_posture, terrain, duration_hours, front_km,
-            advantages, year, wet,
-        )
-        log_r = self.log_power_ratio(feats, shape)
-        g_att = g_def = 0.0
-        if (war is not None or campaign is not None) and self.groups:
-            log_r = log_r + self.group_effect("power", war, campaign, shape)
-            g_att = self.group_effect("att", war, campaign, shape)
-            g_def = self.group_effect("def", war, campaign, shape)
-        eta = self.power.get("intercept", 0.0) + log_r
-        p_win = 1.0 / (1.0 + np.exp(-np.clip(eta, -50, 50)))
-        sa = np.where(np.isfinite(feats["force_ratio"]), np.broadcast_to(_f(att_strength), shape), np.nan)
-        sd = np.where(np.isfinite(feats["force_ratio"]), np.broadcast_to(_f(def_strength), shape), np.nan)
-        la = self.log_casualty_fraction("att", feats, log_r) + g_att
-        ld = self.log_casualty_fraction("def", feats, log_r) + g_def
-        cas_a = sa * np.exp(np.minimum(la, 0.0))
-        cas_d = sd * np.exp(np.minimum(ld, 0.0))
+        p_win, (cas_a,), (cas_d,) = self.predict_durations(
+            (duration_hours,), att_strength, def_strength, att_artillery, def_artillery, att_tanks, def_tanks,
+            air_superiority, surprise, defender_posture, terrain, front_km, advantages,
+            year=year, wet=wet, war=war, campaign=campaign)
         return p_win, cas_a, cas_d
 
     # -------------------------------------------------------------- report

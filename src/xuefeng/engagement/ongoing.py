@@ -42,6 +42,13 @@ MIN_BATTLES = 20
 REFERENCE_MEN = 1e4
 
 
+def decision_hours(law: tuple[float, float], men: Any) -> np.ndarray:
+    """Mean hours to decision of engagements with `men` on both sides under a fitted law
+    (T at REFERENCE_MEN men, size exponent b): T * (men / REFERENCE_MEN)^b."""
+    t_ref, b = law
+    return t_ref * (np.maximum(np.asarray(men, float), 1.0) / REFERENCE_MEN) ** b
+
+
 def fit_duration(duration_hours: np.ndarray, year: np.ndarray, men: np.ndarray) -> dict[str, float]:
     """Mean battle duration as a function of era and size, fitted on CDB90 by maximum
     likelihood: durations exponential with mean T = T_era * (men / REFERENCE_MEN)^b (men: both

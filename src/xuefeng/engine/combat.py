@@ -326,9 +326,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         half = 0.5 * p.casualty_sigma ** 2
         na = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 1], 1e-6, 1 - 1e-6)) - half)
         nd = np.exp(p.casualty_sigma * ndtri(np.clip(u[rr, dd, 2], 1e-6, 1 - 1e-6)) - half)
-        t_ref, t_exp = duration_law
-        T = t_ref * (np.maximum(am + eff[rr, dd], 1.0) / ongoing.REFERENCE_MEN) ** t_exp
-        pdec = ongoing.decision_probability(step_hours, T)
+        pdec = ongoing.decision_probability(step_hours, ongoing.decision_hours(duration_law, am + eff[rr, dd]))
         dec, win = step_outcome(pdec, pw, u[rr, dd, 0])
         cas_att_d = np.zeros((R, U)); cas_att_d[rr, dd] = np.maximum(ca, 0) * na
         cas_def_d = np.zeros((R, U)); cas_def_d[rr, dd] = np.maximum(cd, 0) * nd

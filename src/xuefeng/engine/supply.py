@@ -64,6 +64,11 @@ class SupplyParams:
     """Stock of every unit at the start, fraction of its basic load (assumption: full basic load)."""
 
 
+def basic_load_tons(p: SupplyParams, men: np.ndarray) -> np.ndarray:
+    """Tons in a unit's basic load: basic_load_days of the reference need."""
+    return men * p.kg_reference * p.basic_load_days / 1000.0
+
+
 def need_tons_per_day(p: SupplyParams, men: np.ndarray, posture: np.ndarray, engaged: np.ndarray | None,
                       alive: np.ndarray) -> np.ndarray:
     """Each unit's need, tons/day, by posture and combat."""
@@ -78,7 +83,7 @@ def stock_update(p: SupplyParams, supply: np.ndarray, men: np.ndarray, need: np.
     """(stock as a fraction of the basic load, fed) after dt days of consuming `need` and
     receiving `delivered` (tons/day): the stock never falls below zero, and `fed` is the share
     of the need that stock and deliveries covered."""
-    load = np.maximum(men * p.kg_reference * p.basic_load_days / 1000.0, 1e-9)  # tons in a basic load
+    load = np.maximum(basic_load_tons(p, men), 1e-9)
     have = supply * load + delivered * dt_days
     want = need * dt_days
     fed = np.where(want > 0, np.minimum(1.0, have / np.maximum(want, 1e-12)), 1.0)
@@ -98,7 +103,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
         s.flow = np.where(alive, 1.0, s.flow)
         return np.ones((R, U))
     need = need_tons_per_day(p, men, s.posture, engaged, alive)
-    refill = men * p.kg_reference * p.basic_load_days / 1000.0 * (1.0 - s.supply) / p.refill_days
+    refill = basic_load_tons(p, men) * (1.0 - s.supply) / p.refill_days
     request = np.where(alive, need + refill, 0.0)
     side_request = mm(request, c.side_onehot)  # (R,S)
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
