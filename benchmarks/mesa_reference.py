@@ -49,6 +49,7 @@ import pandas as pd
 from xuefeng.engagement import ongoing
 from xuefeng.engine import combat as combat_rules
 from xuefeng.engine import civilians as civ_rules
+from xuefeng.engine import movement as movement_rules
 from xuefeng.engine import supply as supply_rules
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, Compiled, compile_scenario
 from xuefeng.engine.movement import max_hops
@@ -339,7 +340,7 @@ class Unit(mesa.Agent):
         in_contact = self.cell in ezoc
         speed = (mv.low_supply_speed_floor + (1 - mv.low_supply_speed_floor) * self.fed) \
             * (1 - mv.fatigue_speed_penalty * self.fatigue) \
-            * (1.0 - mv.interdiction_slowdown * m.interdiction_cut[self.side])
+            * movement_rules.air_march_factor(mv, m.enemy_presence[self.side], m.daylight_share)
         if withdrawing and in_contact:
             speed *= mv.contact_withdrawal_speed
         chasing = moving and self.chase >= 0
@@ -585,6 +586,7 @@ class CampaignModel(mesa.Model):
         c = compiled
         self.c = c
         self.p = c.params
+        self.daylight_share = max(0.0, min(1.0, (self.p.air.day_end_hour - self.p.air.day_start_hour) / 24.0))
         self.T = tables(c)
         self.replication = int(replication)
         self.engagement = engagement
@@ -658,6 +660,8 @@ class CampaignModel(mesa.Model):
         self.orders()
         air = self.air_operations()
         self.interdiction_cut = air["cut"]
+        self.enemy_presence = [sum(air["presence"][k] for k in range(len(air["presence"])) if k != s_)
+                               for s_ in range(len(air["presence"]))]
         self.movement()
         self.combat(air)
         self.civilians += self.civilian_casualties()

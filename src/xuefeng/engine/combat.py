@@ -141,10 +141,6 @@ class CombatParams:
     """Most cells a beaten defender falls back after one decided engagement (computational bound:
     the CDB90 distances it draws from reach hundreds of km for the great breakthroughs, which a
     campaign's march and pursuit rules should carry out, not one jump)."""
-    retreat_rear_weight: float = 0.05
-    """km of distance from the attackers traded per foot-hour nearer the side's depots when a
-    beaten defender picks the cell to fall back to (assumption: fall back away from the enemy,
-    toward one's supplies)."""
     min_men: float = 100.0
     """A unit with fewer men is out of action (cannot fight, move or hold ground) (assumption)."""
     cas_men_per_sortie: float = 0.15
@@ -221,9 +217,12 @@ def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.nda
 
 def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray, ay: np.ndarray,
                   n_cells: np.ndarray) -> np.ndarray:
-    """Where beaten defenders end up: `n_cells` steps each from `cell`, every step to the
-    passable neighbour furthest from their attackers' mean position (ax, ay) traded against
-    nearness to the side's depots (retreat_rear_weight); a unit with no way back stays."""
+    """Where beaten defenders end up: `n_cells` steps each from `cell`. A beaten unit falls back
+    along its line of communication: each step goes to the passable neighbour nearest the
+    side's depots (rear_ctg) among those no nearer its attackers' mean position (ax, ay); where
+    none is (or the side has no depots), to the neighbour furthest from the attackers. A unit
+    with no way back stays. (Falling back 'away from the attackers' alone sent units beaten by a
+    flank attack deeper into enemy country.)"""
     cur = cell.copy()
     for k in range(int(n_cells.max()) if n_cells.size else 0):
         go = n_cells > k
@@ -232,8 +231,15 @@ def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np
         cc = cur[go]
         nbc = c.nbr[cc]  # (n,6)
         away = np.hypot(c.x_km[nbc] - ax[go, None], c.y_km[nbc] - ay[go, None])
-        score = away - p.retreat_rear_weight * c.rear_ctg[side[go, None], nbc]
-        score = np.where(c.edge_ok[cc], score, -np.inf)
+        here = np.hypot(c.x_km[cc] - ax[go], c.y_km[cc] - ay[go])
+        rear_n = c.rear_ctg[side[go, None], nbc]
+        rear_here = c.rear_ctg[side[go], cc]
+        ok = c.edge_ok[cc]
+        back = ok & (away >= here[:, None] - 1e-9) & (rear_n < rear_here[:, None])
+        # toward the rear where a way back is open (ties: further from the attackers), else away
+        score = np.where(back.any(-1, keepdims=True),
+                         np.where(back, -rear_n + 1e-6 * away, -np.inf),
+                         np.where(ok, away, -np.inf))
         rear = np.take_along_axis(nbc, np.argmax(score, axis=-1)[..., None], axis=-1)[..., 0]
         cur[go] = np.where(np.isfinite(score.max(-1)), rear, cc)
     return cur

@@ -4,7 +4,7 @@ Phases of one step, in order (each delegated to its sub-model module):
 
 1. orders & command delay (ai.orders, command)
 2. air operations (air.fly: the day's air presence and interdiction, this step's sorties)
-3. movement (movement.move_units: zones of control, fields, envelopment marches, interdiction)
+3. movement (movement.move_units: zones of control, fields, envelopment marches, air)
 4. combat (combat.resolve: ongoing engagements, engagement model)
 5. attrition: battle losses, guerrillas, disease, died of wounds/illness,
    return to duty, morale, fatigue, breakpoints (medical, guerrillas)
@@ -97,6 +97,8 @@ class Simulation:
         self._season_tab = np.array([c.config.disease_season_by_month.get(m, DEFAULT_DISEASE_SEASON)
                                      for m in range(13)])
         self._dt_days = c.step_hours / 24.0
+        #: share of the day in daylight (air.py's hours), for the air denial of daylight marching
+        self._daylight_share = max(0.0, min(1.0, (self.p.air.day_end_hour - self.p.air.day_start_hour) / 24.0))
         self._airlift_order = np.lexsort((np.arange(c.n_units), c.arrival_step, c.lift_step))
         #: (mean hours to decision of an engagement of 10^4 men, size exponent) in this campaign's
         #: era (the engagement model's fit; a model without one: 24 h whatever the size)
@@ -293,8 +295,9 @@ class Simulation:
         s.aircraft = np.maximum(s.aircraft - airres.aircraft_lost, 0.0)
         s.aircrew_lost += airres.aircrew_lost
 
-        # 3. movement (interdiction slows the marching of the side it hits)
-        moved = move_units(c, s, p.movement, alive, airres.interdiction_cut)
+        # 3. movement (enemy air presence denies a side's daylight marching)
+        enemy_presence = np.einsum("rs,ts->rt", airres.presence, c.enemy_side_matrix)
+        moved = move_units(c, s, p.movement, alive, enemy_presence, self._daylight_share)
 
         # 4. combat
         alive = self.alive()

@@ -4,7 +4,8 @@ Each step a moving unit gains `step_hours * speed` hours of movement points;
 it then steps, up to `max_hops_per_6h` times per 6 hours, to the neighbour its current
 field names (precomputed at compile time per (mode, target)), paying the edge's
 elapsed hours (`geo.HexMap.edge_hours`, rest included; the rain field when it
-rains). speed = (floor + (1-floor)*fed) * (1 - fatigue_penalty*fatigue).
+rains). speed = (floor + (1-floor)*fed) * (1 - fatigue_penalty*fatigue) * the air factor
+(under enemy air presence columns give up daylight marching: `air_march_factor`).
 A unit that is not withdrawing stops when it enters a cell in an enemy's zone
 of control (the enemy's cell or a neighbour) and does not leave one.
 
@@ -49,10 +50,12 @@ class MovementModelParams:
     continuous marching exhausts a formation)."""
     fatigue_recovery_per_day: float = 0.15
     """Fatigue shed per day of rest (assumption)."""
-    interdiction_slowdown: float = 0.5
-    """Share of the air interdiction cut of a side's supply flow (air.py) by which its units'
-    marching is also slowed (assumption: columns strafed on the roads by day move by night and
-    off the roads, at about half the effect on the supply columns)."""
+    day_march_denial: float = 0.8
+    """Share of its daylight marching a column gives up under full enemy air presence
+    (air.py presence, 0..1) (assumption: under Allied air superiority in 1944-45 Japanese and
+    German columns moved by night and lay up by day; some daylight movement off the roads and
+    under cloud remains). The daylight share of the day comes from air.day_start_hour and
+    day_end_hour, so the effect does not depend on the step length."""
     terrain_exertion: tuple[float, ...] = (1.0, 1.1, 1.5, 2.2, 1.3, 1.6, 1.0, 1.0)
     """Exertion multiplier by terrain class (flat, rolling, hills, mountains, forest, marsh,
     urban, water) for fatigue and disease (assumption: climbing roughly doubles effort)."""
@@ -63,15 +66,24 @@ def max_hops(p: MovementModelParams, step_hours: float) -> int:
     return max(1, int(np.ceil(p.max_hops_per_6h * step_hours / 6.0)))
 
 
-def move_units(c, s, p: MovementModelParams, alive: np.ndarray, interdiction: np.ndarray | None = None) -> np.ndarray:
+def air_march_factor(p: MovementModelParams, enemy_presence: np.ndarray, daylight_share: float) -> np.ndarray:
+    """Speed factor of a side's marching under the enemy's air presence today (any shape):
+    the daylight share of the day's marching, times day_march_denial, is lost in proportion to
+    the enemy's presence (columns move by night)."""
+    return 1.0 - daylight_share * p.day_march_denial * np.clip(enemy_presence, 0.0, 1.0)
+
+
+def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: np.ndarray | None = None,
+               daylight_share: float = 0.5) -> np.ndarray:
     """Phase 2 of a step, in place: bank movement hours, march along fields (zones of control
-    stop the march), envelopment marches straight at their target cell. `interdiction` (R,S):
-    the air interdiction cut on each side today. Returns the hours each unit moved, (R,U)."""
+    stop the march), envelopment marches straight at their target cell. `enemy_presence` (R,S):
+    the enemy air presence over each side today (air.py); `daylight_share`: the share of the
+    day that is daylight. Returns the hours each unit moved, (R,U)."""
     withdrawing = s.posture == WITHDRAWAL
     speed = (p.low_supply_speed_floor + (1 - p.low_supply_speed_floor) * s.fed) \
         * (1 - p.fatigue_speed_penalty * s.fatigue)
-    if interdiction is not None:
-        speed = speed * (1.0 - p.interdiction_slowdown * interdiction[:, c.side])
+    if enemy_presence is not None:
+        speed = speed * air_march_factor(p, enemy_presence[:, c.side], daylight_share)
     moving = alive & ~(s.halted & ~withdrawing)
     in_contact = kernels.in_enemy_zone(c.nbr_self, s.cell, alive, c.side, c.n_sides, c.n_cells)
     speed = np.where(withdrawing & in_contact, speed * p.contact_withdrawal_speed, speed)
