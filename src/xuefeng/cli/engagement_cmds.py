@@ -65,9 +65,17 @@ def _load_model(params: Optional[Path]):
         return EngagementModel.default()
     if not params.exists():
         fail(f"{params}: no such parameter file")
+    if not params.is_file():
+        fail(f"{params}: not a file; give the JSON file `xuefeng engagement fit` wrote")
+    from xuefeng.engagement.params_file import ParamsFileError
+
     try:
         return EngagementModel.load(params)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except ParamsFileError as exc:
+        fail(f"{params}: not an engagement parameter file: {exc}")
+    except OSError as exc:
+        fail(f"{params}: cannot read it ({exc.strerror or exc})")
+    except ValueError as exc:
         fail(f"{params}: not an engagement parameter file ({exc})")
 
 

@@ -24,19 +24,17 @@ from rich.table import Table
 from xuefeng.cli import run_cmds
 from xuefeng.cli.errors import fail
 from xuefeng.cli.outputs import atomic_file, check_file, check_folder
-from xuefeng.cli.run_cmds import parse_replications, parse_seed, stderr, stdout
+from xuefeng.cli.run_cmds import MAX_REPLICATIONS, parse_count, parse_replications, parse_seed, stderr, stdout
 
 
-def _positive(text: str | None, option: str, default: int) -> int:
+#: The largest --workers, --chunk or Saltelli base accepted (far beyond any machine or memory).
+MAX_COUNT = 10**6
+
+
+def _positive(text: str | None, option: str, default: int, maximum: int = MAX_COUNT) -> int:
     if text is None:
         return default
-    try:
-        v = int(text.strip(), 10)
-    except ValueError:
-        fail(f"{option} '{text}' is not a whole number; give a positive integer")
-    if v < 1:
-        fail(f"{option} {v}: give a positive integer (1 or more)")
-    return v
+    return parse_count(text, option, maximum, f"{option} 4")
 
 
 class _ChunkProgress:
@@ -166,7 +164,7 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
     else:
         fail("give the number of replications with -n N (e.g. -n 1000)")
     k = local_workers(workers, scheduler, force_workers)
-    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k))
+    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k), MAX_REPLICATIONS)
     if prev and not whatifs and not sets:
         ov = prev.get("overrides") or {}
         whatifs, sets = list(ov.get("whatifs", [])), list(ov.get("set", []))
@@ -289,7 +287,7 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     k = local_workers(workers, scheduler, force_workers)
     from xuefeng.analysis.ensemble import default_chunk
 
-    c = _positive(chunk, "--chunk", default_chunk(n, k))
+    c = _positive(chunk, "--chunk", default_chunk(n, k), MAX_REPLICATIONS)
     for name in names:
         if name not in known:
             fail(f"unknown what-if '{name}' for scenario '{scen.meta.name}' "
@@ -354,7 +352,7 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
 
     seed_v = parse_seed(seed)
     b = _positive(base, "-n", DEFAULT_BASE)
-    r = _positive(reps, "--reps", DEFAULT_REPLICATIONS)
+    r = _positive(reps, "--reps", DEFAULT_REPLICATIONS, MAX_REPLICATIONS)
     if b < 2:
         fail("-n: the base sample needs at least 2 points")
     if scheduler and workers is not None:
@@ -369,6 +367,13 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         factors = [parse_factor(x, p0) for x in params] if params else None
     except SensitivityError as e:
         fail(str(e))
+    from xuefeng.analysis.sensitivity import DEFAULT_FACTORS
+
+    n_sets = b * (len(factors or DEFAULT_FACTORS) + 2)  # Saltelli, first and total order only
+    if n_sets * r > MAX_REPLICATIONS:
+        fail(f"-n {b:,} × --reps {r:,}: {n_sets:,} parameter sets of {r:,} replications is "
+             f"{n_sets * r:,} replications, more than {MAX_REPLICATIONS:,}; give a smaller -n or --reps")
+    run_cmds.check_memory(scen, r, 0)
     from xuefeng.analysis.summary import json_safe
     from xuefeng.scenario import ScenarioError
 
