@@ -138,9 +138,17 @@ def local_workers(text: str | None, scheduler: str | None, force: bool) -> int:
 
 def _ensemble(scenario: str, replications: str | None, workers: str | None, scheduler: str | None,
               out: Path | None, resume: bool, chunk: str | None, seed: str | None, json_output: bool,
-              whatifs: list[str], sets: list[str], force_workers: bool = False) -> None:
+              whatifs: list[str], sets: list[str], force_workers: bool = False, verify: Path | None = None) -> None:
     from xuefeng.analysis.ensemble import EnsembleError, default_chunk, manifest_request, run_ensemble
 
+    if verify is not None:
+        given = [name for name, v in (("--out", out), ("--resume", resume), ("-n", replications), ("--chunk", chunk),
+                                      ("--seed", seed), ("--workers", workers), ("--scheduler", scheduler),
+                                      ("--whatif", whatifs), ("--set", sets)) if v]
+        if given:
+            fail(f"--verify checks a folder and runs nothing; give it without {', '.join(given)}")
+        _verify(verify, json_output)
+        return
     if resume and out is None:
         fail("--resume needs --out DIR: the folder of the ensemble to finish")
     if scheduler and workers is not None:
@@ -178,40 +186,65 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
     from xuefeng.scenario import ScenarioError
 
     label = f"{scen.meta.name}: {n:,} replications in chunks of {c:,}"
+    aliases = targets.summary_aliases if targets else None
+
+    def summary_of(res: Any) -> dict[str, Any]:
+        return json_safe(summarise(res, setup.scenario, aliases))
+
     try:
         with _ChunkProgress(not json_output) as bar:
             run = run_ensemble(setup.scenario, n, seed_v, chunk=c, workers=k, scheduler=scheduler, out=out,
                                resume=resume, params=setup.params, config=setup.config, overrides=overrides,
-                               keep_series=1, progress=lambda d, t, r: bar.update(label, d, t, r))
+                               keep_series=1, progress=lambda d, t, r: bar.update(label, d, t, r),
+                               summary=summary_of, notify=lambda text: stderr.print(f"note: {escape(text)}"))
     except EnsembleError as e:
         fail(str(e))
     except ScenarioError as e:
         fail(str(e))
+    except AliasError as e:
+        fail(f"history_targets.yaml of '{scen.meta.name}': {e}")
     except KeyboardInterrupt:
         if out is None:
             raise run_cmds._interrupted() from None
         stderr.print(f"interrupted; every finished chunk is saved in {escape(str(out))}; finish the ensemble "
                      f"with: xuefeng ensemble {escape(scenario)} --out {escape(str(out))} --resume")
         raise typer.Exit(code=130) from None
-    results = run.results
-    try:
-        summary = json_safe(summarise(results, setup.scenario, targets.summary_aliases if targets else None))
-    except AliasError as e:
-        fail(f"history_targets.yaml of '{scen.meta.name}': {e}")
-    if out is not None:
-        from xuefeng.analysis.ensemble import write_json_atomic
-
-        try:
-            write_json_atomic(Path(out) / "summary.json", summary)
-        except OSError as e:
-            fail(f"--out {out}: cannot write summary.json ({e.strerror})")
+    results, summary = run.results, run.summary
     if json_output:
         print(json.dumps(summary, indent=2))
         return
     run_cmds._print_run(summary, setup.scenario, comparison_table(results, setup.scenario))
     if out is not None:
         stdout.print(f"{run.chunks_total} chunk(s) in {escape(str(out))} ({run.chunks_run} run now, "
-                     f"{run.chunks_reused} from before)")
+                     f"{run.chunks_reused} from before"
+                     + (f", {len(run.damaged)} of them again because their files were damaged)" if run.damaged else ")"))
+
+
+def _verify(folder: Path, json_output: bool) -> None:
+    """`ensemble --verify DIR`: exit 0 if every finished file matches the manifest, 1 naming each
+    damaged one, 2 if the folder holds no ensemble or its manifest cannot be trusted."""
+    from xuefeng.analysis.ensemble import EnsembleError, verify_folder
+
+    try:
+        check = verify_folder(folder)
+    except EnsembleError as e:
+        fail(str(e))
+    if json_output:
+        print(json.dumps({"folder": str(folder), "intact": check.intact, "complete": check.complete,
+                          "chunks": check.chunks_total, "chunks_done": check.chunks_done,
+                          "damaged": [{"path": p, "problem": w} for p, w in check.problems]}, indent=2))
+    else:
+        for path, what in check.problems:
+            stdout.print(f"damaged: {escape(str(folder / path))}: {escape(what)}")
+        state = "complete" if check.complete else \
+            f"incomplete: {check.chunks_done} of {check.chunks_total} chunks finished"
+        if check.intact:
+            stdout.print(f"{escape(str(folder))}: intact ({state}; every finished file matches the manifest)")
+        else:
+            stdout.print(f"{escape(str(folder))}: {len(check.problems)} damaged file(s) ({state}); "
+                         f"--resume --out {escape(str(folder))} runs the damaged chunks again")
+    if not check.intact:
+        raise typer.Exit(code=1)
 
 
 # --------------------------------------------------------------------------- whatif
@@ -442,11 +475,14 @@ def register(app: typer.Typer) -> None:
                                          help="Apply a named what-if of the scenario (repeatable)."),
         set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
                                        help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
+        verify: Path | None = typer.Option(None, "--verify", metavar="DIR",
+                                           help="Check an ensemble folder against its manifest's checksums and run "
+                                                "nothing: exit 0 intact, 1 damaged (each file named), 2 unreadable."),
     ) -> None:
-        """Run a large ensemble in chunks, across processes or a Dask cluster; resumable."""
+        """Run a large ensemble in chunks, across processes or a Dask cluster; resumable and verifiable."""
         try:
             _ensemble(scenario, replications, workers, scheduler, out, resume, chunk, seed, json_output,
-                      list(whatif), list(set_), force_workers)
+                      list(whatif), list(set_), force_workers, verify)
         except KeyboardInterrupt:
             raise run_cmds._interrupted() from None
 
