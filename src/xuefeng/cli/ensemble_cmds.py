@@ -233,16 +233,16 @@ def _verify(folder: Path, json_output: bool) -> None:
         print(json.dumps({"folder": str(folder), "intact": check.intact, "complete": check.complete,
                           "chunks": check.chunks_total, "chunks_done": check.chunks_done,
                           "damaged": [{"path": p, "problem": w} for p, w in check.problems]}, indent=2))
-    else:
+    else:  # plain print: one line per file, never wrapped or read as markup (paths are data)
         for path, what in check.problems:
-            stdout.print(f"damaged: {escape(str(folder / path))}: {escape(what)}")
+            print(f"damaged: {folder / path}: {what}")
         state = "complete" if check.complete else \
             f"incomplete: {check.chunks_done} of {check.chunks_total} chunks finished"
         if check.intact:
-            stdout.print(f"{escape(str(folder))}: intact ({state}; every finished file matches the manifest)")
+            print(f"{folder}: intact ({state}; every finished file matches the manifest)")
         else:
-            stdout.print(f"{escape(str(folder))}: {len(check.problems)} damaged file(s) ({state}); "
-                         f"--resume --out {escape(str(folder))} runs the damaged chunks again")
+            print(f"{folder}: {len(check.problems)} damaged file(s) ({state}); "
+                  f"--resume --out {folder} runs the damaged chunks again")
     if not check.intact:
         raise typer.Exit(code=1)
 
