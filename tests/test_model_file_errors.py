@@ -199,7 +199,8 @@ COUNT_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "word"), COUNT_COMMANDS, ids=[" ".join(x if x != str(MINI) else "mini" for x in a)[:40] for a, _ in COUNT_COMMANDS])
+@pytest.mark.parametrize(("args", "word"), COUNT_COMMANDS,
+                         ids=[" ".join(x if x != str(MINI) else "mini" for x in a)[:40] for a, _ in COUNT_COMMANDS])
 def test_absurd_counts_exit_2_in_every_command(tmp_path, args, word) -> None:
     r = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
     one_line_exit_2(r, word)

@@ -196,7 +196,8 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
             run = run_ensemble(setup.scenario, n, seed_v, chunk=c, workers=k, scheduler=scheduler, out=out,
                                resume=resume, params=setup.params, config=setup.config, overrides=overrides,
                                keep_series=1, progress=lambda d, t, r: bar.update(label, d, t, r),
-                               summary=summary_of, notify=lambda text: stderr.print(f"note: {escape(text)}"))
+                               summary=summary_of,
+                               notify=lambda text: stderr.print(f"note: {escape(text)}", soft_wrap=True))
     except EnsembleError as e:
         fail(str(e))
     except ScenarioError as e:
@@ -215,9 +216,9 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
         return
     run_cmds._print_run(summary, setup.scenario, comparison_table(results, setup.scenario))
     if out is not None:
+        again = f"; {len(run.damaged)} of those run now were damaged" if run.damaged else ""
         stdout.print(f"{run.chunks_total} chunk(s) in {escape(str(out))} ({run.chunks_run} run now, "
-                     f"{run.chunks_reused} from before"
-                     + (f", {len(run.damaged)} of them again because their files were damaged)" if run.damaged else ")"))
+                     f"{run.chunks_reused} from before{again})")
 
 
 def _verify(folder: Path, json_output: bool) -> None:
