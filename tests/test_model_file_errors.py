@@ -196,12 +196,15 @@ COUNT_COMMANDS = [
     (["run", str(MINI), "-n", "10000000000000"], "10,000,000,000,000"),
     (["run", str(MINI), "-n", "-" + BIG], "--replications"),
     (["ensemble", str(MINI), "-n", "1e9"], "not a whole number"),
+    (["engagement", "doc", "{tmp}/none.csv", "--extra-seeds", BIG, "--out", "{tmp}/d.md"], "--extra-seeds"),
+    (["engagement", "evaluate", "{tmp}/in.csv", "--folds", BIG], "--folds"),
 ]
 
 
 @pytest.mark.parametrize(("args", "word"), COUNT_COMMANDS,
                          ids=[" ".join(x if x != str(MINI) else "mini" for x in a)[:40] for a, _ in COUNT_COMMANDS])
 def test_absurd_counts_exit_2_in_every_command(tmp_path, args, word) -> None:
+    (tmp_path / "in.csv").write_text(HEADER + "\n" + row() + "\n")
     r = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
     one_line_exit_2(r, word)
-    assert not list(tmp_path.iterdir())  # nothing written
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]  # nothing written
