@@ -102,7 +102,7 @@ def test_bad_replication_counts(scen, fake_engine, n):
 
 
 def test_too_many_replications_for_memory(scen, fake_engine):
-    res = invoke("run", scen, "--replications", str(10**15))
+    res = invoke("run", scen, "--replications", str(10**9))  # the most -n accepts; beyond it: "too large"
     assert_user_error(res, "memory", "available")
     assert not fake_engine
 

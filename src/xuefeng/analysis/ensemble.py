@@ -14,10 +14,15 @@ Backends: in this process (`workers=1`), a local process pool
 With an output folder, every finished chunk is saved at once with
 `xuefeng.results.io.save` (atomic) into `DIR/chunks/chunk-000123/`, and
 `DIR/manifest.json` (written atomically) records the scenario, seed, N, C,
-the what-if overrides and each chunk's status. `resume=True` checks that the
-manifest matches the request (`ManifestMismatch` names the field otherwise),
-keeps every chunk whose folder is complete and runs only the others, so an
-interrupted ensemble (Ctrl-C, a crash, `kill -9`) loses and repeats nothing.
+the what-if overrides, each chunk's status and the size and SHA-256 of every
+file of every finished chunk (and of `summary.json`), and carries a SHA-256
+of its own content. `resume=True` refuses a manifest that is unreadable or
+does not match its own checksum, checks that it matches the request
+(`ManifestMismatch` names the field otherwise), keeps every finished chunk
+whose files match their records and runs the others again (a damaged chunk
+is reported through `notify`), and rebuilds `summary.json` from the chunks,
+so an interrupted or damaged ensemble resumes to exactly the result of an
+uninterrupted run. `verify_folder` checks a folder without running anything.
 """
 
 from __future__ import annotations
@@ -37,16 +42,18 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xuefeng.results.model import Results
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks"
 FORMAT = "xuefeng-ensemble"
-VERSION = 1
+VERSION = 2
+SUMMARY = "summary.json"
 DEFAULT_CHUNK = 100
 #: Largest chunk `default_chunk` picks: the engine's batch (engine.BATCH), beyond which a chunk
 #: runs no faster per replication and only holds more results in memory before they are saved.
@@ -380,33 +387,177 @@ def write_json_atomic(path: Path, obj: Any) -> None:
             os.unlink(tmp)
 
 
+def _canonical_digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+                          .encode()).hexdigest()
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest atomically with a SHA-256 of its own content (any later edit shows)."""
+    manifest.pop("sha256", None)
+    manifest["sha256"] = _canonical_digest(manifest)
+    write_json_atomic(folder / MANIFEST, manifest)
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of one file, as the manifest records it."""
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"size": path.stat().st_size, "sha256": digest}
+
+
+def chunk_files(chunk: Path) -> dict[str, dict[str, Any]]:
+    """The record of every file in a chunk folder just saved."""
+    return {p.name: file_record(p) for p in sorted(chunk.iterdir())}
+
+
+def _record_problems(path: Path, rel: str, rec: dict[str, Any]) -> list[tuple[str, str]]:
+    if path.is_symlink() or not path.exists():
+        return [(rel, "missing" if not path.is_symlink() else "a link, not the file written")]
+    if not path.is_file():
+        return [(rel, "not a regular file")]
+    size = path.stat().st_size
+    if size != rec["size"]:
+        return [(rel, f"{size:,} bytes, {rec['size']:,} recorded (truncated, emptied or replaced)")]
+    if file_record(path)["sha256"] != rec["sha256"]:
+        return [(rel, "content differs from the recorded SHA-256 (garbled or replaced)")]
+    return []
+
+
+def chunk_problems(folder: Path, record: dict[str, Any]) -> list[tuple[str, str]]:
+    """What is wrong with a finished chunk's files: (path in the folder, problem); [] if intact."""
+    rel = record["path"]
+    base = folder / rel
+    if base.is_symlink() or not base.is_dir():
+        return [(rel, "missing" if not (base.exists() or base.is_symlink()) else "not a folder")]
+    files = record.get("files") or {}
+    if not files:
+        return [(rel, "no file records in the manifest")]
+    problems = [p for name in sorted(files) for p in _record_problems(base / name, f"{rel}/{name}", files[name])]
+    problems += [(f"{rel}/{p.name}", "not a file of this chunk") for p in sorted(base.iterdir())
+                 if p.name not in files]
+    return problems
+
+
+class _FileRecord(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class _ChunkRecord(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    index: int = Field(ge=0)
+    first: int = Field(ge=0)
+    count: int = Field(ge=1)
+    path: str
+    status: Literal["done", "pending"]
+    files: dict[str, _FileRecord] | None = None
+
+
+class _Manifest(BaseModel):
+    """The manifest's schema: checked after its checksum, so a forged one fails cleanly too."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    format: Literal["xuefeng-ensemble"]
+    version: int
+    created: str
+    updated: str
+    scenario: str
+    digest: str
+    seed: int = Field(ge=0)
+    replications: int = Field(ge=1)
+    chunk: int = Field(ge=1)
+    overrides: dict[str, Any]
+    until: str | None
+    keep_series: int = Field(ge=0)
+    chunks: list[_ChunkRecord]
+    complete: bool
+    summary_file: _FileRecord | None = None
+    sha256: str
+
+
 def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of an ensemble folder (None if there is none), or EnsembleError if it is
+    unreadable, of another version, or differs from its own checksum (edited or damaged)."""
     f = Path(folder) / MANIFEST
-    if not f.is_file():
+    if not (f.exists() or f.is_symlink()):
         return None
+    if not f.is_file():
+        raise EnsembleError(f"{f}: not a file; the ensemble manifest cannot be read")
     try:
         m = json.loads(f.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, OSError) as e:
-        raise EnsembleError(f"{f}: cannot read the ensemble manifest ({e})") from None
+    except RecursionError:
+        raise EnsembleError(f"{f}: damaged (JSON nested too deeply); cannot read the ensemble manifest") from None
+    except (ValueError, OSError) as e:  # JSONDecodeError, UnicodeDecodeError, the int-conversion limit
+        raise EnsembleError(f"{f}: damaged; cannot read the ensemble manifest ({e})") from None
     if not isinstance(m, dict) or m.get("format") != FORMAT:
         raise EnsembleError(f"{f}: not a {FORMAT} manifest")
+    if m.get("version") == 1:
+        raise EnsembleError(f"{f}: written by an older xuefeng that recorded no checksums, so its chunks "
+                            "cannot be verified; run the ensemble again into a new folder")
     if m.get("version") != VERSION:
         raise EnsembleError(f"{f}: manifest version {m.get('version')} (this version reads {VERSION})")
+    body = {k: v for k, v in m.items() if k != "sha256"}
+    try:
+        same = m.get("sha256") == _canonical_digest(body)
+    except ValueError:  # NaN or Infinity somewhere: not what write_manifest wrote
+        same = False
+    if not same:
+        raise EnsembleError(f"{f}: damaged or edited (its content does not match its SHA-256), so nothing in "
+                            "this folder can be trusted; run the ensemble again into a new folder")
+    try:
+        _Manifest.model_validate(m)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise EnsembleError(f"{f}: damaged ({where}: {err['msg']}); run the ensemble again into a "
+                            "new folder") from None
     return m
 
 
-def _chunk_complete(folder: Path, index: int, first: int, count: int, spec: EnsembleSpec) -> bool:
-    """A chunk folder whose results manifest exists and describes exactly this chunk."""
-    from xuefeng.results import io
+def _remove(path: Path) -> None:
+    """Remove a file, a link or a folder (a damaged chunk, a stale summary) before it is rebuilt."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():  # a pipe, a socket: nothing of ours
+        path.unlink()
 
-    f = folder / chunk_dir(index) / io.MANIFEST
-    if not f.is_file():
-        return False
-    try:
-        m = json.loads(f.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, OSError):
-        return False
-    return m.get("replications") == count and m.get("seed") == spec.seed and m.get("scenario") == spec.scenario
+
+@dataclass
+class FolderCheck:
+    """What `verify_folder` found: each damaged file (path in the folder, problem)."""
+
+    folder: Path
+    chunks_total: int
+    chunks_done: int
+    complete: bool
+    problems: list[tuple[str, str]]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def verify_folder(folder: str | Path) -> FolderCheck:
+    """Check every finished chunk's files, and summary.json, against the manifest; run nothing.
+    EnsembleError if the folder holds no ensemble or its manifest cannot be trusted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EnsembleError(f"--verify {folder}: no such folder")
+    m = read_manifest(folder)
+    if m is None:
+        raise EnsembleError(f"--verify {folder}: holds no ensemble ({MANIFEST} missing)")
+    problems: list[tuple[str, str]] = []
+    done = [c for c in m["chunks"] if c["status"] == "done"]
+    for c in done:
+        problems += chunk_problems(folder, c)
+    if m.get("summary_file"):
+        problems += _record_problems(folder / SUMMARY, SUMMARY, m["summary_file"])
+    return FolderCheck(folder=folder, chunks_total=len(m["chunks"]), chunks_done=len(done),
+                       complete=bool(m["complete"]), problems=problems)
 
 
 @dataclass
@@ -418,6 +569,10 @@ class EnsembleRun:
     chunks_run: int
     chunks_reused: int
     folder: Path | None = None
+    #: the summary object (when `summary` was given; also written to DIR/summary.json)
+    summary: dict[str, Any] | None = None
+    #: finished chunks of an earlier run that failed their check and were run again: index -> problems
+    damaged: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def _sort_events(r: Results) -> Results:
@@ -441,23 +596,29 @@ def run_ensemble(scenario: Any, replications: int, seed: int, *, chunk: int = DE
                  workers: int = 1, scheduler: str | None = None, out: str | Path | None = None,
                  resume: bool = False, params: Any = None, config: Any = None,
                  overrides: dict[str, Any] | None = None, until: dt.datetime | None = None,
-                 keep_series: int = 1, progress: Callable[[int, int, int], None] | None = None) -> EnsembleRun:
+                 keep_series: int = 1, progress: Callable[[int, int, int], None] | None = None,
+                 summary: Callable[[Results], dict[str, Any]] | None = None,
+                 notify: Callable[[str], None] | None = None) -> EnsembleRun:
     """Run (or finish) an ensemble; see the module docstring.
 
     `overrides` is the JSON description of the what-if changes already
     applied to `scenario`/`params`/`config` (recorded in the manifest and
     checked on resume). `keep_series`: the first replications (global ids)
     that keep full time series. `progress(done_chunks, total_chunks,
-    done_replications)` is called at the start and after each chunk."""
+    done_replications)` is called at the start and after each chunk.
+    `summary(results)`: the summary object, written to DIR/summary.json (and
+    recorded) once the ensemble is complete. `notify(text)`: told of each
+    finished chunk that failed its check on resume and is run again."""
     ranges = chunk_ranges(replications, chunk)
     spec = EnsembleSpec(scenario=scenario.meta.name, digest=scenario_digest(scenario), seed=int(seed),
                         replications=int(replications), chunk=int(chunk), overrides=overrides or {},
                         until=until.isoformat() if until else None, keep_series=int(keep_series))
     folder = Path(out) if out is not None else None
     done: dict[int, Results | None] = {}
+    damaged: dict[int, list[tuple[str, str]]] = {}
     manifest: dict[str, Any] | None = None
     if folder is not None:
-        manifest, done = _prepare_folder(folder, spec, ranges, resume)
+        manifest, done, damaged = _prepare_folder(folder, spec, ranges, resume, notify)
     reused = len(done)
     todo = [Job(key=i, seed=spec.seed, first=a, count=n, keep_series=max(0, min(keep_series - a, n)),
                 params=params, config=config, until=until)
@@ -469,12 +630,7 @@ def run_ensemble(scenario: Any, replications: int, seed: int, *, chunk: int = DE
     try:
         for key, res in gen:
             if folder is not None and manifest is not None:
-                from xuefeng.results.io import save
-
-                save(res, folder / chunk_dir(key))
-                manifest["chunks"][key]["status"] = "done"
-                manifest["updated"] = _now()
-                write_json_atomic(folder / MANIFEST, manifest)
+                _save_chunk(folder, manifest, key, res)
                 done[key] = None  # read back below, like chunks of an earlier run
             else:
                 done[key] = res
@@ -484,41 +640,94 @@ def run_ensemble(scenario: Any, replications: int, seed: int, *, chunk: int = DE
     finally:
         gen.close()
     parts: list[Results] = []
-    from xuefeng.results.io import load
-
     for i in range(len(ranges)):
         r = done[i]
-        parts.append(r if r is not None else load(folder / chunk_dir(i)))  # type: ignore[operator]
+        parts.append(r if r is not None else _load_chunk(folder, i))  # type: ignore[arg-type]
     results = join(parts)
+    obj = summary(results) if summary is not None else None
     if folder is not None and manifest is not None:
-        manifest["complete"] = True
-        manifest["updated"] = _now()
-        write_json_atomic(folder / MANIFEST, manifest)
+        try:
+            if obj is not None:
+                write_json_atomic(folder / SUMMARY, obj)
+                manifest["summary_file"] = file_record(folder / SUMMARY)
+            manifest["complete"] = True
+            manifest["updated"] = _now()
+            write_manifest(folder, manifest)
+        except OSError as e:
+            raise EnsembleError(f"--out {folder}: cannot write {SUMMARY} or {MANIFEST} ({e.strerror or e})") from None
     return EnsembleRun(results=results, chunks_total=len(ranges), chunks_run=len(todo), chunks_reused=reused,
-                       folder=folder)
+                       folder=folder, summary=obj, damaged=damaged)
+
+
+def _save_chunk(folder: Path, manifest: dict[str, Any], key: int, res: Results) -> None:
+    """Save one chunk, record its files' sizes and hashes, and rewrite the manifest."""
+    from xuefeng.results.io import save
+
+    where = folder / chunk_dir(key)
+    try:
+        save(res, where)
+        record = manifest["chunks"][key]
+        record["files"] = chunk_files(where)
+        record["status"] = "done"
+        manifest["updated"] = _now()
+        write_manifest(folder, manifest)
+    except OSError as e:
+        raise EnsembleError(f"--out {folder}: cannot write {chunk_dir(key)} ({e.strerror or e}); the chunks "
+                            "finished before it are kept: free the space or fix the folder, then --resume") from None
+
+
+def _load_chunk(folder: Path, index: int) -> Results:
+    """A chunk read back (its files were checked, or written by this run)."""
+    from xuefeng.results.io import load
+
+    try:
+        return load(folder / chunk_dir(index))
+    except Exception as e:  # noqa: BLE001 - pyarrow, NetCDF and JSON readers raise assorted types
+        raise EnsembleError(f"{folder / chunk_dir(index)}: cannot be read ({type(e).__name__}: {e}); it changed "
+                            "while the ensemble ran? run it again with --resume") from None
 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _prepare_folder(folder: Path, spec: EnsembleSpec, ranges: list[tuple[int, int]],
-                    resume: bool) -> tuple[dict[str, Any], dict[int, Results | None]]:
+def _prepare_folder(folder: Path, spec: EnsembleSpec, ranges: list[tuple[int, int]], resume: bool,
+                    notify: Callable[[str], None] | None = None,
+                    ) -> tuple[dict[str, Any], dict[int, Results | None], dict[int, list[tuple[str, str]]]]:
     if folder.exists() and not folder.is_dir():
         raise EnsembleError(f"--out {folder}: exists and is not a folder")
     old = read_manifest(folder) if folder.is_dir() else None
     done: dict[int, Results | None] = {}
+    damaged: dict[int, list[tuple[str, str]]] = {}
+    records: dict[int, dict[str, Any]] = {}
     if resume:
         if old is None:
             raise EnsembleError(f"--resume: {folder} holds no ensemble ({MANIFEST} missing); "
                                 "run without --resume to start one")
         spec.compare(old)
-        # leftovers of a save interrupted by a crash
-        for p in (folder / CHUNKS).glob(".chunk-*.tmp-*"):
+        layout = [(c["index"], c["first"], c["count"], c["path"]) for c in old["chunks"]]
+        if layout != [(i, a, n, chunk_dir(i)) for i, (a, n) in enumerate(ranges)]:
+            raise EnsembleError(f"{folder / MANIFEST}: its chunk list does not match its --replications and "
+                                "--chunk; run the ensemble again into a new folder")
+        chunks = folder / CHUNKS
+        if chunks.is_symlink() or (chunks.exists() and not chunks.is_dir()):
+            _remove(chunks)  # nothing in it can be one of ours
+        for p in chunks.glob(".chunk-*.tmp-*"):  # leftovers of a save interrupted by a crash
             shutil.rmtree(p, ignore_errors=True)
-        for i, (a, n) in enumerate(ranges):
-            if _chunk_complete(folder, i, a, n, spec):
+        _remove(folder / SUMMARY)  # derived: rebuilt from the chunks once they are all there
+        for i, c in enumerate(old["chunks"]):
+            problems = chunk_problems(folder, c) if c["status"] == "done" else None
+            if problems == []:
                 done[i] = None
+                records[i] = c["files"]
+                continue
+            if problems:
+                damaged[i] = problems
+                if notify:
+                    shown = "; ".join(f"{path}: {what}" for path, what in problems[:3])
+                    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+                    notify(f"chunk {i} failed its check and runs again: {shown}{more}")
+            _remove(folder / chunk_dir(i))  # damaged, or never recorded as finished
         manifest = old
     else:
         if old is not None:
@@ -529,12 +738,17 @@ def _prepare_folder(folder: Path, spec: EnsembleSpec, ranges: list[tuple[int, in
         manifest = {"format": FORMAT, "version": VERSION, "created": _now(),
                     **dataclasses.asdict(spec)}
     manifest["chunks"] = [{"index": i, "first": a, "count": n, "path": chunk_dir(i),
-                           "status": "done" if i in done else "pending"} for i, (a, n) in enumerate(ranges)]
+                           "status": "done" if i in done else "pending", "files": records.get(i)}
+                          for i, (a, n) in enumerate(ranges)]
     manifest["complete"] = False
+    manifest["summary_file"] = None
     manifest["updated"] = _now()
-    (folder / CHUNKS).mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / MANIFEST, manifest)
-    return manifest, done
+    try:
+        (folder / CHUNKS).mkdir(parents=True, exist_ok=True)
+        write_manifest(folder, manifest)
+    except OSError as e:
+        raise EnsembleError(f"--out {folder}: cannot write the ensemble there ({e.strerror or e})") from None
+    return manifest, done, damaged
 
 
 def manifest_request(folder: str | Path) -> dict[str, Any] | None:

@@ -22,6 +22,9 @@ from rich.table import Table
 from xuefeng.cli.errors import fail
 from xuefeng.cli.outputs import atomic_file, check_file, write_text
 
+#: The most further fold seeds `engagement doc --extra-seeds` runs (each is a whole cross-validation).
+MAX_EXTRA_SEEDS = 100
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
@@ -65,9 +68,17 @@ def _load_model(params: Optional[Path]):
         return EngagementModel.default()
     if not params.exists():
         fail(f"{params}: no such parameter file")
+    if not params.is_file():
+        fail(f"{params}: not a file; give the JSON file `xuefeng engagement fit` wrote")
+    from xuefeng.engagement.params_file import ParamsFileError
+
     try:
         return EngagementModel.load(params)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except ParamsFileError as exc:
+        fail(f"{params}: not an engagement parameter file: {exc}")
+    except OSError as exc:
+        fail(f"{params}: cannot read it ({exc.strerror or exc})")
+    except ValueError as exc:
         fail(f"{params}: not an engagement parameter file ({exc})")
 
 
@@ -235,6 +246,9 @@ def doc_cmd(
     from xuefeng.engagement.fit import fit
     from xuefeng.engagement.report import document
 
+    if not 0 <= extra_seeds <= MAX_EXTRA_SEEDS:  # each is a full cross-validation: a huge count never ends
+        fail(f"--extra-seeds {extra_seeds if abs(extra_seeds) < 10**30 else '(a huge number)'}: "
+             f"give 0 to {MAX_EXTRA_SEEDS}")
     check_file(out)
     x, t = _load_fit_data(data)
     try:

@@ -24,19 +24,17 @@ from rich.table import Table
 from xuefeng.cli import run_cmds
 from xuefeng.cli.errors import fail
 from xuefeng.cli.outputs import atomic_file, check_file, check_folder
-from xuefeng.cli.run_cmds import parse_replications, parse_seed, stderr, stdout
+from xuefeng.cli.run_cmds import MAX_REPLICATIONS, parse_count, parse_replications, parse_seed, stderr, stdout
 
 
-def _positive(text: str | None, option: str, default: int) -> int:
+#: The largest --workers, --chunk or Saltelli base accepted (far beyond any machine or memory).
+MAX_COUNT = 10**6
+
+
+def _positive(text: str | None, option: str, default: int, maximum: int = MAX_COUNT) -> int:
     if text is None:
         return default
-    try:
-        v = int(text.strip(), 10)
-    except ValueError:
-        fail(f"{option} '{text}' is not a whole number; give a positive integer")
-    if v < 1:
-        fail(f"{option} {v}: give a positive integer (1 or more)")
-    return v
+    return parse_count(text, option, maximum, f"{option} 4")
 
 
 class _ChunkProgress:
@@ -140,9 +138,17 @@ def local_workers(text: str | None, scheduler: str | None, force: bool) -> int:
 
 def _ensemble(scenario: str, replications: str | None, workers: str | None, scheduler: str | None,
               out: Path | None, resume: bool, chunk: str | None, seed: str | None, json_output: bool,
-              whatifs: list[str], sets: list[str], force_workers: bool = False) -> None:
+              whatifs: list[str], sets: list[str], force_workers: bool = False, verify: Path | None = None) -> None:
     from xuefeng.analysis.ensemble import EnsembleError, default_chunk, manifest_request, run_ensemble
 
+    if verify is not None:
+        given = [name for name, v in (("--out", out), ("--resume", resume), ("-n", replications), ("--chunk", chunk),
+                                      ("--seed", seed), ("--workers", workers), ("--scheduler", scheduler),
+                                      ("--whatif", whatifs), ("--set", sets)) if v]
+        if given:
+            fail(f"--verify checks a folder and runs nothing; give it without {', '.join(given)}")
+        _verify(verify, json_output)
+        return
     if resume and out is None:
         fail("--resume needs --out DIR: the folder of the ensemble to finish")
     if scheduler and workers is not None:
@@ -166,7 +172,7 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
     else:
         fail("give the number of replications with -n N (e.g. -n 1000)")
     k = local_workers(workers, scheduler, force_workers)
-    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k))
+    c = _positive(chunk, "--chunk", int(prev["chunk"]) if prev else default_chunk(n, k), MAX_REPLICATIONS)
     if prev and not whatifs and not sets:
         ov = prev.get("overrides") or {}
         whatifs, sets = list(ov.get("whatifs", [])), list(ov.get("set", []))
@@ -180,40 +186,66 @@ def _ensemble(scenario: str, replications: str | None, workers: str | None, sche
     from xuefeng.scenario import ScenarioError
 
     label = f"{scen.meta.name}: {n:,} replications in chunks of {c:,}"
+    aliases = targets.summary_aliases if targets else None
+
+    def summary_of(res: Any) -> dict[str, Any]:
+        return json_safe(summarise(res, setup.scenario, aliases))
+
     try:
         with _ChunkProgress(not json_output) as bar:
             run = run_ensemble(setup.scenario, n, seed_v, chunk=c, workers=k, scheduler=scheduler, out=out,
                                resume=resume, params=setup.params, config=setup.config, overrides=overrides,
-                               keep_series=1, progress=lambda d, t, r: bar.update(label, d, t, r))
+                               keep_series=1, progress=lambda d, t, r: bar.update(label, d, t, r),
+                               summary=summary_of,
+                               notify=lambda text: stderr.print(f"note: {escape(text)}", soft_wrap=True))
     except EnsembleError as e:
         fail(str(e))
     except ScenarioError as e:
         fail(str(e))
+    except AliasError as e:
+        fail(f"history_targets.yaml of '{scen.meta.name}': {e}")
     except KeyboardInterrupt:
         if out is None:
             raise run_cmds._interrupted() from None
         stderr.print(f"interrupted; every finished chunk is saved in {escape(str(out))}; finish the ensemble "
                      f"with: xuefeng ensemble {escape(scenario)} --out {escape(str(out))} --resume")
         raise typer.Exit(code=130) from None
-    results = run.results
-    try:
-        summary = json_safe(summarise(results, setup.scenario, targets.summary_aliases if targets else None))
-    except AliasError as e:
-        fail(f"history_targets.yaml of '{scen.meta.name}': {e}")
-    if out is not None:
-        from xuefeng.analysis.ensemble import write_json_atomic
-
-        try:
-            write_json_atomic(Path(out) / "summary.json", summary)
-        except OSError as e:
-            fail(f"--out {out}: cannot write summary.json ({e.strerror})")
+    results, summary = run.results, run.summary
     if json_output:
         print(json.dumps(summary, indent=2))
         return
     run_cmds._print_run(summary, setup.scenario, comparison_table(results, setup.scenario))
     if out is not None:
+        again = f"; {len(run.damaged)} of those run now were damaged" if run.damaged else ""
         stdout.print(f"{run.chunks_total} chunk(s) in {escape(str(out))} ({run.chunks_run} run now, "
-                     f"{run.chunks_reused} from before)")
+                     f"{run.chunks_reused} from before{again})")
+
+
+def _verify(folder: Path, json_output: bool) -> None:
+    """`ensemble --verify DIR`: exit 0 if every finished file matches the manifest, 1 naming each
+    damaged one, 2 if the folder holds no ensemble or its manifest cannot be trusted."""
+    from xuefeng.analysis.ensemble import EnsembleError, verify_folder
+
+    try:
+        check = verify_folder(folder)
+    except EnsembleError as e:
+        fail(str(e))
+    if json_output:
+        print(json.dumps({"folder": str(folder), "intact": check.intact, "complete": check.complete,
+                          "chunks": check.chunks_total, "chunks_done": check.chunks_done,
+                          "damaged": [{"path": p, "problem": w} for p, w in check.problems]}, indent=2))
+    else:  # plain print: one line per file, never wrapped or read as markup (paths are data)
+        for path, what in check.problems:
+            print(f"damaged: {folder / path}: {what}")
+        state = "complete" if check.complete else \
+            f"incomplete: {check.chunks_done} of {check.chunks_total} chunks finished"
+        if check.intact:
+            print(f"{folder}: intact ({state}; every finished file matches the manifest)")
+        else:
+            print(f"{folder}: {len(check.problems)} damaged file(s) ({state}); "
+                  f"--resume --out {folder} runs the damaged chunks again")
+    if not check.intact:
+        raise typer.Exit(code=1)
 
 
 # --------------------------------------------------------------------------- whatif
@@ -289,7 +321,7 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     k = local_workers(workers, scheduler, force_workers)
     from xuefeng.analysis.ensemble import default_chunk
 
-    c = _positive(chunk, "--chunk", default_chunk(n, k))
+    c = _positive(chunk, "--chunk", default_chunk(n, k), MAX_REPLICATIONS)
     for name in names:
         if name not in known:
             fail(f"unknown what-if '{name}' for scenario '{scen.meta.name}' "
@@ -354,7 +386,7 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
 
     seed_v = parse_seed(seed)
     b = _positive(base, "-n", DEFAULT_BASE)
-    r = _positive(reps, "--reps", DEFAULT_REPLICATIONS)
+    r = _positive(reps, "--reps", DEFAULT_REPLICATIONS, MAX_REPLICATIONS)
     if b < 2:
         fail("-n: the base sample needs at least 2 points")
     if scheduler and workers is not None:
@@ -369,6 +401,13 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         factors = [parse_factor(x, p0) for x in params] if params else None
     except SensitivityError as e:
         fail(str(e))
+    from xuefeng.analysis.sensitivity import DEFAULT_FACTORS
+
+    n_sets = b * (len(factors or DEFAULT_FACTORS) + 2)  # Saltelli, first and total order only
+    if n_sets * r > MAX_REPLICATIONS:
+        fail(f"-n {b:,} × --reps {r:,}: {n_sets:,} parameter sets of {r:,} replications is "
+             f"{n_sets * r:,} replications, more than {MAX_REPLICATIONS:,}; give a smaller -n or --reps")
+    run_cmds.check_memory(scen, r, 0)
     from xuefeng.analysis.summary import json_safe
     from xuefeng.scenario import ScenarioError
 
@@ -437,11 +476,14 @@ def register(app: typer.Typer) -> None:
                                          help="Apply a named what-if of the scenario (repeatable)."),
         set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
                                        help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
+        verify: Path | None = typer.Option(None, "--verify", metavar="DIR",
+                                           help="Check an ensemble folder against its manifest's checksums and run "
+                                                "nothing: exit 0 intact, 1 damaged (each file named), 2 unreadable."),
     ) -> None:
-        """Run a large ensemble in chunks, across processes or a Dask cluster; resumable."""
+        """Run a large ensemble in chunks, across processes or a Dask cluster; resumable and verifiable."""
         try:
             _ensemble(scenario, replications, workers, scheduler, out, resume, chunk, seed, json_output,
-                      list(whatif), list(set_), force_workers)
+                      list(whatif), list(set_), force_workers, verify)
         except KeyboardInterrupt:
             raise run_cmds._interrupted() from None
 

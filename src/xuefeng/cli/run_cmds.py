@@ -26,6 +26,8 @@ from xuefeng.cli.outputs import check_folder
 #: Seeds are 63-bit non-negative integers (they are stored as int64).
 MAX_SEED = 2**63 - 1
 DEFAULT_HISTORY_REPLICATIONS = 500
+#: The most replications one command accepts (a billion: at ~25 kB each, far beyond any memory).
+MAX_REPLICATIONS = 10**9
 
 stdout = Console(highlight=False, soft_wrap=False)
 stderr = Console(stderr=True, highlight=False, emoji=False)
@@ -48,15 +50,31 @@ def parse_seed(text: str) -> int:
     return value
 
 
-def parse_replications(text: str) -> int:
+def parse_count(text: str, option: str, maximum: int, example: str) -> int:
+    """A positive whole number from the command line, at most `maximum`, or `fail` naming `option`.
+
+    Why a maximum: a count beyond it is a typo, and refusing it here keeps a 400-digit number
+    out of the float arithmetic (memory estimates, array sizes) that would overflow on it.
+    """
     t = text.strip()
+    digits = t[1:] if t[:1] in "+-" else t
     try:
         value = int(t, 10)
     except ValueError:
-        fail(f"--replications '{text}' is not a whole number; give a positive integer (e.g. -n 100)")
+        if digits.isdigit():  # beyond Python's int-conversion limit: a number, just an absurd one
+            fail(f"{option}: a {len(digits):,}-digit number is too large; give at most {maximum:,}")
+        fail(f"{option} '{text}' is not a whole number; give a positive integer (e.g. {example})")
     if value <= 0:
-        fail(f"--replications {value}: give a positive number of replications (1 or more)")
+        fail(f"{option} {value}: give a positive integer (1 or more)")
+    if value > maximum:
+        shown = f"{value:,}" if len(digits) <= 30 else f"a {len(digits):,}-digit number"
+        fail(f"{option}: {shown} is too large; give at most {maximum:,}")
     return value
+
+
+def parse_replications(text: str, option: str = "--replications") -> int:
+    """A replication count: positive and at most MAX_REPLICATIONS (then `check_memory` decides)."""
+    return parse_count(text, option, MAX_REPLICATIONS, "-n 100")
 
 
 def available_memory_bytes() -> int | None:

@@ -313,7 +313,11 @@ class EngagementModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "EngagementModel":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """A parameter file, checked against its schema (`params_file.ParamsFileError` names the
+        field that is wrong)."""
+        from xuefeng.engagement.params_file import read_params_file
+
+        return cls.from_dict(read_params_file(path))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EngagementModel":
