@@ -333,7 +333,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
                      config: EngineConfig | None = None, until: dt.datetime | None = None,
                      engagement_terrains: tuple[str, ...] | None = None) -> Compiled:
     """Compile once; see module doc. `config` defaults to the scenario's engine.yaml."""
-    from xuefeng.geo import TERRAIN_CLASSES, build_hexmap, cost_to_go_fields, haversine_km
+    from xuefeng.geo import TERRAIN_CLASSES, build_hexmap, cost_to_go_fields, haversine_km, layered_cost_to_go
 
     sc = scenario
     cfg = config if config is not None else find_engine_config(sc)
@@ -541,7 +541,9 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         s_ = sidx[tr.side]
         cap[s_] += tr.capacity_tons_per_day
         has_tr[s_] = True
-        if tr.capacity_tons_per_day > best_cap[s_]:
+        # the supply mode is the largest road mode (rail carries to the railheads; from there the
+        # road mode goes on)
+        if tr.mode.value != "rail" and tr.capacity_tons_per_day > best_cap[s_]:
             best_cap[s_] = tr.capacity_tons_per_day
             best_mode[s_] = "foot" if tr.mode.value == "foot" else "motor"
     side_capacity = np.where(has_tr, cap, np.inf)
@@ -566,10 +568,19 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     rear = cost_to_go_fields(hm, eh[0, 0], rear_sets)
     rk = _next_slot(nb, eh[0, 0], rear)
     retreat_next = np.where(rk >= 0, nbr[np.arange(C)[None, :], np.maximum(rk, 0)], np.arange(C)[None, :])
+    # depots: hours in the side's supply mode; by train too where the side has rail transport
+    rail_sides = {sidx[tr.side] for tr in sc.logistics.transport
+                  if tr.mode.value == "rail" and tr.capacity_tons_per_day > 0}
+    rail_eh = hm.rail_edge_hours() if rail_sides and hm.edge_rail.any() else None
     depot_ctg = np.zeros((D, C))
     for j in range(D):
         mi = 1 if supply_motor[depot_side[j]] else 0
-        depot_ctg[j] = cost_to_go_fields(hm, eh[0, mi], [[int(depot_cell[j])]])[0]
+        if rail_eh is not None and int(depot_side[j]) in rail_sides:
+            reach_mode = p.supply.reach_hours_motor if mi else p.supply.reach_hours_foot
+            depot_ctg[j] = layered_cost_to_go(hm, [eh[0, mi], rail_eh * (reach_mode / p.supply.reach_hours_rail)],
+                                              p.supply.rail_transfer_hours, [int(depot_cell[j])])
+        else:
+            depot_ctg[j] = cost_to_go_fields(hm, eh[0, mi], [[int(depot_cell[j])]])[0]
 
     # territory: a cell belongs to the side with the nearest start position (units present at start)
     at_start = arrival_step == 0

@@ -5,7 +5,9 @@ of its basic load, `basic_load_days` of the reference need `kg_reference` per
 man and day) and consumes its need each day (kg per man by posture, more in
 combat). It asks its side's nearest depot that still holds stock (hours of
 travel along the map in the side's supply transport mode, a cost-to-go field
-per depot) for its need plus what refills its basic load in `refill_days`. Of
+per depot; a side with `rail` transport may also send it by train along the
+map's railways, from and to any railhead: `geo.layered_cost_to_go`) for its
+need plus what refills its basic load in `refill_days`. Of
 that request the fraction
 
     f = min(1, capacity_s / request_s) / (1 + (hours / reach_hours[mode])^2)
@@ -57,6 +59,13 @@ class SupplyParams:
     reach_hours_motor: float = 80.0
     """Hours of motor travel at which delivery falls to half (assumption: trucks on mountain roads;
     motor hours are far shorter for the same distance)."""
+    reach_hours_rail: float = 2000.0
+    """Hours by train at which delivery would fall to half (assumption: a railway loses little of
+    what it carries; about 80 days' running). Rail hours count in a unit's distance from its depot
+    as reach_hours_mode / reach_hours_rail hours of the side's supply mode each."""
+    rail_transfer_hours: float = 12.0
+    """Supply-mode hours added for loading onto or unloading from a train at a railhead
+    (assumption: half a day of transshipment)."""
     forage_fraction: float = 0.2
     """Least share of its need any unit gets, from foraging and requisition in the countryside
     (assumption: a fifth of needs living off the land)."""

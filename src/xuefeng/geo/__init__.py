@@ -15,7 +15,7 @@ from xuefeng.geo.movement import (
     TERRAIN_CLASSES,
     MovementParams,
 )
-from xuefeng.geo.paths import cost_to_go, cost_to_go_fields, next_step_toward
+from xuefeng.geo.paths import cost_to_go, cost_to_go_fields, layered_cost_to_go, next_step_toward
 
 __all__ = [
     "HexMap",
@@ -28,5 +28,6 @@ __all__ = [
     "MovementParams",
     "cost_to_go",
     "cost_to_go_fields",
+    "layered_cost_to_go",
     "next_step_toward",
 ]

@@ -60,6 +60,7 @@ class HexMap:
     terrain: np.ndarray  # (C,) int8 index into TERRAIN_CLASSES
     elevation_m: np.ndarray  # (C,) float32, NaN unknown
     edge_road: np.ndarray  # (C, 6) int8: 0 none, 1 track, 2 road, 3 highway
+    edge_rail: np.ndarray  # (C, 6) bool: a railway runs along the edge
     edge_river: np.ndarray  # (C, 6) bool: crosses a river with no road (bridge) on the edge
     edge_ford: np.ndarray  # (C, 6) bool: edge_river and every river it crosses is fordable
     river_cells: np.ndarray  # (C,) bool: a river runs through the cell
@@ -173,6 +174,16 @@ class HexMap:
         if not (math.isfinite(weather) and weather > 0):
             raise ValueError(f"weather factor must be a finite number > 0, got {weather!r}")
         return _edge_hours_cached(self, mode, p, float(weather))
+
+    def rail_edge_hours(self, params: MovementParams | None = None) -> np.ndarray:
+        """Hours for a train along each edge i -> neighbours[i, k], shape (C, 6): the edge's km at
+        `rail_km_per_day` where a railway runs along it, inf elsewhere (trains leave no line)."""
+        p = params if params is not None else MovementParams()
+        with np.errstate(divide="ignore"):
+            h = np.where(self.edge_rail & (self.neighbours >= 0),
+                         self.edge_km.astype(np.float64) * 24.0 / p.rail_km_per_day, np.inf)
+        h.setflags(write=False)
+        return h
 
     # ------------------------------------------------------------------ export
     def to_geojson(self) -> dict[str, Any]:
@@ -380,6 +391,11 @@ def _build(theater: Theater) -> HexMap:
             kept = kept[np.r_[True, kept[1:] != kept[:-1]]]
         road_paths[road.id] = _ro(kept.astype(np.int64))
 
+    # ---- railways (bridges included: a railway crosses its rivers)
+    edge_rail = np.zeros((C, 6), dtype=np.int8)
+    for rail in theater.railways:
+        set_edges(trace_idx(rail.coordinates), edge_rail, 1)
+
     # ---- rivers: cells along them, and edges whose centre-to-centre segment meets them
     river_cells = np.zeros(C, dtype=bool)
     river_paths: dict[str, np.ndarray] = {}
@@ -423,6 +439,7 @@ def _build(theater: Theater) -> HexMap:
         terrain=_ro(terrain),
         elevation_m=_ro(elevation),
         edge_road=_ro(edge_road),
+        edge_rail=_ro(edge_rail.astype(bool)),
         edge_river=_ro(edge_river),
         edge_ford=_ro(edge_ford),
         river_cells=_ro(river_cells),

@@ -105,6 +105,10 @@ class MovementParams:
     motor_track: float = 30.0
     """assumption: pack track, passable to light vehicles only at walking pace."""
 
+    # ---- trains, along railways only (supply: engine/supply.py)
+    rail_km_per_day: float = 400.0
+    """assumption: a 1940s military freight train at ~20 km/h for ~20 h a day, stops included."""
+
     # ---- river crossings where no road (bridge or ferry) runs on the edge, elapsed hours
     foot_river_crossing_hours: float = 12.0
     """assumption: a division crossing an unbridged river by boats and rafts loses about half a day."""

@@ -63,6 +63,31 @@ def cost_to_go_fields(hm: HexMap, edge_hours: np.ndarray,
     return out
 
 
+def layered_cost_to_go(hm: HexMap, layers: Sequence[np.ndarray], transfer_hours: float,
+                       targets: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Least hours from every cell to the nearest target over a network of several modes, shape
+    (C,): `layers[0]` (C,6) edge hours of the mode that starts and ends the journey, each further
+    layer another mode's (a railway's, in hours already weighed against the first mode); a
+    journey may change between the first layer and any other at any cell for `transfer_hours`
+    each way (loading at a railhead). Targets are in the first layer."""
+    t = _check_targets(hm, targets)
+    C = hm.n_cells
+    if not (np.isfinite(transfer_hours) and transfer_hours >= 0):
+        raise ValueError(f"transfer_hours must be a finite number >= 0, got {transfer_hours!r}")
+    blocks = [_reversed_graph(hm, w).tocoo() for w in layers]
+    rows, cols, vals = [], [], []
+    for k, b in enumerate(blocks):
+        rows.append(b.row + k * C); cols.append(b.col + k * C); vals.append(b.data)
+    cells = np.arange(C)
+    w = np.full(C, max(float(transfer_hours), _MIN_WEIGHT))
+    for k in range(1, len(blocks)):
+        rows += [cells, cells + k * C]; cols += [cells + k * C, cells]; vals += [w, w]
+    n = C * len(blocks)
+    g = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    d = dijkstra(g, directed=True, indices=t, min_only=True)
+    return np.asarray(d[:C], dtype=np.float64)
+
+
 def next_step_toward(hm: HexMap, ctg: np.ndarray, edge_hours: np.ndarray | None = None) -> np.ndarray:
     """For each cell, the neighbour to step to next, shape (C,) int64; the cell
     itself where it is a target (ctg 0), unreachable (inf) or no neighbour is

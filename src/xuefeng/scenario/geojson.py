@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[str, str]] = {
     "terrain": ("terrain", "Polygon"),
     "river": ("rivers", "LineString"),
     "road": ("roads", "LineString"),
+    "railway": ("railways", "LineString"),
     "town": ("towns", "Point"),
     "airfield": ("airfields", "Point"),
 }
@@ -37,7 +38,7 @@ LAYERS: dict[str, tuple[str, str]] = {
 class LayerItem:
     """One converted feature and where it came from (for error messages)."""
 
-    target: str  # Theater list name: terrain, rivers, roads, towns, airfields
+    target: str  # Theater list name: terrain, rivers, roads, railways, towns, airfields
     item: dict[str, Any]  # the Theater entry, before validation
     index: int  # index in the file's `features`
     feature_id: str | None

@@ -196,6 +196,11 @@ class Road(LineFeature):
     road_class: RoadClass
 
 
+class Railway(LineFeature):
+    """A railway line: supply moves along it by rail (a side with `rail` transport), from a depot
+    to the railhead nearest each unit, then on in the side's supply mode."""
+
+
 class Town(Frozen):
     id: Identifier
     name: str
@@ -223,6 +228,7 @@ class Theater(Frozen):
     terrain: list[TerrainRegion] = Field(default_factory=list)
     rivers: list[River] = Field(default_factory=list)
     roads: list[Road] = Field(default_factory=list)
+    railways: list[Railway] = Field(default_factory=list)
     towns: list[Town] = Field(default_factory=list)
     airfields: list[Airfield] = Field(default_factory=list)
 
@@ -693,6 +699,10 @@ class Scenario(Frozen):
             known_side((*loc, "side"), d.side)
         for k, tr in enumerate(self.logistics.transport):
             known_side(("logistics", "transport", k, "side"), tr.side)
+            if tr.mode == TransportMode.rail and not self.theater.railways:
+                err(("logistics", "transport", k, "mode"),
+                    "rail transport needs railways on the map: add `railway` features to a map layer "
+                    "(theater.railways), or use foot or motor")
         for k, plan in enumerate(self.plans):
             known_side(("plans", k, "side"), plan.side)
             for j, ph in enumerate(plan.phases):
