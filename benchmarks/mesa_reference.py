@@ -615,6 +615,7 @@ class CampaignModel(mesa.Model):
         self.phase_issued = [-1] * c.n_phases
         self.phase_effective = [NEVER] * c.n_phases
         self.rain = False
+        self.overcast = False
         self.season = 1.0
         self.depot_stock = c.depot_stock0.astype(float).tolist()
         self.aircraft = c.group_aircraft.astype(float).tolist()
@@ -654,6 +655,10 @@ class CampaignModel(mesa.Model):
         T = self.T
         if T.new_day[t] or t == 1:
             self.rain = self.random.random() < T.rain_prob[T.month[t]]
+            self.overcast = False
+            code = int(self.c.step_weather[t])
+            if code >= 0:  # the scenario's recorded weather (compile.WEATHER_CODES)
+                self.rain, self.overcast = code == 2, code == 1
         self.season = T.season[T.month[t]]
         self.agents.do("start_step")
         self.index_cells()
@@ -851,9 +856,9 @@ class CampaignModel(mesa.Model):
             missions = c.group_missions[g]
             lifts = missions[3] > 0
             if lifts:
-                weather = p.airlift_rain_factor if self.rain else 1.0
+                weather = p.airlift_rain_factor if (self.rain or self.overcast) else 1.0
             else:
-                weather = p.rain_sortie_factor if self.rain else 1.0
+                weather = p.rain_sortie_factor if (self.rain or self.overcast) else 1.0
             fuel = p.fuel_factor if (c.group_fuel_limited[g] and not lifts and waiting[gs]) else 1.0
             per_day = self.aircraft[g] * c.group_rate[g] * weather * fuel
             w = [missions[m] * p.mission_weights[m] for m in range(5)]

@@ -1,8 +1,8 @@
 """Air operations (DESIGN.md §2): sorties, missions, airlift, losses.
 
 Sorties per group and day = aircraft * sorties_per_aircraft_per_day * weather *
-fuel: `rain_sortie_factor` on a rain day (a seeded daily weather draw,
-probability by month from the scenario's climate), `fuel_factor` for
+fuel: `rain_sortie_factor` on a rain or overcast day (a seeded daily weather draw,
+probability by month from the scenario's climate, or the scenario's recorded `weather`), `fuel_factor` for
 `fuel_limited` groups while their side's airlift runs. They are flown in the
 daylight steps, spread evenly over them. A group splits its sorties over its
 missions by `mission_weights` (airlift only while units wait to be flown in).
@@ -100,7 +100,8 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
         u: np.ndarray, p: AirParams, day_steps: int) -> AirResult:
     """One step of air operations. aircraft (R,G); day: a daylight step; rain (R,) bool;
     airlift_waiting (R,S) bool; u (R,G) uniforms for loss noise. Presence and the interdiction
-    cut are the day's; sorties, airlift and losses those of this step (none at night)."""
+    cut are the day's; sorties, airlift and losses those of this step (none at night). `rain` is
+    any low cloud: a rain day or an overcast one (the scenario's recorded weather)."""
     R = aircraft.shape[0]
     S = c.n_sides
     G = aircraft.shape[1]

@@ -219,6 +219,7 @@ class Compiled:
     step_month: np.ndarray  # (n_steps+1,) int
     step_day: np.ndarray  # (n_steps+1,) bool daylight
     new_day: np.ndarray  # (n_steps+1,) bool first step of a day
+    step_weather: np.ndarray  # (n_steps+1,) int8: -1 drawn from the climate, else WEATHER_CODES
     day_steps: int
     # sides
     side_ids: tuple[str, ...]
@@ -327,6 +328,10 @@ def _local_xy(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tup
     ky = 111.2
     kx = 111.2 * np.cos(np.radians(lat0))
     return (np.asarray(lon) - lon0) * kx, (np.asarray(lat) - lat0) * ky
+
+
+#: Recorded weather conditions (scenario `weather`) as codes in `Compiled.step_weather`.
+WEATHER_CODES: dict[str, int] = {"clear": 0, "overcast": 1, "rain": 2}
 
 
 def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParams | None = None,
@@ -660,9 +665,16 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         slices[nm] = slice(off, off + n)
         off += n
 
+    # recorded weather by date (later periods override earlier ones); -1: drawn from the climate
+    step_weather = np.full(n_steps + 1, -1, np.int8)
+    for wp in sc.weather:
+        inside = (times >= np.datetime64(wp.start, "s")) & (times < np.datetime64(wp.end, "s"))
+        step_weather[inside] = WEATHER_CODES[wp.condition.value]
+
     return Compiled(
         name=sc.meta.name, params=p, config=cfg, start=sc.meta.start, step_hours=step_h, n_steps=n_steps,
-        step_times=times, step_month=months, step_day=day, new_day=new_day, day_steps=day_steps,
+        step_times=times, step_month=months, step_day=day, new_day=new_day, step_weather=step_weather,
+        day_steps=day_steps,
         side_ids=side_ids, n_sides=S, side_onehot=side_oh, enemy_side_matrix=enemy_sm,
         side_liaison=np.array([c.liaison_system for c in scfg]),
         side_guerrilla=np.array([c.guerrilla_intensity for c in scfg], float),

@@ -35,7 +35,8 @@ from xuefeng.engine import kernels
 from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
 from xuefeng.engine.ai import orders
-from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, Compiled
+from xuefeng.engine.compile import (DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, WEATHER_CODES,
+                                    Compiled)
 from xuefeng.engine.movement import move_units
 from xuefeng.engine.postures import WITHDRAWAL
 from xuefeng.engine.state import LEDGER, initial_state, mm
@@ -278,9 +279,13 @@ class Simulation:
         sl = c.rng_slices
         s.t += 1
         t = s.t
-        # weather: one draw per day
+        # weather: one draw per day from the climate, unless the scenario records the day's
         if c.new_day[t] or t == 1:
             s.rain = block[:, sl["weather"]][:, 0] < self._rain_tab[c.step_month[t]]
+            s.overcast = np.zeros_like(s.rain)
+            if c.step_weather[t] >= 0:
+                s.rain = np.full_like(s.rain, c.step_weather[t] == WEATHER_CODES["rain"])
+                s.overcast = np.full_like(s.rain, c.step_weather[t] == WEATHER_CODES["overcast"])
         alive = self.alive()
         cell_before = s.cell.copy()
 
@@ -290,7 +295,7 @@ class Simulation:
         # 2. air operations (the day's presence and interdiction, this step's sorties)
         waiting = mm(c.air_arrival[None, :] & (t >= c.lift_step)[None, :]
                      & (s.delivered < c.men0[None, :]), c.side_onehot) > 0
-        airres = air_mod.fly(c, s.aircraft, bool(c.step_day[t]), s.rain, waiting, block[:, sl["air"]],
+        airres = air_mod.fly(c, s.aircraft, bool(c.step_day[t]), s.rain | s.overcast, waiting, block[:, sl["air"]],
                              p.air, c.day_steps)
         s.aircraft = np.maximum(s.aircraft - airres.aircraft_lost, 0.0)
         s.aircrew_lost += airres.aircrew_lost

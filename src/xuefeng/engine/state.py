@@ -53,7 +53,8 @@ class State:
     phase_effective: np.ndarray  # (R,P) step effective (big = not yet)
     side_attacked: np.ndarray  # (R,S) bool: the side has had units attacking
     side_retreat: np.ndarray  # (R,S) bool: offensive called off
-    rain: np.ndarray  # (R,) bool today's weather
+    rain: np.ndarray  # (R,) bool today's weather: rain (mud, low cloud)
+    overcast: np.ndarray  # (R,) bool today's weather: low cloud without rain (aircraft grounded)
     depot_stock: np.ndarray  # (R,D)
     aircraft: np.ndarray  # (R,G)
     aircrew_lost: np.ndarray  # (R,S)
@@ -99,6 +100,7 @@ def initial_state(c, R: int) -> State:
         phase_issued=np.full((R, P), -1, np.int64), phase_effective=np.full((R, P), 10 ** 9, np.int64),
         side_attacked=np.zeros((R, S), bool), side_retreat=np.zeros((R, S), bool),
         rain=np.zeros(R, bool),
+        overcast=np.zeros(R, bool),
         depot_stock=np.broadcast_to(c.depot_stock0, (R, c.n_depots)).copy(),
         aircraft=np.broadcast_to(c.group_aircraft, (R, c.n_groups)).copy(),
         aircrew_lost=np.zeros((R, S)), civilians=np.zeros(R),

@@ -433,6 +433,34 @@ class Event(Frozen):
     provenance: Provenance
 
 
+class WeatherCondition(StrEnum):
+    """A day's weather as the engine uses it: `clear` (every sortie flies, dry ground),
+    `overcast` (low cloud: strike aircraft mostly grounded, ground dry), `rain` (low cloud and
+    mud on off-road and track movement)."""
+
+    clear = "clear"
+    overcast = "overcast"
+    rain = "rain"
+
+
+class WeatherPeriod(Frozen):
+    """Weather the sources record for a span of the campaign. Days outside every period draw
+    their weather from the climate (engine.yaml `rain_probability_by_month`); a later period
+    overrides an earlier one where they overlap."""
+
+    id: Identifier
+    start: dt.datetime
+    end: dt.datetime
+    condition: WeatherCondition
+    provenance: Provenance
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeatherPeriod:
+        if self.end <= self.start:
+            raise ValueError("a weather period needs start < end")
+        return self
+
+
 class ClaimCategory(str, Enum):
     killed = "killed"
     wounded = "wounded"
@@ -552,6 +580,7 @@ class Scenario(Frozen):
     logistics: Logistics = Field(default_factory=Logistics)
     plans: list[Plan] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    weather: list[WeatherPeriod] = Field(default_factory=list, description="Recorded weather by date.")
     claims: list[Claim] = Field(default_factory=list)
     victory: list[VictoryCondition] = Field(default_factory=list)
     engine_settings: EngineSettings = Field(
