@@ -214,6 +214,13 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     else:
         base = np.full((R, U), HASTY)
         fld = np.full((R, U), -1)
+    # orders from outside the engine (orders.py) replace the plan's posture and objective; an
+    # ordered attack is an offensive like a planned one (halts, call-off)
+    ordered = s.order_posture >= 0
+    if ordered.any() or (s.order_field >= 0).any():
+        base = np.where(ordered, s.order_posture, base)
+        fld = np.where(s.order_field >= 0, s.order_field, fld)
+        in_att_phase = np.where(ordered, (s.order_posture == ATTACK) & alive, in_att_phase)
     # doctrine
     own, opp_p, touching, touch_wd = local_power(c, s, alive, men)
     # halt and resume, culmination and calling off, fall-back, counterattack and pursuit

@@ -277,6 +277,8 @@ class Compiled:
     log_quality: np.ndarray  # (U,7) ln quality, intelligence raised for a side with liaison (combat.py)
     start_cell: np.ndarray  # (U,)
     home_field: np.ndarray  # (U,)
+    place_ids: tuple[str, ...]  # towns and airfields, the objectives an order may name
+    place_field: np.ndarray  # (places,) field index of each place
     arrival_step: np.ndarray  # (U,) 0 = at start
     lift_step: np.ndarray  # (U,) step an air arrival's airlift begins (earliest airlift event naming it or an ancestor)
     air_arrival: np.ndarray  # (U,) bool
@@ -532,6 +534,10 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
                 phase_wp_cell[k, j] = c
                 phase_wp[k, j] = field_of(c)
 
+    # every named place is an objective an order from outside the engine may give (orders.py)
+    place_ids = tuple(p_.id for p_ in (*sc.theater.towns, *sc.theater.airfields))
+    place_field = np.array([field_of(place_cell(pid)) for pid in place_ids], dtype=np.int64)
+
     # depots
     deps = sc.logistics.depots
     D = len(deps)
@@ -694,7 +700,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         guns0=guns0, mortars0=mortars0, tanks0=tanks0, quality=quality, start_cell=start_cell,
         log_quality=_log_quality(quality, side, np.array([c.liaison_system for c in scfg]),
                                  p.combat.liaison_intelligence),
-        home_field=home_field, arrival_step=arrival_step, lift_step=np.array(lift_start), air_arrival=air_arrival,
+        home_field=home_field, place_ids=place_ids, place_field=place_field, arrival_step=arrival_step, lift_step=np.array(lift_start), air_arrival=air_arrival,
         n_phases=P, phase_ids=tuple(ph.id for _, ph in phases), phase_side=phase_side,
         phase_units=phase_units, phase_posture=phase_posture, phase_start_step=phase_start,
         phase_trigger=phase_trigger, phase_retreat=(phase_start >= 10 ** 9) & (phase_trigger < 0),

@@ -265,6 +265,17 @@ class Simulation:
             rr, uu = np.nonzero(complete)
             self._log("arrival", rr, uu, c.side[uu], "by air")
 
+    def give_orders(self, posture: np.ndarray | None = None, objective: np.ndarray | None = None) -> None:
+        """Orders from outside the engine for the next steps (orders.py): arrays (R, U) over this
+        batch's replications, posture codes (POSTURE_NAMES) and objectives (indices into
+        `Compiled.place_ids`), -1 to keep a unit's last order, -2 to return it to the plan."""
+        from xuefeng.engine import orders as orders_mod
+
+        orders_mod.check_orders(self.c, posture, objective, self.R)
+        rows = self._rows
+        orders_mod.apply_orders(self.c, self._s, None if posture is None else np.asarray(posture)[rows],
+                                None if objective is None else np.asarray(objective)[rows])
+
     def step(self) -> None:
         """Advance every replication by one time step."""
         c, p, s = self.c, self.p, self._s

@@ -1,0 +1,56 @@
+"""The campaign environment (xuefeng.env): environment steps per second, and the baseline
+policies' win rates against the scenario's plan on one side each.
+
+    python benchmarks/bench_env.py [--episodes 50] [--scenario west-hunan-1945]
+
+Policies: `plan` (every unit keeps its order: the scenario's own plan and doctrine) and
+`random` (each decision, every unit gets a uniformly drawn action: keep, a posture and a place).
+The other side always plays its plan. Episodes use seeds 0..E-1 (common random numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from xuefeng.env import CampaignEnv
+
+
+def run(env: CampaignEnv, side: str, policy: str, seed: int) -> tuple[int, int]:
+    """(winner index, env steps) of one episode."""
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    steps = 0
+    while env.agents:
+        acts = {a: np.zeros(env.action_space(a).shape, np.int64) for a in env.agents}
+        if policy == "random":
+            sp = env.action_space(side)
+            acts[side] = rng.integers(0, sp.nvec)
+        env.step(acts)
+        steps += 1
+    return int(env.sim.results().outcome.winner[0]), steps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--episodes", type=int, default=50)
+    ap.add_argument("--scenario", default="west-hunan-1945")
+    a = ap.parse_args()
+    env = CampaignEnv(a.scenario)
+    print(f"{a.scenario}: agents {env.possible_agents}, decisions every {env.settings.hours_per_action} h, "
+          f"{a.episodes} episodes per row")
+    print(f"{'side played':12s} {'policy':8s} {'wins':>6s} {'env steps/s':>12s}")
+    for side in env.possible_agents:
+        k = env.possible_agents.index(side)
+        for policy in ("plan", "random"):
+            t0 = time.perf_counter()
+            res = [run(env, side, policy, s) for s in range(a.episodes)]
+            dt = time.perf_counter() - t0
+            wins = np.mean([w == k for w, _ in res])
+            print(f"{side:12s} {policy:8s} {wins:6.2f} {sum(n for _, n in res) / dt:12.1f}")
+
+
+if __name__ == "__main__":
+    main()
