@@ -3,7 +3,8 @@ policies' win rates against the scenario's plan on one side each.
 
     python benchmarks/bench_env.py [--episodes 50] [--scenario west-hunan-1945]
 
-Policies: `plan` (every unit keeps its order: the scenario's own plan and doctrine) and
+First the vector environment's rate (N replications per step, every action 'keep'), then
+the policies. Policies: `plan` (every unit keeps its order: the scenario's own plan and doctrine) and
 `random` (each decision, every unit gets a uniformly drawn action: keep, a posture and a place).
 The other side always plays its plan. Episodes use seeds 0..E-1 (common random numbers).
 """
@@ -15,7 +16,7 @@ import time
 
 import numpy as np
 
-from xuefeng.env import CampaignEnv
+from xuefeng.env import CampaignEnv, VectorCampaignEnv
 
 
 def run(env: CampaignEnv, side: str, policy: str, seed: int) -> tuple[int, int]:
@@ -37,7 +38,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=50)
     ap.add_argument("--scenario", default="west-hunan-1945")
+    ap.add_argument("--vector", type=int, default=1000, help="replications of the vector environment (0: skip)")
     a = ap.parse_args()
+    if a.vector:
+        venv = VectorCampaignEnv(a.scenario, n=a.vector)
+        venv.reset(seed=0)
+        t0 = time.perf_counter()
+        steps = 0
+        while venv.agents:
+            venv.step({ag: np.zeros((a.vector,) + venv.action_space(ag).shape, np.int64) for ag in venv.agents})
+            steps += 1
+        dt = time.perf_counter() - t0
+        print(f"vector env, N = {a.vector}: {steps} steps in {dt:.1f} s: {steps / dt:.2f} batch steps/s, "
+              f"{steps * a.vector / dt:.0f} replication-steps/s")
     env = CampaignEnv(a.scenario)
     print(f"{a.scenario}: agents {env.possible_agents}, decisions every {env.settings.hours_per_action} h, "
           f"{a.episodes} episodes per row")

@@ -129,3 +129,22 @@ def test_the_documented_example_runs_as_written(capsys) -> None:
     code = re.findall(r"```python\n(.*?)```", doc, re.S)[0]
     exec(compile(code, "docs/environment.md", "exec"), {})
     assert capsys.readouterr().out.strip() == "[0]"  # the plan: China holds Zhijiang (seed 0)
+
+
+def test_vector_env_matches_single_replications() -> None:
+    """Replication i of the vector env is replication i of the engine: with 'keep' actions its
+    ledger equals simulate's, whatever the batch."""
+    from xuefeng.env import VectorCampaignEnv
+
+    sc = small()
+    venv = VectorCampaignEnv(sc, n=4)
+    obs, _ = venv.reset(seed=5)
+    assert obs["red"]["own"].shape == (4,) + venv.observation_space("red")["own"].shape
+    total = np.zeros(4)
+    while venv.agents:
+        acts = {a: np.zeros((4,) + venv.action_space(a).shape, np.int64) for a in venv.agents}
+        obs, rew, term, trunc, info = venv.step(acts)
+        total += rew["red"]
+    ref = simulate(sc, 4, 5, keep_series=0)
+    assert np.array_equal(venv.sim.results().ledger, ref.ledger)
+    assert np.isfinite(total).all()

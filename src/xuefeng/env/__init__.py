@@ -6,12 +6,13 @@ place), or "keep" (the unit's last order, at first the scenario's plan). Doctrin
 every unit (halts, call-off, breakpoints: engine/ai.py). An agent that always answers "keep"
 plays the scenario's own plan, so two such agents give exactly `xuefeng run`'s campaign.
 `SideEnv` is a single-agent Gymnasium view: one side learns, the other plays its plan.
+`VectorCampaignEnv(scenario, n)` steps n replications at once.
 
 The contract (spaces, dtypes, fog of war, rewards, the end) is in `docs/environment.md`.
 """
 
 from __future__ import annotations
 
-from xuefeng.env.campaign import CampaignEnv, EnvSettings, SideEnv
+from xuefeng.env.campaign import CampaignEnv, EnvSettings, SideEnv, VectorCampaignEnv
 
-__all__ = ["CampaignEnv", "EnvSettings", "SideEnv"]
+__all__ = ["CampaignEnv", "EnvSettings", "SideEnv", "VectorCampaignEnv"]

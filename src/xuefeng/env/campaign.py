@@ -116,7 +116,7 @@ class CampaignEnv(ParallelEnv):
         d = lost - self._last_lost
         self._last_lost = lost
         w = self.settings.loss_weight / max(self._men_all, 1.0)
-        rewards = {a: float(w * (d[self._enemy_sides(a)].sum() - d[k])) for k, a in enumerate(self.possible_agents)}
+        rewards = {a: float(w * (d[0, self._enemy_sides(a)].sum() - d[0, k])) for k, a in enumerate(self.possible_agents)}
         over = bool(sim.s.done.all() or sim.s.t >= c.n_steps)
         if over:
             winner = int(sim.results().outcome.winner[0])
@@ -163,40 +163,38 @@ class CampaignEnv(ParallelEnv):
         return np.array([j for j in range(len(self.possible_agents)) if j != k])
 
     def _lost(self) -> np.ndarray:
-        """Men lost so far per side (battle, sickness, everything the ledger books)."""
+        """Men lost so far per replication and side, (R,S) (every loss the ledger books)."""
         s, c = self.sim.s, self.c
-        lost = s.delivered - s.men()
-        return np.array([lost[0, c.side == k].sum() for k in range(c.n_sides)])
+        return (s.delivered - s.men()) @ c.side_onehot
 
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
-        return {a: self._observe(a) for a in self.possible_agents}
+        return {a: {k: v[0] for k, v in self._observe(a).items()} for a in self.possible_agents}
 
     def _observe(self, agent: str) -> dict[str, np.ndarray]:
+        """The agent's observation in every replication of the batch (leading axis R)."""
         c, s, st = self.c, self.sim.s, self.settings
-        men = s.men()[0]
-        alive = s.present[0] & (men > 0)
-        x = (c.x_km[s.cell[0]] - self._x0) / max(self._x1 - self._x0, 1e-9)
-        y = (c.y_km[s.cell[0]] - self._y0) / max(self._y1 - self._y0, 1e-9)
+        men = s.men()
+        alive = s.present & (men > 0)
+        xs, ys = c.x_km[s.cell], c.y_km[s.cell]
+        x = (xs - self._x0) / max(self._x1 - self._x0, 1e-9)
+        y = (ys - self._y0) / max(self._y1 - self._y0, 1e-9)
         strength = np.clip(men / np.maximum(c.men0, 1.0), 0.0, 10.0)
         own = self._units[agent]
-        feats = np.stack([alive[own], x[own], y[own], strength[own], s.supply[0, own], s.fed[0, own],
-                          s.morale[0, own], s.fatigue[0, own], s.posture[0, own] / (len(POSTURE_NAMES) - 1),
-                          s.broken[0, own]], axis=1).astype(np.float32)
-        feats[~alive[own], 1:] = 0.0
+        feats = np.stack([alive[:, own], x[:, own], y[:, own], strength[:, own], s.supply[:, own], s.fed[:, own],
+                          s.morale[:, own], s.fatigue[:, own], s.posture[:, own] / (len(POSTURE_NAMES) - 1),
+                          s.broken[:, own]], axis=-1).astype(np.float32)
+        feats[..., 1:] *= alive[:, own, None]
         en = self._enemy[agent]
-        rng = st.detection_km
-        if st.air_recon_km and self._presence(agent) > 0.5:
-            rng += st.air_recon_km
-        mine = own[alive[own]]
-        if mine.size and en.size:
-            dx = c.x_km[s.cell[0, en]][:, None] - c.x_km[s.cell[0, mine]][None, :]
-            dy = c.y_km[s.cell[0, en]][:, None] - c.y_km[s.cell[0, mine]][None, :]
-            seen = alive[en] & (np.hypot(dx, dy).min(1) <= rng)
+        rng = st.detection_km + (st.air_recon_km if st.air_recon_km and self._presence(agent) > 0.5 else 0.0)
+        if own.size and en.size:
+            d = np.hypot(xs[:, en, None] - xs[:, None, own], ys[:, en, None] - ys[:, None, own])
+            d = np.where(alive[:, None, own], d, np.inf)
+            seen = alive[:, en] & (d.min(-1) <= rng)
         else:
-            seen = np.zeros(en.size, bool)
-        ef = np.stack([seen, x[en], y[en], strength[en]], axis=1).astype(np.float32)
-        ef[~seen, 1:] = 0.0
-        t = np.array([min(s.t / max(c.n_steps, 1), 1.0)], np.float32)
+            seen = np.zeros((men.shape[0], en.size), bool)
+        ef = np.stack([seen, x[:, en], y[:, en], strength[:, en]], axis=-1).astype(np.float32)
+        ef[..., 1:] *= seen[..., None]
+        t = np.full((men.shape[0], 1), min(s.t / max(c.n_steps, 1), 1.0), np.float32)
         return {"own": np.clip(feats, 0.0, 10.0), "enemy": np.clip(ef, 0.0, 10.0), "time": t}
 
     def _presence(self, agent: str) -> float:
@@ -207,8 +205,73 @@ class CampaignEnv(ParallelEnv):
         g = c.group_side == k
         if not g.any():
             return 0.0
-        sorties = float((s.aircraft[0, g] * c.group_rate[g]).sum())
+        sorties = float((s.aircraft[:, g] * c.group_rate[g]).sum(1).mean())
         return 1.0 - float(np.exp(-sorties / self.c.params.air.presence_sorties_per_day))
+
+
+class VectorCampaignEnv(CampaignEnv):
+    """N replications of a scenario stepped at once (the batched engine), for training speed:
+    the same spaces per replication as `CampaignEnv`, with a leading axis N on actions,
+    observations, rewards and ends. Replications are 0..N-1 of the seed given to `reset`; one
+    that has ended stays frozen (its observation no longer changes, its rewards are 0) until
+    every replication has ended. Not a PettingZoo environment: its batch axis is its own."""
+
+    def __init__(self, scenario: Any = "west-hunan-1945", n: int = 1000, settings: EnvSettings | None = None,
+                 **engine: Any) -> None:
+        super().__init__(scenario, settings, **engine)
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.n = int(n)
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        if seed is not None:
+            self._seed = int(seed)
+        self.sim = Simulation(self.c, np.arange(self.n), self._seed, keep_series=0)
+        self.agents = list(self.possible_agents)
+        self._last_lost = self._lost()
+        self._won = np.zeros(self.n, bool)
+        return {a: self._observe(a) for a in self.agents}, {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, np.ndarray]) -> tuple[dict, dict, dict, dict, dict]:
+        """actions: agent -> (N, n_units, 2). Returns observations (agent -> fields (N, ...)),
+        rewards (agent -> (N,)), terminations (agent -> (N,) bool), truncations, infos."""
+        sim, c = self.sim, self.c
+        if sim is None:
+            raise RuntimeError("call reset() before step()")
+        posture = np.full((self.n, c.n_units), KEEP, np.int64)
+        objective = np.full((self.n, c.n_units), KEEP, np.int64)
+        for agent, act in actions.items():
+            if agent not in self._units:
+                raise ValueError(f"unknown agent {agent!r}; agents: {self.possible_agents}")
+            a = np.asarray(act, np.int64).reshape(self.n, len(self._units[agent]), 2)
+            posture[:, self._units[agent]] = a[..., 0] - 1
+            objective[:, self._units[agent]] = a[..., 1] - 1
+        done_before = sim.s.done.copy() | (sim.s.t >= c.n_steps)
+        sim.give_orders(posture, objective)
+        for _ in range(self.steps_per_action):
+            sim.step()
+        lost = self._lost()
+        d = np.where(done_before[:, None], 0.0, lost - self._last_lost)
+        self._last_lost = lost
+        w = self.settings.loss_weight / max(self._men_all, 1.0)
+        done = sim.s.done | (sim.s.t >= c.n_steps)
+        ended_now = done & ~done_before
+        rewards = {}
+        winner = None
+        if ended_now.any():
+            winner = sim.results().outcome.winner
+        for k, a in enumerate(self.possible_agents):
+            r = w * (d[:, self._enemy_sides(a)].sum(1) - d[:, k])
+            if winner is not None:
+                r = r + np.where(ended_now & (winner >= 0),
+                                 self.settings.victory_reward * np.where(winner == k, 1.0, -1.0), 0.0)
+            rewards[a] = r
+        obs = {a: self._observe(a) for a in self.possible_agents}
+        terms = {a: done.copy() for a in self.possible_agents}
+        truncs = {a: np.zeros(self.n, bool) for a in self.possible_agents}
+        if done.all():
+            self.agents = []
+        return obs, rewards, terms, truncs, {a: {} for a in self.possible_agents}
 
 
 class SideEnv(gymnasium.Env):
