@@ -5,7 +5,8 @@ policies' win rates against the scenario's plan on one side each.
 
 First the vector environment's rate (N replications per step, every action 'keep'), then
 the policies. Policies: `plan` (every unit keeps its order: the scenario's own plan and doctrine) and
-`random` (each decision, every unit gets a uniformly drawn action: keep, a posture and a place).
+`random` (each decision, every unit gets a uniformly drawn action: keep, a posture and a place),
+`search` (xuefeng.env.baselines.RolloutSearch: weekly, 16 rollouts per candidate order).
 The other side always plays its plan. Episodes use seeds 0..E-1 (common random numbers).
 """
 
@@ -17,18 +18,18 @@ import time
 import numpy as np
 
 from xuefeng.env import CampaignEnv, VectorCampaignEnv
+from xuefeng.env.baselines import RolloutSearch, plan_policy, random_policy
 
 
 def run(env: CampaignEnv, side: str, policy: str, seed: int) -> tuple[int, int]:
     """(winner index, env steps) of one episode."""
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
+    pol = {"plan": plan_policy, "random": random_policy, "search": RolloutSearch()}[policy]
     steps = 0
     while env.agents:
         acts = {a: np.zeros(env.action_space(a).shape, np.int64) for a in env.agents}
-        if policy == "random":
-            sp = env.action_space(side)
-            acts[side] = rng.integers(0, sp.nvec)
+        acts[side] = pol(env, side, rng)
         env.step(acts)
         steps += 1
     return int(env.sim.results().outcome.winner[0]), steps
@@ -38,6 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=50)
     ap.add_argument("--scenario", default="west-hunan-1945")
+    ap.add_argument("--policies", default="plan,random,search")
     ap.add_argument("--vector", type=int, default=1000, help="replications of the vector environment (0: skip)")
     a = ap.parse_args()
     if a.vector:
@@ -57,7 +59,7 @@ def main() -> None:
     print(f"{'side played':12s} {'policy':8s} {'wins':>6s} {'env steps/s':>12s}")
     for side in env.possible_agents:
         k = env.possible_agents.index(side)
-        for policy in ("plan", "random"):
+        for policy in a.policies.split(","):
             t0 = time.perf_counter()
             res = [run(env, side, policy, s) for s in range(a.episodes)]
             dt = time.perf_counter() - t0

@@ -148,3 +148,18 @@ def test_vector_env_matches_single_replications() -> None:
     ref = simulate(sc, 4, 5, keep_series=0)
     assert np.array_equal(venv.sim.results().ledger, ref.ledger)
     assert np.isfinite(total).all()
+
+
+def test_rollout_search_plays_an_episode_and_picks_candidates() -> None:
+    from xuefeng.env.baselines import RolloutSearch, candidate_orders, fork
+
+    env = CampaignEnv(small())
+    env.reset(seed=0)
+    assert set(candidate_orders(env, "red")) == {"plan", "attack-objective", "hold"}
+    f = fork(env.sim, 3, 7)
+    assert f.s.cell.shape[0] == 3 and np.array_equal(f.s.cell[0], env.sim.s.cell[0])
+    search = RolloutSearch(rollouts=4, every_days=3)
+    rng = np.random.default_rng(0)
+    while env.agents:
+        env.step({"red": search(env, "red", rng), "blue": np.zeros(env.action_space("blue").shape, np.int64)})
+    assert search.choices and set(search.choices) <= {"plan", "attack-objective", "hold"}
