@@ -95,3 +95,32 @@ def test_packaged_settings_are_typed(tmp_path: Path) -> None:
     f, _ = copy_with(tmp_path, "  japan:", "  nippon:")
     with pytest.raises(ScenarioError, match="unknown side 'nippon'"):
         load_scenario(f)
+
+
+def test_each_side_may_have_its_own_doctrine() -> None:
+    """engine.yaml `sides.<side>.doctrine` sets the halt/call-off/counterattack rules for that
+    side's units only; other AI parameters are refused there; values are checked."""
+    import numpy as np
+
+    from engine_scenarios import base, build, phase, plan, unit
+    from xuefeng.engine import EngineConfig, SideConfig, compile_scenario, simulate
+
+    d = base()
+    d["units"] = [unit("r", "red", 27.5, 110.1), unit("b", "blue", 27.5, 110.3, men=30000)]
+    d["plans"] = [plan("red", phase("go", ["r"], "attack", "east")),
+                  plan("blue", phase("hold", ["b"], "hasty_defence", "west"))]
+    sc = build(d)
+    timid = EngineConfig(sides={"blue": SideConfig(doctrine={"counter_ratio": 50.0, "pursue_ratio": 50.0})})
+    c = compile_scenario(sc, config=timid)
+    blue = c.side_ids.index("blue")
+    assert c.side_doctrine["counter_ratio"][blue] == 50.0
+    assert c.side_doctrine["counter_ratio"][1 - blue] == compile_scenario(sc).side_doctrine["counter_ratio"][0]
+    a = simulate(sc, 4, 0, keep_series=0)
+    b = simulate(sc, 4, 0, keep_series=0, config=timid)
+    assert not np.array_equal(a.ledger, b.ledger)  # blue no longer counterattacks at 3:1
+    import pytest
+
+    with pytest.raises(ValueError, match="cannot differ by side"):
+        compile_scenario(sc, config=EngineConfig(sides={"blue": SideConfig(doctrine={"envelop_radius_km": 1.0})}))
+    with pytest.raises(ValueError, match="halt_ratio"):
+        compile_scenario(sc, config=EngineConfig(sides={"blue": SideConfig(doctrine={"halt_ratio": -1.0})}))

@@ -15,7 +15,8 @@ objective (cost-to-go fields). Triggers (the names a scenario may use):
   within `superior_radius_km` of the phase objective and the phase's units,
   with their side's other units there, outnumber them by `superior_ratio`.
 
-Doctrine, applied as masks over the batch each step:
+Doctrine, applied as masks over the batch each step (the halt, call-off, counterattack and
+pursuit parameters, SIDE_DOCTRINE, may differ by side: engine.yaml `sides.<side>.doctrine`):
 
 * halt: an attacking unit halts when its local power ratio (own and friendly
   men in and next to its cell over enemy men in contact) falls below
@@ -55,6 +56,13 @@ from xuefeng.engine.postures import ATTACK, HASTY, WITHDRAWAL
 from xuefeng.engine.state import mm
 
 TRIGGERS: tuple[str, ...] = ("date", "enemy_halted", "enemy_retreating", "own_strength_superior")
+
+#: AIParams fields a side may set for itself (engine.yaml `sides.<side>.doctrine`): the halt,
+#: call-off, counterattack and pursuit rules, applied to each unit with its side's value.
+SIDE_DOCTRINE: tuple[str, ...] = ("halt_ratio", "halt_supply", "resume_ratio", "resume_supply",
+                                  "culmination_fraction", "retreat_supply", "retreat_strength",
+                                  "retreat_morale", "retreat_ratio", "counter_ratio", "counter_supply",
+                                  "pursue_ratio")
 
 
 @dataclass(frozen=True)
@@ -232,17 +240,17 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     post, free, call_off, sup, strength, mor, stuck = kernels.doctrine_halt(
         own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.flow, s.morale, s.halted, s.broken,
         men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, front_ratio, c.victory_holder,
-        p.halt_ratio, p.halt_supply, p.resume_ratio, p.resume_supply, p.culmination_fraction, p.retreat_supply,
-        p.retreat_strength, p.retreat_morale, p.retreat_ratio, p.counter_ratio, p.counter_supply, p.pursue_ratio)
+        *(c.side_doctrine[name] for name in SIDE_DOCTRINE))
     if call_off.any():
         rr, ss = np.nonzero(call_off)
         why = []
         for r_, s_ in zip(rr, ss):
-            w = [n for n, v in (("broken", stuck[r_, s_] >= p.culmination_fraction),
-                                ("supply", sup[r_, s_] < p.retreat_supply),
-                                ("strength", strength[r_, s_] < p.retreat_strength),
-                                ("morale", mor[r_, s_] < p.retreat_morale),
-                                ("outnumbered", front_ratio[r_, s_] < p.retreat_ratio)) if v]
+            d = {name: c.side_doctrine[name][s_] for name in SIDE_DOCTRINE}
+            w = [n for n, v in (("broken", stuck[r_, s_] >= d["culmination_fraction"]),
+                                ("supply", sup[r_, s_] < d["retreat_supply"]),
+                                ("strength", strength[r_, s_] < d["retreat_strength"]),
+                                ("morale", mor[r_, s_] < d["retreat_morale"]),
+                                ("outnumbered", front_ratio[r_, s_] < d["retreat_ratio"])) if v]
             why.append("offensive called off: " + ", ".join(w))
         log("retreat", rr, None, ss, why)
     # envelop: a free defending unit strikes an enemy that a friend already holds in contact,

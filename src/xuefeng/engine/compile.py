@@ -117,6 +117,8 @@ class SideConfig:
     """Transport mode the side's units march in: foot or motor."""
     supply_mode: str | None = None
     """Supply transport mode (foot or motor); default: the mode of the side's largest transport capacity."""
+    doctrine: dict = field(default_factory=dict)
+    """This side's values of `ai` parameters (ai.SIDE_DOCTRINE fields), over the engine's."""
 
 
 #: Probability of a rain/low-cloud day in a month the scenario's climate does not give
@@ -193,10 +195,32 @@ def _scenario_params(scenario: Scenario, cfg: EngineConfig) -> EngineParams:
                                   f"params: {exc}") from None
 
 
+def side_doctrines(cfg: EngineConfig, side_ids: tuple[str, ...], p: EngineParams) -> dict[str, np.ndarray]:
+    """Each doctrine parameter (ai.SIDE_DOCTRINE) as an array over the sides: the engine's value
+    unless engine.yaml's `sides.<side>.doctrine` gives the side its own (checked like every
+    parameter override: EngineParams.with_overrides)."""
+    from xuefeng.engine.ai import SIDE_DOCTRINE
+
+    per_side = []
+    for sid in side_ids:
+        doc = dict(cfg.sides.get(sid, SideConfig()).doctrine or {})
+        bad = sorted(set(doc) - set(SIDE_DOCTRINE))
+        if bad:
+            raise ValueError(f"engine.yaml: sides.{sid}.doctrine: {bad} cannot differ by side "
+                             f"(per-side doctrine parameters: {', '.join(SIDE_DOCTRINE)})")
+        per_side.append(p.with_overrides({"ai": doc}).ai)
+    return {name: np.array([getattr(a, name) for a in per_side], float) for name in SIDE_DOCTRINE}
+
+
 def check_engine_settings(scenario: Scenario) -> None:
     """Raise EngineSettingsError if the scenario's engine settings, parameter overrides included,
     would not compile (what `xuefeng validate` checks beyond the schema)."""
-    _scenario_params(scenario, find_engine_config(scenario))
+    cfg = find_engine_config(scenario)
+    p = _scenario_params(scenario, cfg)
+    try:
+        side_doctrines(cfg, tuple(s.id for s in scenario.meta.sides), p)
+    except ValueError as exc:
+        raise EngineSettingsError(f"engine settings of scenario '{scenario.meta.name}' (engine.yaml): {exc}") from None
 
 
 #: Elevation (m) assumed by terrain class where the map has none (flat, rolling,
@@ -224,6 +248,7 @@ class Compiled:
     # sides
     side_ids: tuple[str, ...]
     n_sides: int
+    side_doctrine: dict[str, np.ndarray]  # ai.SIDE_DOCTRINE name -> (S,) value per side
     side_onehot: np.ndarray  # (U,S)
     enemy_side_matrix: np.ndarray  # (S,S) 1 where t is an enemy of s  [s,t]
     side_liaison: np.ndarray  # (S,) bool
@@ -368,6 +393,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     for sc_ in scfg:
         if sc_.march_mode not in MODE_NAMES or (sc_.supply_mode not in (None, *MODE_NAMES)):
             raise ValueError(f"engine.yaml: march_mode/supply_mode must be one of {MODE_NAMES}")
+    doctrine = side_doctrines(cfg, side_ids, p)
 
     # ---------------------------------------------------------------- units
     by_id = {u.id: u for u in sc.units}
@@ -686,6 +712,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         side_guerrilla=np.array([c.guerrilla_intensity for c in scfg], float),
         side_disease=np.array([c.disease_factor for c in scfg], float),
         side_capture=np.array([c.capture_factor for c in scfg], float),
+        side_doctrine=doctrine,
         side_capacity=side_capacity, side_supply_motor=supply_motor, side_has_depots=side_has_depots,
         cas_liaison_mult=p.air.cas_liaison_multiplier,
         n_cells=C, lat=lat_c, lon=lon_c, nbr=nbr, nbr_self=nbr_self, terrain=terrain, terrain_eng=terrain_eng,

@@ -198,6 +198,7 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
     culmination and its calling off (from the attackers' state: broken share, supply they live
     on, strength, morale, and their men against the enemy's that can meet them, front_ratio
     (R,S)), the fall-back of a called-off offensive, counterattack and pursuit.
+    The doctrine parameters (halt_ratio ... pursue_ratio) are arrays over the sides (ai.SIDE_DOCTRINE).
     Updates halted and side_retreat in place; returns the posture so far, the units free to
     envelop, and per side (R,S) whether the offensive was called off now, the attackers' mean
     supply level (fed), their share of full strength, their mean morale and broken share."""
@@ -223,17 +224,17 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
         for u in range(U):
             ratio = own[r, u] / max(opp[r, u], 1.0)
             is_att = base[r, u] == ATTACK
+            k = side[u]
             # a unit short of stock halts to rebuild it only where what arrives exceeds its need
             # (waiting helps); otherwise it presses on with what it has until it starves
             rebuilds = flow[r, u] > 1.0
-            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio)
-                                                   or (supply[r, u] < halt_supply and rebuilds))
-            resume = ((not touching[r, u]) or ratio >= resume_ratio) and (
-                supply[r, u] >= resume_supply or not rebuilds)
+            halt_now = is_att and alive[r, u] and ((touching[r, u] and ratio < halt_ratio[k])
+                                                   or (supply[r, u] < halt_supply[k] and rebuilds))
+            resume = ((not touching[r, u]) or ratio >= resume_ratio[k]) and (
+                supply[r, u] >= resume_supply[k] or not rebuilds)
             h = True if halt_now else (False if resume else halted[r, u])
             halted[r, u] = h and is_att
             if is_att:
-                k = side[u]
                 if present[r, u]:
                     n_is[k] += 1.0
                     men_is[k] += men[r, u]
@@ -251,9 +252,9 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
             strength[r, k] = men_is[k] / max(full_is[k], 1.0)
             stuck[r, k] = n_stuck[k] / max(n_is[k], 1.0)
             call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
-                stuck[r, k] >= culmination_fraction or sup[r, k] < retreat_supply
-                or strength[r, k] < retreat_strength or mor[r, k] < retreat_morale
-                or front_ratio[r, k] < retreat_ratio)
+                stuck[r, k] >= culmination_fraction[k] or sup[r, k] < retreat_supply[k]
+                or strength[r, k] < retreat_strength[k] or mor[r, k] < retreat_morale[k]
+                or front_ratio[r, k] < retreat_ratio[k])
             if call_off[r, k]:
                 side_retreat[r, k] = True
         for u in range(U):
@@ -266,13 +267,14 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
             if p_ == ATTACK and halted[r, u]:
                 p_ = HASTY
             defensive = p_ != ATTACK and p_ != WITHDRAWAL
-            counter = defensive and touching[r, u] and ratio >= counter_ratio and supply[r, u] >= counter_supply
-            pursue = defensive and touch_wd[r, u] and ratio >= pursue_ratio
+            k = side[u]
+            counter = defensive and touching[r, u] and ratio >= counter_ratio[k] and supply[r, u] >= counter_supply[k]
+            pursue = defensive and touch_wd[r, u] and ratio >= pursue_ratio[k]
             if (counter or pursue) and not broken[r, u]:
                 p_ = ATTACK
             post[r, u] = p_
             free[r, u] = defensive and not touching[r, u] and not broken[r, u] and alive[r, u] \
-                and supply[r, u] >= counter_supply
+                and supply[r, u] >= counter_supply[k]
     return post, free, call_off, sup, strength, mor, stuck
 
 

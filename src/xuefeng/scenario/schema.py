@@ -535,6 +535,10 @@ class SideEngineSettings(Frozen):
     supply_mode: Literal["foot", "motor"] | None = Field(
         default=None, description="Supply transport mode; default: the mode of the side's largest transport "
                                   "capacity.")
+    doctrine: dict[Identifier, Any] = Field(
+        default_factory=dict, description="This side's doctrine: values of the engine's `ai` parameters "
+                                          "(halt_ratio, counter_ratio, retreat_ratio ...) for its units "
+                                          "only; checked against the engine's parameters.")
     provenance: Provenance | None = None
     notes: str | None = None
 
