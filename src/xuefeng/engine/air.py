@@ -15,6 +15,9 @@ Then, per side and day (so that nothing depends on the step length):
   in contact, in proportion to the sorties);
 * interdiction: cut of the enemy's supply flow, and (movement.py) of its
   marching, = max_interdiction * (1 - exp(-INT / interdiction_sorties_per_day));
+* air supply: tons = sorties * supply_tons_per_sortie, to the side's units whose
+  deliveries fall short of their requests (supply.py), wherever they are — an
+  encircled unit supplied by airdrop; strike weather (rain_sortie_factor) applies;
 * airlift: men flown = sorties * men_per_sortie, to waiting air-arrival units in
   order of their arrival date; an air arrival's airlift begins at the earliest
   `airlift` event naming it or a parent (else its arrival date) and the unit has
@@ -33,12 +36,13 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Mission order used in arrays.
-MISSIONS: tuple[str, ...] = ("air_superiority", "close_support", "interdiction", "airlift", "reconnaissance")
+MISSIONS: tuple[str, ...] = ("air_superiority", "close_support", "interdiction", "airlift", "reconnaissance",
+                             "air_supply")
 
 
 @dataclass(frozen=True)
 class AirParams:
-    mission_weights: tuple[float, ...] = (1.0, 2.0, 1.5, 3.0, 0.3)
+    mission_weights: tuple[float, ...] = (1.0, 2.0, 1.5, 3.0, 0.3, 1.0)
     """Share of a multi-role group's sorties per mission (order: MISSIONS) before
     normalising over the missions it flies (assumption: 14th AF in 1945 flew mostly
     ground attack and interdiction; transports fly airlift first)."""
@@ -72,10 +76,14 @@ class AirParams:
     ~40; standard planning figures)."""
     default_airlift_days: float = 10.0
     """Days to fly a unit in when its side has no airlift group (assumption)."""
-    loss_per_sortie: tuple[float, ...] = (0.0015, 0.0008, 0.0008, 0.0002, 0.0005)
+    loss_per_sortie: tuple[float, ...] = (0.0015, 0.0008, 0.0008, 0.0002, 0.0005, 0.0004)
     """Aircraft lost per sortie by mission, combat and operational (assumption: 14th AF
     loss rates of about 0.1% per sortie in 1945 against a weak Japanese air force and
-    light flak; transports fly behind the front)."""
+    light flak; transports fly behind the front, twice as often lost when they drop supply over
+    it)."""
+    supply_tons_per_sortie: float = 2.5
+    """Tons of supply one air-supply sortie delivers to units on the ground (assumption: a C-47's
+    payload of about 2.5-3 t, dropped or landed)."""
     enemy_air_factor: float = 2.0
     """Loss multiplier per unit of enemy air presence (assumption)."""
     crew_killed_per_aircraft: float = 1.0
@@ -92,6 +100,7 @@ class AirResult:
     cas_sorties: np.ndarray  # (R,S)
     interdiction_cut: np.ndarray  # (R,S) cut applied to side s's supply
     airlift_men: np.ndarray  # (R,S)
+    supply_tons: np.ndarray  # (R,S) tons flown to the side's units this step (air_supply)
     aircraft_lost: np.ndarray  # (R,G)
     aircrew_lost: np.ndarray  # (R,S)
 
@@ -107,7 +116,8 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
     G = aircraft.shape[1]
     zero_rs = np.zeros((R, S))
     if G == 0:
-        return AirResult(zero_rs, zero_rs.copy(), zero_rs.copy(), zero_rs.copy(), np.zeros((R, G)), zero_rs.copy())
+        return AirResult(zero_rs, zero_rs.copy(), zero_rs.copy(), zero_rs.copy(), zero_rs.copy(), np.zeros((R, G)),
+                         zero_rs.copy())
     weather = np.where(rain, p.rain_sortie_factor, 1.0)[:, None]
     lifting = airlift_waiting[:, c.group_side]  # (R,G)
     # fuel-limited combat groups give up fuel to their own side's airlift while it runs
@@ -117,7 +127,8 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
     weather = np.where(c.group_missions[None, :, 3] > 0,
                        np.where(rain, p.airlift_rain_factor, 1.0)[:, None], weather)
     per_day = aircraft * c.group_rate[None, :] * weather * fuel  # (R,G) sorties today
-    w = np.broadcast_to(c.group_missions[None] * np.asarray(p.mission_weights)[None, None, :], (R, G, 5)).copy()
+    M = len(MISSIONS)
+    w = np.broadcast_to(c.group_missions[None] * np.asarray(p.mission_weights)[None, None, :], (R, G, M)).copy()
     w[..., 3] = np.where(lifting, w[..., 3], 0.0)
     wsum = w.sum(-1, keepdims=True)
     share = np.where(wsum > 0, w / np.maximum(wsum, 1e-12), 0.0)
@@ -127,7 +138,7 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
     enemy_int = np.einsum("rs,ts->rt", day_m[..., 2], c.enemy_side_matrix)
     cut = p.max_interdiction * (1.0 - np.exp(-enemy_int / p.interdiction_sorties_per_day))
     if not day:
-        return AirResult(pres, zero_rs, cut, zero_rs.copy(), np.zeros((R, G)), zero_rs.copy())
+        return AirResult(pres, zero_rs, cut, zero_rs.copy(), zero_rs.copy(), np.zeros((R, G)), zero_rs.copy())
     by_mission = (per_day / day_steps)[..., None] * share  # (R,G,5) this step's sorties
     side_m = np.einsum("rgm,gs->rsm", by_mission, c.group_side_onehot)  # (R,S,5)
     enemy_pres = np.einsum("rs,ts->rt", pres, c.enemy_side_matrix).clip(0, 1)  # (R,S) enemy presence faced by s
@@ -135,4 +146,5 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
     lost = (by_mission * lp[None, None, :]).sum(-1) * (1.0 + p.enemy_air_factor * enemy_pres[:, c.group_side])
     lost = np.minimum(lost * 2.0 * u, aircraft)  # mean-1 uniform noise
     crew = np.einsum("rg,gs->rs", lost, c.group_side_onehot) * p.crew_killed_per_aircraft
-    return AirResult(pres, side_m[..., 1], cut, side_m[..., 3] * p.men_per_sortie, lost, crew)
+    return AirResult(pres, side_m[..., 1], cut, side_m[..., 3] * p.men_per_sortie,
+                     side_m[..., 5] * p.supply_tons_per_sortie, lost, crew)

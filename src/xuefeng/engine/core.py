@@ -378,7 +378,8 @@ class Simulation:
         self._add(rw + rs)
 
         # 6. supply
-        sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged)
+        sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
+                            airres.supply_tons)
 
         # 7. scheduled events: arrivals
         self._arrivals(t)

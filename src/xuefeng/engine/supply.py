@@ -100,10 +100,23 @@ def stock_update(p: SupplyParams, supply: np.ndarray, men: np.ndarray, need: np.
     return stock, fed
 
 
+def air_supply_share(request: np.ndarray, delivered: np.ndarray, alive: np.ndarray, side_onehot: np.ndarray,
+                     tons_per_day: np.ndarray) -> np.ndarray:
+    """Tons/day each unit receives by air (R,U): each side's air-supply tons (R,S), shared over
+    its live units in proportion to what their deliveries fall short of their requests, never
+    more than that shortfall."""
+    short = np.where(alive, np.maximum(request - delivered, 0.0), 0.0)
+    tot = short @ side_onehot  # (R,S)
+    side = np.argmax(side_onehot, axis=1)
+    have = tons_per_day[:, side]
+    return np.minimum(short, have * short / np.maximum(tot[:, side], 1e-12))
+
+
 def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, cut_guer: np.ndarray,
-                dt_days: float, engaged: np.ndarray | None = None) -> np.ndarray:
+                dt_days: float, engaged: np.ndarray | None = None,
+                air_tons: np.ndarray | None = None) -> np.ndarray:
     """Update s.supply, s.fed and s.depot_stock; return the share of each unit's request that
-    arrived, (R,U)."""
+    arrived, (R,U). `air_tons` (R,S): tons the side's air supply delivers this step (air.py)."""
     R, U = s.cell.shape
     men = s.men()
     if c.n_depots == 0:
@@ -124,6 +137,8 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     f = ratio[:, c.side] * reach * (1.0 - cut_air[:, c.side]) * (1.0 - cut_guer)
     from_depot = np.where(has_depots, f * request, request)
     delivered = np.maximum(from_depot, p.forage_fraction * need)
+    if air_tons is not None and air_tons.any():
+        delivered = delivered + air_supply_share(request, delivered, alive, c.side_onehot, air_tons / dt_days)
     stock, fed = stock_update(p, s.supply, men, need, delivered, dt_days)
     s.supply = np.where(alive, stock, s.supply)
     s.fed = np.where(alive, fed, s.fed)

@@ -326,6 +326,7 @@ class AirMission(str, Enum):
     interdiction = "interdiction"
     airlift = "airlift"
     reconnaissance = "reconnaissance"
+    air_supply = "air_supply"  # supply dropped or landed to the side's units short of it
 
 
 class AirGroup(Frozen):
