@@ -377,7 +377,9 @@ class Simulation:
         s.ledger[..., K_RTD] += rw + rs
         self._add(rw + rs)
 
-        # 6. supply
+        # 6. supply (lines of communication checked once a day)
+        if c.new_day[t] or t == 1:
+            sup_mod.lines_of_communication(c, s, p.supply, self.alive())
         sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
                             airres.supply_tons)
 

@@ -626,3 +626,72 @@ def nearest_depot(depot_ctg, cell, depot_side, side, stock):
                         best_d[r, u] = d
     return best_d, best_h
 
+
+
+@njit(cache=True, nogil=True)
+def supply_connected(nbr, cell, alive, side, enemy, n_sides, depot_cell, depot_side, stock, own_zoc_free):
+    """(R,U) bool: each unit's cell can be reached from a stocked depot of its side over cells no
+    enemy unit holds alone, nor any enemy unit's neighbour unless one of the side's own units stands
+    there (a line of communication runs through ground the side controls; an enemy astride it,
+    or on both sides of it, cuts it). `own_zoc_free`: enemy zones of control do not block."""
+    R, U = cell.shape
+    C = nbr.shape[0]
+    out = np.zeros((R, U), np.bool_)
+    blocked = np.zeros(C, np.bool_)
+    own = np.zeros(C, np.bool_)
+    seen = np.zeros(C, np.bool_)
+    queue = np.zeros(C, np.int64)
+    for r in range(R):
+        for k in range(n_sides):
+            has = False
+            for u in range(U):
+                if side[u] == k and alive[r, u]:
+                    has = True
+                    break
+            if not has:
+                continue
+            blocked[:] = False
+            own[:] = False
+            for u in range(U):
+                if alive[r, u] and side[u] == k:
+                    own[cell[r, u]] = True
+            for e in range(U):
+                if alive[r, e] and side[e] != k:
+                    c0 = cell[r, e]
+                    blocked[c0] = not own[c0]  # a cell both hold is not the enemy's
+                    if not own_zoc_free:
+                        for j in range(6):
+                            nb = nbr[c0, j]
+                            if nb >= 0 and nb != c0 and not own[nb]:
+                                blocked[nb] = True
+            seen[:] = False
+            head = 0
+            tail = 0
+            # the search stops once every cell the side's units stand on is reached
+            left = 0
+            for c1 in range(C):
+                if own[c1]:
+                    left += 1
+            for d in range(depot_cell.shape[0]):
+                dc = depot_cell[d]
+                if depot_side[d] == k and stock[r, d] > 0 and not seen[dc]:
+                    seen[dc] = True
+                    if own[dc]:
+                        left -= 1
+                    queue[tail] = dc
+                    tail += 1
+            while head < tail and left > 0:
+                c0 = queue[head]
+                head += 1
+                for j in range(6):
+                    nb = nbr[c0, j]
+                    if nb >= 0 and not seen[nb] and not blocked[nb]:
+                        seen[nb] = True
+                        if own[nb]:
+                            left -= 1
+                        queue[tail] = nb
+                        tail += 1
+            for u in range(U):
+                if side[u] == k:
+                    out[r, u] = seen[cell[r, u]]
+    return out

@@ -67,6 +67,7 @@ class State:
     max_adv: np.ndarray  # (R,) km
     advanced: np.ndarray  # (R,) bool: the attacker got beyond its start line
     off_end_step: np.ndarray  # (R,) int (-1)
+    connected: np.ndarray  # (R,U) bool: a stocked depot reaches the unit over ground its side controls
     order_posture: np.ndarray  # (R,U) int: posture ordered from outside the engine (orders.py), -1 none
     order_field: np.ndarray  # (R,U) int: field (objective) ordered from outside, -1 none
 
@@ -109,5 +110,6 @@ def initial_state(c, R: int) -> State:
         objective_taken=np.zeros(R, bool), threat_hours=np.zeros(R), taken_step=np.full(R, -1, np.int64),
         done=np.zeros(R, bool), end_step=np.full(R, c.n_steps, np.int64),
         max_adv=np.full(R, -np.inf), advanced=np.zeros(R, bool), off_end_step=np.full(R, -1, np.int64),
+        connected=np.ones((R, U), bool),
         order_posture=np.full((R, U), -1, np.int64), order_field=np.full((R, U), -1, np.int64),
     )

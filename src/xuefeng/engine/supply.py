@@ -66,6 +66,16 @@ class SupplyParams:
     rail_transfer_hours: float = 12.0
     """Supply-mode hours added for loading onto or unloading from a train at a railhead
     (assumption: half a day of transshipment)."""
+    lines_of_communication: bool = True
+    """Road supply reaches a unit only over ground its side controls: from a stocked depot over
+    cells no enemy unit holds alone (kernels.supply_connected, checked once a day). A unit cut
+    off — encircled, every way back held by the enemy — lives on its stock, foraging and air
+    supply. False: every unit is reached whatever stands between (the map's distance only)."""
+    zones_of_control_cut_supply: bool = False
+    """Also count the cells next to an enemy unit (its zone of control) as cut, unless a friendly
+    unit stands there (assumption, off: with 6 km cells it cut the West Hunan columns' supply
+    wherever a Chinese unit stood beside their road, and Japanese forces x2 then advanced less
+    far than x1.25)."""
     forage_fraction: float = 0.2
     """Least share of its need any unit gets, from foraging and requisition in the countryside
     (assumption: a fifth of needs living off the land)."""
@@ -112,6 +122,16 @@ def air_supply_share(request: np.ndarray, delivered: np.ndarray, alive: np.ndarr
     return np.minimum(short, have * short / np.maximum(tot[:, side], 1e-12))
 
 
+def lines_of_communication(c, s, p: SupplyParams, alive: np.ndarray) -> None:
+    """Update s.connected (R,U): which units their depots can reach over ground their side
+    controls (once a day, and at the start)."""
+    if not p.lines_of_communication or c.n_depots == 0:
+        s.connected = np.ones_like(alive)
+        return
+    s.connected = kernels.supply_connected(c.nbr, s.cell, alive, c.side, c.enemy, c.n_sides, c.depot_cell,
+                                           c.depot_side, s.depot_stock, not p.zones_of_control_cut_supply)
+
+
 def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, cut_guer: np.ndarray,
                 dt_days: float, engaged: np.ndarray | None = None,
                 air_tons: np.ndarray | None = None) -> np.ndarray:
@@ -131,6 +151,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
                      np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_request, 1e-9)), 1.0)
     d_best, h_best = kernels.nearest_depot(c.depot_ctg, s.cell, c.depot_side, c.side, s.depot_stock)
+    h_best = np.where(s.connected, h_best, np.inf)  # cut off: no road supply
     reach_h = np.where(c.side_supply_motor[c.side], p.reach_hours_motor, p.reach_hours_foot)[None, :]
     reach = np.where(np.isfinite(h_best), 1.0 / (1.0 + (h_best / reach_h) ** 2), 0.0)
     has_depots = c.side_has_depots[c.side][None, :]
