@@ -338,7 +338,8 @@ class Unit(mesa.Agent):
         moving = not (self.halted and not withdrawing)
         ezoc = m.enemy_zoc[self.side]
         in_contact = self.cell in ezoc
-        speed = (mv.low_supply_speed_floor + (1 - mv.low_supply_speed_floor) * self.fed) \
+        floor = mv.low_supply_speed_floor_motor if self.mode == 1 else mv.low_supply_speed_floor
+        speed = (floor + (1 - floor) * self.fed) \
             * (1 - mv.fatigue_speed_penalty * self.fatigue) \
             * movement_rules.air_march_factor(mv, m.enemy_presence[self.side], m.daylight_share)
         if withdrawing and in_contact:
@@ -401,7 +402,7 @@ class Unit(mesa.Agent):
             * (p.supply_floor + (1 - p.supply_floor) * self.fed)
         ammo = p.ammo_floor + (1 - p.ammo_floor) * self.fed
         self.guns = self.guns0 * frac * ammo
-        self.tanks = self.tanks0 * frac
+        self.tanks = self.tanks0 * frac * (p.fuel_floor + (1 - p.fuel_floor) * self.fed)
         q = list(self.quality)  # morale and supply states enter as shifts of the codes (combat.py)
         if self.model.c.side_liaison[self.side]:
             q[4] *= p.liaison_intelligence

@@ -295,3 +295,24 @@ def test_free_unit_envelops_an_enemy_held_in_contact() -> None:
     assert sim.s.cell[0, 2] != start
     # the flank unit ends next to (or on) the red unit, attacking
     assert c.adj[sim.s.cell[0, 2], sim.s.cell[0, 0]]
+
+
+def test_a_motorised_unit_out_of_supply_slows_to_foot_pace() -> None:
+    """Fuel: with nothing delivered a motorised column keeps low_supply_speed_floor_motor of its
+    speed (its vehicles stop), a column on foot low_supply_speed_floor."""
+    from xuefeng.engine.movement import march_speed
+
+    sc = supply_scenario(True)
+    out = {}
+    for mode in ("foot", "motor"):
+        c, sim = run_sim(sc, 0, config=EngineConfig(sides={"red": SideConfig(march_mode=mode)}))
+        s = sim._s
+        s.fatigue[:] = 0.0
+        s.fed[:] = 1.0
+        full = march_speed(c, s, c.params.movement)[0, 0]
+        s.fed[:] = 0.0
+        out[mode] = march_speed(c, s, c.params.movement)[0, 0] / full
+    p = c.params.movement
+    assert out["foot"] == pytest.approx(p.low_supply_speed_floor)
+    assert out["motor"] == pytest.approx(p.low_supply_speed_floor_motor)
+    assert out["motor"] < out["foot"]

@@ -102,6 +102,8 @@ class CombatParams:
     """Effective men of a unit with no supply, as a fraction (assumption: hungry troops still fight, badly)."""
     ammo_floor: float = 0.2
     """Artillery effect with no supply (no shells), fraction (assumption)."""
+    fuel_floor: float = 0.2
+    """Tanks that still fight with no supply (no fuel: dug in as pillboxes), fraction (assumption)."""
     casualty_sigma: float = 0.35
     """Log-normal spread of a step's casualties around their expectation (mean-preserving)
     (assumption)."""
@@ -270,7 +272,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     eff = men * (1.0 - p.fatigue_penalty * s.fatigue) * (p.supply_floor + (1 - p.supply_floor) * fed)
     ammo = p.ammo_floor + (1 - p.ammo_floor) * fed
     guns = (c.guns0[None, :] + p.mortar_weight * c.mortars0[None, :]) * np.minimum(frac, 1.0) * ammo
-    tanks = c.tanks0[None, :] * np.minimum(frac, 1.0)
+    tanks = c.tanks0[None, :] * np.minimum(frac, 1.0) * (p.fuel_floor + (1 - p.fuel_floor) * fed)
     # Af (R,a,d): share of attacker a's men against defender d
     Af, att_men = kernels.attack_split(contact, attacking, men, eff)
     defended = att_men > 0  # (R,d): an engagement at this defender

@@ -42,7 +42,10 @@ class MovementModelParams:
     weeks, under pursuit and flank attacks, from the failure of their offensive in early May to
     their start lines on 7 June; 0.22 puts the median return at the end of May in West Hunan)."""
     low_supply_speed_floor: float = 0.6
-    """Speed factor of a unit with no supply (assumption: hungry columns march ~40% slower)."""
+    """Speed factor of a unit on foot with no supply (assumption: hungry columns march ~40% slower)."""
+    low_supply_speed_floor_motor: float = 0.2
+    """Speed factor of a motorised unit with no supply (assumption: out of fuel its vehicles
+    stop; it moves what it can tow and walk, about foot pace, a fifth of its road rate)."""
     fatigue_speed_penalty: float = 0.3
     """Speed lost at full fatigue (assumption)."""
     fatigue_per_march_day: float = 0.12
@@ -73,6 +76,18 @@ def air_march_factor(p: MovementModelParams, enemy_presence: np.ndarray, dayligh
     return 1.0 - daylight_share * p.day_march_denial * np.clip(enemy_presence, 0.0, 1.0)
 
 
+def march_speed(c, s, p: MovementModelParams, enemy_presence: np.ndarray | None = None,
+                daylight_share: float = 0.5) -> np.ndarray:
+    """(R,U) share of its full marching rate each unit makes this step: supply (a motorised
+    unit out of fuel falls to low_supply_speed_floor_motor, one on foot to
+    low_supply_speed_floor), fatigue, and the enemy's air presence."""
+    floor = np.where(c.mode == 1, p.low_supply_speed_floor_motor, p.low_supply_speed_floor)[None, :]
+    speed = (floor + (1 - floor) * s.fed) * (1 - p.fatigue_speed_penalty * s.fatigue)
+    if enemy_presence is not None:
+        speed = speed * air_march_factor(p, enemy_presence[:, c.side], daylight_share)
+    return speed
+
+
 def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: np.ndarray | None = None,
                daylight_share: float = 0.5) -> np.ndarray:
     """Phase 2 of a step, in place: bank movement hours, march along fields (zones of control
@@ -80,10 +95,7 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
     the enemy air presence over each side today (air.py); `daylight_share`: the share of the
     day that is daylight. Returns the hours each unit moved, (R,U)."""
     withdrawing = s.posture == WITHDRAWAL
-    speed = (p.low_supply_speed_floor + (1 - p.low_supply_speed_floor) * s.fed) \
-        * (1 - p.fatigue_speed_penalty * s.fatigue)
-    if enemy_presence is not None:
-        speed = speed * air_march_factor(p, enemy_presence[:, c.side], daylight_share)
+    speed = march_speed(c, s, p, enemy_presence, daylight_share)
     moving = alive & ~(s.halted & ~withdrawing)
     in_contact = kernels.in_enemy_zone(c.nbr_self, s.cell, alive, c.side, c.n_sides, c.n_cells)
     speed = np.where(withdrawing & in_contact, speed * p.contact_withdrawal_speed, speed)
