@@ -38,7 +38,17 @@ def test_report_file_replays_offline(browser, tmp_path, replications):
     page.select_option("#timeline-filter", "@historical")
     assert page.locator("#timeline li.event:visible").count() == len(sc.events)
     page.select_option("#timeline-filter", "")
-    assert page.locator("#timeline li.event:visible").count() == len(sc.events) + len(res.events)
+    from xuefeng.results.digest import digest
+    from xuefeng.viz.report import replayed_replication
+
+    items = digest(sc, res.events, replication=replayed_replication(res) if len(res.events) else None)
+    assert page.locator("#timeline li.event:visible").count() == len(items)
+    # the side filter keeps the lines involving that side
+    side = next((x for i in items for x in i.sides), None)
+    if side:
+        page.select_option("#timeline-side", side)
+        assert page.locator("#timeline li.event:visible").count() == sum(side in i.sides for i in items)
+        page.select_option("#timeline-side", "")
     assert watch.blocked == [], f"the report tried to fetch: {watch.blocked}"
     assert watch.errors == [], watch.errors
     page.close()

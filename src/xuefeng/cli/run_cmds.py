@@ -331,12 +331,26 @@ def _print_run(summary: dict[str, Any], scenario, rows) -> None:
 # --------------------------------------------------------------------------- command bodies
 
 
-def _run(scenario: str, seed: str, replications: str, out: Path | None, json_output: bool) -> None:
+def _print_digest(scen, results) -> None:
+    """The first replication's events, digested (results.digest), one line each."""
+    from xuefeng.results.digest import digest
+
+    items = digest(scen, results.events)
+    stdout.print(f"[bold]Events[/] of replication {int(results.replication_ids[0])} "
+                 f"({len(items)} lines: engagements by day and defender; historical events marked)")
+    for it in items:
+        mark = " (historical)" if it.source == "historical" else ""
+        stdout.print(f"{it.time:%Y-%m-%d %H:%M}  {escape(it.kind.replace('_', ' '))}: {escape(it.text)}{mark}",
+                     highlight=False)
+
+
+def _run(scenario: str, seed: str, replications: str, out: Path | None, json_output: bool,
+         events: bool = False) -> None:
     seed_v = parse_seed(seed)
     n = parse_replications(replications)
     scen = _load(scenario)
     targets = _targets(scenario, scen, required=False)
-    keep_series = 1 if out is not None else 0
+    keep_series = 1 if (out is not None or events) else 0
     check_memory(scen, n, keep_series)
     if out is not None:
         check_folder(out)
@@ -358,9 +372,15 @@ def _run(scenario: str, seed: str, replications: str, out: Path | None, json_out
                  "nothing was written there")
     try:
         if json_output:
+            if events:
+                from xuefeng.results.digest import digest
+
+                summary = {**summary, "events": [i.as_dict() for i in digest(scen, results.events)]}
             print(json.dumps(summary, indent=2))
             return
         _print_run(summary, scen, comparison_table(results, scen))
+        if events:
+            _print_digest(scen, results)
         if out is not None:
             stdout.print(f"saved to {escape(str(out))}")
     except KeyboardInterrupt:
@@ -434,10 +454,12 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR",
                                         help="Save the run into this folder."),
         json_output: bool = typer.Option(False, "--json", help="Print only the summary as JSON."),
+        events: bool = typer.Option(False, "--events", help="Also print the first replication's events, digested "
+                                                            "(engagements by day and place, naming both sides)."),
     ) -> None:
         """Run a scenario and compare it with every source's figures."""
         try:
-            _run(scenario, seed, replications, out, json_output)
+            _run(scenario, seed, replications, out, json_output, events)
         except KeyboardInterrupt:
             raise _interrupted() from None
 

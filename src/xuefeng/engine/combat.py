@@ -167,6 +167,7 @@ class CombatResult:
     att_won: np.ndarray  # (R,U) bool: engagement at this defender won by the attackers
     decided: np.ndarray  # (R,U) bool: engagement at this defender ended this step (won or repulsed)
     n_engagements: np.ndarray  # (R,)
+    attackers_of: np.ndarray | None = None  # (R,a,d) bool: unit a attacks defender d this step
 
 
 def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
@@ -381,4 +382,5 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     cas = np.minimum(cas, cap * men)
     return CombatResult(cas=cas, beaten=beaten, engaged=engaged | (touching & alive & (cas > 0)), won=won,
                         new_cell=new_cell, cell_cas=cell_cas, defender=defended, att_won=att_won,
-                        decided=decided_d, n_engagements=n_eng)
+                        decided=decided_d, n_engagements=n_eng,
+                        attackers_of=contact & attacking[:, :, None])

@@ -164,7 +164,10 @@ class Simulation:
         self._draw_pos += n
         return block
 
-    def _log(self, kind: str, rr: np.ndarray, uu: np.ndarray | None, side: Any, detail: Any) -> None:
+    def _log(self, kind: str, rr: np.ndarray, uu: np.ndarray | None, side: Any, detail: Any,
+             units: list[str] | None = None) -> None:
+        """Record events; `units`: the event's unit ids, comma-separated, when not just uu's."""
+        names = units
         rr = np.asarray(rr)
         keep = ~self._frozen[rr] if rr.size else np.zeros(0, bool)
         if not keep.all():  # no events from replications that have ended
@@ -172,6 +175,7 @@ class Simulation:
             uu = None if uu is None else np.asarray(uu)[keep]
             side = np.broadcast_to(np.asarray(side), keep.shape)[keep]
             detail = detail if isinstance(detail, str) else [d for d, k in zip(detail, keep) if k]
+            names = None if names is None else [n for n, k in zip(names, keep) if k]
         if rr.size == 0:
             return
         t = self._s.t
@@ -181,7 +185,7 @@ class Simulation:
         else:
             uu = np.asarray(uu)
             cells = self._s.cell[rr, uu]
-            units = [self.c.unit_ids[u] for u in uu]
+            units = list(names) if names is not None else [self.c.unit_ids[u] for u in uu]
         side = np.broadcast_to(np.asarray(side), rr.shape)
         detail = list(detail) if not isinstance(detail, str) else [detail] * rr.size
         self._events.append((self._rows[rr], t, kind, side.copy(), units, cells.copy(), detail))
@@ -350,9 +354,13 @@ class Simulation:
             rr, uu = np.nonzero(cr.defender[: self.log_eng])
             won = cr.att_won[rr, uu]
             dec = cr.decided[rr, uu]
+            # the event names the defender, then its attackers (results.digest reads them)
+            att = cr.attackers_of[rr, :, uu] if cr.attackers_of is not None else np.zeros((rr.size, 0), bool)
+            names = [",".join([c.unit_ids[d], *(c.unit_ids[a] for a in np.nonzero(row)[0])])
+                     for d, row in zip(uu, att)]
             self._log("engagement", rr, uu, c.side[uu],
                       ["attackers won; defender retreats" if w else ("attack repulsed" if d else "fighting goes on")
-                       for w, d in zip(won, dec)])
+                       for w, d in zip(won, dec)], units=names)
         # fatigue
         terr = c.terrain_exertion[c.terrain[s.cell]]
         mv = p.movement

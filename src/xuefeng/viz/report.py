@@ -66,9 +66,9 @@ def _hexgeo(hexmap: Any) -> dict[str, Any] | None:
 
 
 def _events(scenario: Scenario, results: Results, times: list[dt.datetime]) -> list[dict[str, Any]]:
-    """Simulated events of the replayed replication and the scenario's historical events."""
-    out: list[dict[str, Any]] = []
-    names = {u.id: u.name for u in scenario.units}
+    """The replayed replication's events, digested (engagements by day and defender, naming
+    both sides and the place: results.digest), and the scenario's historical events."""
+    from xuefeng.results.digest import digest
 
     def step(t: dt.datetime) -> int:
         k = 0
@@ -78,30 +78,17 @@ def _events(scenario: Scenario, results: Results, times: list[dt.datetime]) -> l
         return k
 
     ev = results.events
-    if isinstance(ev, pd.DataFrame) and len(ev) and "time" in ev.columns:
-        if "replication" in ev.columns and results.replications:
-            ev = ev[ev["replication"] == replayed_replication(results)]
-        for _, row in ev.sort_values("time").iterrows():
-            t = pd.Timestamp(row["time"])
-            if pd.isna(t):
-                continue
-            t = vd._naive(t.to_pydatetime())
-            units = row.get("units", "")
-            if isinstance(units, str):
-                units = [x.strip() for x in units.split(",") if x.strip()]
-            if isinstance(units, list | tuple | np.ndarray):
-                units = ", ".join(names.get(str(u), str(u)) for u in units)
-            out.append({"time": t.strftime("%Y-%m-%d %H:%M"), "step": step(t) if times else 0,
-                        "kind": str(row.get("kind", "")), "side": str(row.get("side", "") or ""),
-                        "text": str(row.get("detail", "") or ""), "units": str(units or ""),
-                        "source": "simulated"})
-    for e in scenario.events:
-        t = vd._naive(e.date)
+    if not (isinstance(ev, pd.DataFrame) and len(ev) and "time" in ev.columns):
+        ev = pd.DataFrame(columns=["replication", "time", "kind", "side", "units", "cell", "lat", "lon", "detail"])
+    rep = replayed_replication(results) if results.replications else None
+    out: list[dict[str, Any]] = []
+    for it in digest(scenario, ev, replication=rep if len(ev) else None):
+        if pd.isna(it.time):
+            continue
+        t = vd._naive(it.time.to_pydatetime())
         out.append({"time": t.strftime("%Y-%m-%d %H:%M"), "step": step(t) if times else 0,
-                    "kind": e.kind, "side": "", "text": e.description,
-                    "units": ", ".join(names.get(u, u) for u in e.units),
-                    "source": "historical"})
-    out.sort(key=lambda d: (d["time"], d["source"]))
+                    "kind": it.kind, "side": ",".join(it.sides), "text": it.text, "units": "",
+                    "source": it.source})
     return out
 
 
@@ -273,20 +260,25 @@ def _outcome_html(scenario: Scenario, results: Results) -> str:
     return f'<ul id="outcome">{"".join(items)}</ul>'
 
 
-def _timeline_html(events: list[dict[str, Any]]) -> str:
+def _timeline_html(events: list[dict[str, Any]], side_names: dict[str, str] | None = None) -> str:
     items = []
     for k, e in enumerate(events):
         units = f' <span class="units">[{esc(e["units"])}]</span>' if e["units"] else ""
         items.append(f'<li class="event {esc(e["source"])}" data-step="{e["step"]}" data-index="{k}" '
-                     f'data-kind="{esc(e["kind"])}"><time>{esc(e["time"])}</time> '
-                     f'<span class="kind">{esc(e["kind"])}</span> {esc(e["text"])}{units}'
+                     f'data-kind="{esc(e["kind"])}" data-sides="{esc(e["side"])}"><time>{esc(e["time"])}</time> '
+                     f'<span class="kind">{esc(e["kind"].replace("_", " "))}</span> {esc(e["text"])}{units}'
                      f' <span class="src">({esc(e["source"])})</span></li>')
     if not items:
         items.append('<li class="empty">No events recorded.</li>')
     kinds = sorted({e["kind"] for e in events})
     opts = ['<option value="">all events</option>', '<option value="@historical">historical events only</option>',
             *(f'<option value="{esc(k)}">{esc(k.replace("_", " "))}</option>' for k in kinds)]
-    return (f'<label class="filter">Show <select id="timeline-filter">{"".join(opts)}</select></label>'
+    sides = sorted({x for e in events for x in e["side"].split(",") if x})
+    names = side_names or {}
+    sopts = ['<option value="">both sides</option>',
+             *(f'<option value="{esc(x)}">{esc(names.get(x, x))}</option>' for x in sides)]
+    return (f'<label class="filter">Show <select id="timeline-filter">{"".join(opts)}</select></label> '
+            f'<label class="filter">involving <select id="timeline-side">{"".join(sopts)}</select></label>'
             f'<ol id="timeline">{"".join(items)}</ol>')
 
 
@@ -349,7 +341,7 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
 <p class="note">Men lost to date in the replayed run (each unit's highest strength so far minus its strength now: killed, wounded, missing, captured and sick, net of returns). Triangles at the right edge: sources' final figures.</p></section>
 <section id="claims"><h2>Final figures beside the sources' claims</h2>{_claims_html(scenario, results)}</section>
 {_histograms_html(scenario, results)}
-<section id="events"><h2>Event timeline</h2>{_timeline_html(payload["events"])}</section>
+<section id="events"><h2>Event timeline</h2>{_timeline_html(payload["events"], _side_names(scenario))}</section>
 </main>
 <footer>Made by Xuefeng. Self-contained: no network access is needed to view this file.</footer>
 <script type="application/json" id="report-data">{blob}</script>

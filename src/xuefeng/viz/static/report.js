@@ -218,14 +218,20 @@
   });
 
   var filter = document.getElementById("timeline-filter");
-  if (filter) filter.addEventListener("change", function () {
-    var want = filter.value;
+  var sideFilter = document.getElementById("timeline-side");
+  function filterTimeline() {
+    var want = filter ? filter.value : "";
+    var side = sideFilter ? sideFilter.value : "";
     document.querySelectorAll("#timeline li.event").forEach(function (li) {
-      var show = want === "" || (want === "@historical" ? li.classList.contains("historical")
-                                                         : li.getAttribute("data-kind") === want);
-      li.hidden = !show;
+      var kindOk = want === "" || (want === "@historical" ? li.classList.contains("historical")
+                                                           : li.getAttribute("data-kind") === want);
+      var sides = (li.getAttribute("data-sides") || "").split(",");
+      var sideOk = side === "" || sides.indexOf(side) >= 0;
+      li.hidden = !(kindOk && sideOk);
     });
-  });
+  }
+  if (filter) filter.addEventListener("change", filterTimeline);
+  if (sideFilter) sideFilter.addEventListener("change", filterTimeline);
 
   window.xuefengReport = { show: show, select: select, play: play, stop: stop,
                            step: function () { return current; }, data: data };
