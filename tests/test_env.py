@@ -163,3 +163,22 @@ def test_rollout_search_plays_an_episode_and_picks_candidates() -> None:
     while env.agents:
         env.step({"red": search(env, "red", rng), "blue": np.zeros(env.action_space("blue").shape, np.int64)})
     assert search.choices and set(search.choices) <= {"plan", "attack-objective", "hold"}
+
+
+def test_one_agent_per_formation_headquarters() -> None:
+    from pettingzoo.test import parallel_api_test
+    from xuefeng.scenario import load_scenario
+
+    parallel_api_test(CampaignEnv(small(), agents="hq"), num_cycles=10)
+    sc = load_scenario("west-hunan-1945")
+    env = CampaignEnv(sc, agents="hq")
+    parents = {u.id: u.parent for u in sc.units}
+    assert len(env.possible_agents) > 2
+    # every unit on the map is commanded by exactly one agent: its parent formation
+    members = sorted(i for a in env.possible_agents for i in env._units[a])
+    assert members == list(range(env.c.n_units))
+    for a in env.possible_agents:
+        assert all((parents.get(env.c.unit_ids[i]) or env.c.unit_ids[i]) == a for i in env._units[a])
+    play(env, keep_all, seed=0)
+    ref = simulate(sc, 1, 0, keep_series=0)
+    assert np.array_equal(env.sim.results().ledger, ref.ledger)

@@ -46,7 +46,8 @@ class CampaignEnv(ParallelEnv):
     metadata = {"name": "xuefeng_campaign_v0", "render_modes": ["rgb_array"], "is_parallelizable": True}
 
     def __init__(self, scenario: Any = "west-hunan-1945", settings: EnvSettings | None = None,
-                 render_mode: str | None = None, replication: int = 0, **engine: Any) -> None:
+                 render_mode: str | None = None, replication: int = 0, agents: str = "side",
+                 **engine: Any) -> None:
         if isinstance(scenario, str):
             from xuefeng.scenario import load_scenario
 
@@ -62,10 +63,27 @@ class CampaignEnv(ParallelEnv):
         if self.settings.hours_per_action % c.step_hours:
             raise ValueError(f"hours_per_action must be a multiple of the scenario's {c.step_hours} h step")
         self.steps_per_action = self.settings.hours_per_action // c.step_hours
-        self.possible_agents = list(c.side_ids)
+        if agents == "side":
+            groups = {a: (k, np.nonzero(c.side == k)[0]) for k, a in enumerate(c.side_ids)}
+        elif agents == "hq":
+            # one agent per formation headquarters: the units on the map grouped by the
+            # formation that commands them (their parent in the order of battle)
+            parent = {u.id: u.parent for u in scenario.units}
+            groups = {}
+            for i, uid in enumerate(c.unit_ids):
+                hq = parent.get(uid) or uid
+                k, members = groups.get(hq, (int(c.side[i]), []))
+                groups[hq] = (k, [*members, i])
+            groups = {a: (k, np.array(m, np.int64)) for a, (k, m) in groups.items()}
+        else:
+            raise ValueError(f"agents must be 'side' or 'hq', got {agents!r}")
+        self.agent_level = agents
+        self.possible_agents = list(groups)
         self.agents: list[str] = []
-        self._units = {a: np.nonzero(c.side == k)[0] for k, a in enumerate(c.side_ids)}
-        self._enemy = {a: np.nonzero(c.side != k)[0] for k, a in enumerate(c.side_ids)}
+        self._agent_side = {a: k for a, (k, _) in groups.items()}
+        self._units = {a: m for a, (_, m) in groups.items()}
+        self._enemy = {a: np.nonzero(c.side != k)[0] for a, (k, _) in groups.items()}
+        self._side_units = [np.nonzero(c.side == k)[0] for k in range(c.n_sides)]
         self._x0, self._x1 = float(c.x_km.min()), float(c.x_km.max())
         self._y0, self._y1 = float(c.y_km.min()), float(c.y_km.max())
         self._men_all = float(c.men0.sum())
@@ -116,13 +134,14 @@ class CampaignEnv(ParallelEnv):
         d = lost - self._last_lost
         self._last_lost = lost
         w = self.settings.loss_weight / max(self._men_all, 1.0)
-        rewards = {a: float(w * (d[0, self._enemy_sides(a)].sum() - d[0, k])) for k, a in enumerate(self.possible_agents)}
+        rewards = {a: float(w * (d[0, self._enemy_sides(a)].sum() - d[0, self._agent_side[a]]))
+                   for a in self.possible_agents}
         over = bool(sim.s.done.all() or sim.s.t >= c.n_steps)
         if over:
             winner = int(sim.results().outcome.winner[0])
-            for k, a in enumerate(self.possible_agents):
+            for a in self.possible_agents:
                 if winner >= 0:
-                    rewards[a] += self.settings.victory_reward * (1.0 if k == winner else -1.0)
+                    rewards[a] += self.settings.victory_reward * (1.0 if self._agent_side[a] == winner else -1.0)
         obs = self._observations()
         terms = {a: over for a in self.agents}
         truncs = {a: False for a in self.agents}
@@ -143,8 +162,8 @@ class CampaignEnv(ParallelEnv):
         c, s = self.c, self.sim.s
         fig, ax = plt.subplots(figsize=(5, 5), dpi=64)
         men = s.men()[0]
-        for k, a in enumerate(self.possible_agents):
-            u = self._units[a]
+        for k, a in enumerate(c.side_ids):
+            u = self._side_units[k]
             live = s.present[0, u] & (men[u] > 0)
             ax.scatter(c.x_km[s.cell[0, u[live]]], c.y_km[s.cell[0, u[live]]], s=np.sqrt(men[u[live]]) / 3, label=a)
         ax.set_xlim(self._x0, self._x1); ax.set_ylim(self._y0, self._y1); ax.set_aspect("equal")
@@ -159,8 +178,8 @@ class CampaignEnv(ParallelEnv):
 
     # ------------------------------------------------------------------ observations
     def _enemy_sides(self, agent: str) -> np.ndarray:
-        k = self.possible_agents.index(agent)
-        return np.array([j for j in range(len(self.possible_agents)) if j != k])
+        k = self._agent_side[agent]
+        return np.array([j for j in range(self.c.n_sides) if j != k])
 
     def _lost(self) -> np.ndarray:
         """Men lost so far per replication and side, (R,S) (every loss the ledger books)."""
@@ -186,9 +205,10 @@ class CampaignEnv(ParallelEnv):
         feats[..., 1:] *= alive[:, own, None]
         en = self._enemy[agent]
         rng = st.detection_km + (st.air_recon_km if st.air_recon_km and self._presence(agent) > 0.5 else 0.0)
-        if own.size and en.size:
-            d = np.hypot(xs[:, en, None] - xs[:, None, own], ys[:, en, None] - ys[:, None, own])
-            d = np.where(alive[:, None, own], d, np.inf)
+        mine = self._side_units[self._agent_side[agent]]  # a side's units share what they see
+        if mine.size and en.size:
+            d = np.hypot(xs[:, en, None] - xs[:, None, mine], ys[:, en, None] - ys[:, None, mine])
+            d = np.where(alive[:, None, mine], d, np.inf)
             seen = alive[:, en] & (d.min(-1) <= rng)
         else:
             seen = np.zeros((men.shape[0], en.size), bool)
@@ -201,7 +221,7 @@ class CampaignEnv(ParallelEnv):
         """The side's air presence today (a rough view: its aircraft's share of a day's
         presence sorties), for reconnaissance."""
         c, s = self.c, self.sim.s
-        k = self.possible_agents.index(agent)
+        k = self._agent_side[agent]
         g = c.group_side == k
         if not g.any():
             return 0.0
@@ -260,7 +280,8 @@ class VectorCampaignEnv(CampaignEnv):
         winner = None
         if ended_now.any():
             winner = sim.results().outcome.winner
-        for k, a in enumerate(self.possible_agents):
+        for a in self.possible_agents:
+            k = self._agent_side[a]
             r = w * (d[:, self._enemy_sides(a)].sum(1) - d[:, k])
             if winner is not None:
                 r = r + np.where(ended_now & (winner >= 0),
