@@ -70,7 +70,8 @@ class SupplyParams:
     """Road supply reaches a unit only over ground its side controls: from a stocked depot over
     cells no enemy unit holds alone (kernels.supply_connected, checked once a day). A unit cut
     off — encircled, every way back held by the enemy — lives on its stock, foraging and air
-    supply. False: every unit is reached whatever stands between (the map's distance only)."""
+    supply. False: every unit is reached whatever stands between (the map's distance only)
+    (assumption: the minimum that makes an encirclement cut a unit off)."""
     zones_of_control_cut_supply: bool = False
     """Also count the cells next to an enemy unit (its zone of control) as cut, unless a friendly
     unit stands there (assumption, off: with 6 km cells it cut the West Hunan columns' supply
