@@ -124,3 +124,27 @@ def test_each_side_may_have_its_own_doctrine() -> None:
         compile_scenario(sc, config=EngineConfig(sides={"blue": SideConfig(doctrine={"envelop_radius_km": 1.0})}))
     with pytest.raises(ValueError, match="halt_ratio"):
         compile_scenario(sc, config=EngineConfig(sides={"blue": SideConfig(doctrine={"halt_ratio": -1.0})}))
+
+
+@pytest.mark.parametrize("override, words", [
+    ({"combat": {"killed_fraction": -1}}, "from 0 to 1"),
+    ({"combat": {"breakpoint_fraction": 3}}, "from 0 to 1"),
+    ({"air": {"day_start_hour": 25}}, "from 0 to 24"),
+    ({"air": {"day_start_hour": 19}}, "must be before"),
+    ({"combat": {"intensity": 1e300}}, "from 0 to 1e+06"),
+    ({"combat": {"dig_in_hours": -5}}, "from 0 to"),
+])
+def test_parameters_outside_their_range_are_refused(override, words) -> None:
+    from xuefeng.engine import EngineParams
+
+    with pytest.raises(ValueError, match=words.replace("+", r"\+")):
+        EngineParams().with_overrides(override)
+
+
+def test_every_default_is_inside_its_documented_range() -> None:
+    from xuefeng.engine import parameter_table
+
+    for r in parameter_table():
+        lo, hi = r["range"]
+        vals = r["value"] if isinstance(r["value"], tuple) else (r["value"],)
+        assert all(lo <= float(v) <= hi for v in vals), r

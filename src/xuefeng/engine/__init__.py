@@ -93,9 +93,12 @@ def estimate_bytes(scenario: Any, replications: int, keep_series: int) -> int:
 
 
 def parameter_table(params: EngineParams | None = None) -> list[dict[str, Any]]:
-    """Every engine parameter: sub-model, name, value and its documentation (meaning, unit,
-    source or 'assumption: reason'), read from the docstrings under each dataclass field."""
+    """Every engine parameter: sub-model, name, value, its range (the values an override may
+    take) and its documentation (meaning, unit, source or 'assumption: reason'), read from the
+    docstrings under each dataclass field."""
     import ast
+
+    from xuefeng.engine.compile import parameter_range
     import dataclasses
     import inspect
 
@@ -113,5 +116,5 @@ def parameter_table(params: EngineParams | None = None) -> list[dict[str, Any]]:
                 docs[a.target.id] = " ".join(b.value.value.split())
         for g in dataclasses.fields(sub):
             rows.append({"sub_model": f.name, "name": g.name, "value": getattr(sub, g.name),
-                         "doc": docs.get(g.name, "")})
+                         "range": parameter_range(f.name, g.name), "doc": docs.get(g.name, "")})
     return rows

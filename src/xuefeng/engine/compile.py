@@ -71,15 +71,48 @@ class EngineParams:
                 raise ValueError(f"engine parameters: unknown {sub} field(s) {sorted(bad)} (known: {sorted(names)})")
             fixed = {k: _override_value(sub, k, getattr(cur, k), v) for k, v in vals.items()}
             out = dataclasses.replace(out, **{sub: dataclasses.replace(cur, **fixed)})
+        if out.air.day_start_hour >= out.air.day_end_hour:
+            raise ValueError(f"engine parameters: air.day_start_hour ({out.air.day_start_hour}) must be before "
+                             f"air.day_end_hour ({out.air.day_end_hour})")
         return out
+
+
+#: Largest value any engine parameter may take (a bound against absurd input such as 1e300,
+#: far above every meaningful value: the largest default is a few thousand).
+MAX_PARAMETER = 1e6
+#: Parameters that are shares or probabilities, 0..1, besides every `*_fraction` (not `*_per_*`)
+#: and `*_floor`.
+UNIT_INTERVAL: frozenset[tuple[str, str]] = frozenset({
+    ("movement", "day_march_denial"), ("air", "rain_sortie_factor"), ("air", "airlift_rain_factor"),
+    ("air", "fuel_factor"), ("air", "max_interdiction"), ("combat", "morale_break"),
+    ("combat", "morale_defeat"), ("combat", "morale_victory"), ("combat", "momentum_gain"),
+    ("combat", "momentum_keep_per_day"), ("ai", "halt_supply"), ("ai", "resume_supply"),
+    ("ai", "counter_supply"), ("ai", "retreat_supply"), ("ai", "retreat_strength"), ("ai", "retreat_morale"),
+    ("ai", "rally_strength"), ("ai", "recover_morale"), ("ai", "morale_recovery_supply"),
+    ("supply", "start_supply"),
+})
+#: Parameters that are hours of the day, 0..24.
+HOUR_OF_DAY: frozenset[tuple[str, str]] = frozenset({("air", "day_start_hour"), ("air", "day_end_hour")})
+
+
+def parameter_range(sub: str, name: str) -> tuple[float, float]:
+    """The documented range of an engine parameter: shares 0..1, hours of the day 0..24,
+    everything else 0..MAX_PARAMETER (no engine parameter is negative)."""
+    if (sub, name) in HOUR_OF_DAY:
+        return 0.0, 24.0
+    if (sub, name) in UNIT_INTERVAL or name.endswith("_floor") or (name.endswith("_fraction") and "_per_" not in name):
+        return 0.0, 1.0
+    return 0.0, MAX_PARAMETER
 
 
 def _override_value(sub: str, name: str, default: Any, value: Any) -> Any:
     """`value` as the kind of parameter `default` is (bool, int, float, tuple of numbers, each
-    finite and >= 0: no engine parameter is negative), or ValueError naming the parameter. The
+    finite and in `parameter_range`), or ValueError naming the parameter and its range. The
     one place every override (engine.yaml, --set, what-ifs, sensitivity samples) is checked."""
+    lo, hi = parameter_range(sub, name)
+
     def number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
 
     where = f"engine parameters: {sub}.{name}"
     if isinstance(default, bool):
@@ -88,15 +121,15 @@ def _override_value(sub: str, name: str, default: Any, value: Any) -> Any:
         return value
     if isinstance(default, int):
         if not (number(value) and float(value).is_integer()):
-            raise ValueError(f"{where}: expected a whole number >= 0, got {value!r}")
+            raise ValueError(f"{where}: expected a whole number from {lo:g} to {hi:g}, got {value!r}")
         return int(value)
     if isinstance(default, float):
         if not number(value):
-            raise ValueError(f"{where}: expected a number >= 0, got {value!r}")
+            raise ValueError(f"{where}: expected a number from {lo:g} to {hi:g}, got {value!r}")
         return float(value)
     if isinstance(default, tuple):
         if not (isinstance(value, (list, tuple)) and len(value) == len(default) and all(map(number, value))):
-            raise ValueError(f"{where}: expected a list of {len(default)} numbers >= 0, got {value!r}")
+            raise ValueError(f"{where}: expected a list of {len(default)} numbers from {lo:g} to {hi:g}, got {value!r}")
         return tuple(float(v) for v in value)
     return value
 
