@@ -148,3 +148,15 @@ def test_every_default_is_inside_its_documented_range() -> None:
         lo, hi = r["range"]
         vals = r["value"] if isinstance(r["value"], tuple) else (r["value"],)
         assert all(lo <= float(v) <= hi for v in vals), r
+
+
+def test_a_unit_may_march_otherwise_than_its_side() -> None:
+    from engine_scenarios import base, build, phase, plan, unit
+    from xuefeng.engine import EngineConfig, SideConfig, compile_scenario
+
+    d = base()
+    d["units"] = [unit("p", "red", 27.5, 110.1, march_mode="motor"), unit("i", "red", 27.5, 110.2),
+                  unit("b", "blue", 27.5, 110.9)]
+    d["plans"] = [plan("red", phase("go", ["p", "i"], "attack", "east"))]
+    c = compile_scenario(build(d), config=EngineConfig(sides={"red": SideConfig(march_mode="foot")}))
+    assert [int(c.mode[c.unit_ids.index(u)]) for u in ("p", "i", "b")] == [1, 0, 0]

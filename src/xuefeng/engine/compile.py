@@ -465,7 +465,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     arms0 = np.where(arms0.sum(1, keepdims=True) > 0, arms0, np.array([[1.0, 0, 0, 0]]))
     quality = np.array([[getattr(u.quality, q) for q in QUALITY_FIELDS] for u in man])
     side = np.array([sidx[u.side] for u in man])
-    mode = np.array([MODE_NAMES.index(scfg[s].march_mode) for s in side])
+    mode = np.array([MODE_NAMES.index(u.march_mode or scfg[s].march_mode) for u, s in zip(man, side)])
 
     # arrival places: own location, else an event naming the unit, else the nearest ancestor's location
     ev_loc: dict[str, str] = {}

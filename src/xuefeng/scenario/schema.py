@@ -312,6 +312,9 @@ class Unit(Frozen):
     location: Point | None = Field(default=None, description="Start location; None = with its parent / off-map.")
     arrival: dt.datetime | None = Field(default=None, description="Arrival on the map; None = at start.")
     arrival_mode: TransportMode = TransportMode.foot
+    march_mode: Literal["foot", "motor"] | None = Field(
+        default=None, description="How the unit marches (a panzer division by motor, a horse-drawn one on foot); "
+                                  "default: its side's engine.yaml march_mode.")
     committed: bool = Field(default=True, description="False for units the sources say were uncommitted.")
     provenance: Provenance
     notes: list[str] = Field(default_factory=list, description="Ambiguities and remarks recorded for users.")
