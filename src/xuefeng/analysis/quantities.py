@@ -8,6 +8,9 @@ dotted name evaluated to one value per replication.
     victory.<side>                 1 if that side won, else 0
     no_decision                    1 if no side won
     objective_lost                 1 if the victory condition's objective fell
+    objective_lost.<id>            1 if a further victory condition's objective
+                                   (the scenario's victory list after the first) fell
+    called_off_time                when the attacker's offensive was called off
     advance_km                     furthest advance (engine's definition)
     advance_fraction               advance_km / great-circle distance between
                                    the targets file's start town and objective
@@ -220,8 +223,19 @@ def evaluate(results: Results, quantity: str, scenario=None, *,
         need(0)
         return Values((np.asarray(o.winner) < 0).astype(float), "bool")
     if head == "objective_lost":
-        need(0)
+        if rest:
+            need(1)
+            if rest[0] not in o.objectives_lost:
+                raise QuantityError(f"objective_lost.{rest[0]}: no such further objective in this run "
+                                    f"(known: {', '.join(o.objectives_lost) or 'none'}; the first victory "
+                                    "condition is plain 'objective_lost')")
+            return Values(np.asarray(o.objectives_lost[rest[0]], dtype=bool).astype(float), "bool")
         return Values(np.asarray(o.objective_lost, dtype=bool).astype(float), "bool")
+    if head == "called_off_time":
+        need(0)
+        if o.called_off_time is None:
+            raise QuantityError("called_off_time: these results were written before it was recorded")
+        return Values(times_to_seconds(o.called_off_time), "time")
     if head == "advance_km":
         need(0)
         return Values(np.asarray(o.advance_km, dtype=float), "number")

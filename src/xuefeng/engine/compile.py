@@ -377,6 +377,14 @@ class Compiled:
     victory_threat_km: float  # 0: no threat condition
     victory_threat_hours: float
     victory_dist_km: np.ndarray  # (C,) km from each cell to the victory objective (zeros if none)
+    # the scenario's further hold_objective conditions (victory[1:]): lost or held, not ending the campaign
+    objective_ids: tuple[str, ...]
+    objective_cell: np.ndarray  # (K,)
+    objective_holder: np.ndarray  # (K,) side
+    objective_by_step: np.ndarray  # (K,)
+    objective_threat_km: np.ndarray  # (K,) 0: no threat condition
+    objective_threat_hours: np.ndarray  # (K,)
+    objective_dist_km: np.ndarray  # (K,C)
     attack_side: int  # side whose advance is measured (-1 none)
     line_km: float
     # rng layout
@@ -687,6 +695,17 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         vatt = int(att_sides[0]) if att_sides else (others[0] if others else -1)
         vby = int(np.ceil((v.by - sc.meta.start).total_seconds() / (3600 * step_h)))
     attack_side = vatt
+    # further hold_objective conditions: tracked (lost or not) without ending the campaign
+    sec = [v for v in sc.victory[1:] if str(getattr(v.kind, "value", v.kind)) == "hold_objective"] if sc.victory else []
+    K = len(sec)
+    obj_ids = tuple(v.id for v in sec)
+    obj_cell = np.array([place_cell(v.objective) for v in sec], dtype=np.int64)
+    obj_holder = np.array([sidx[v.side] for v in sec], dtype=np.int64)
+    obj_by = np.array([int(np.ceil((v.by - sc.meta.start).total_seconds() / (3600 * step_h))) for v in sec],
+                      dtype=np.int64)
+    obj_threat_km = np.array([float(v.threat_radius_km or 0.0) for v in sec])
+    obj_threat_h = np.array([float(v.threat_hours if v.threat_hours is not None else 24.0) for v in sec])
+    obj_dist = np.stack([haversine_km(lat_c, lon_c, lat_c[x], lon_c[x]) for x in obj_cell]) if K else np.zeros((0, C))
     lat0, lon0 = float(np.mean(lat_c)), float(np.mean(lon_c))
     x, y = _local_xy(lat_c, lon_c, lat0, lon0)
     proj = np.zeros(C); line_km = 0.0
@@ -775,6 +794,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         victory_cell=vcell, victory_holder=vhold, victory_attacker=vatt, victory_by_step=vby,
         victory_threat_km=v_threat_km, victory_threat_hours=v_threat_h,
         victory_dist_km=(haversine_km(lat_c, lon_c, lat_c[vcell], lon_c[vcell]) if vcell >= 0 else np.zeros(C)),
+        objective_ids=obj_ids, objective_cell=obj_cell, objective_holder=obj_holder, objective_by_step=obj_by,
+        objective_threat_km=obj_threat_km, objective_threat_hours=obj_threat_h, objective_dist_km=obj_dist,
         attack_side=attack_side, line_km=line_km, rng_size=off, rng_slices=slices,
     )
 

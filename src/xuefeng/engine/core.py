@@ -444,7 +444,28 @@ class Simulation:
                 s.taken_step = np.where(taken, t, s.taken_step)
                 s.done |= taken
                 s.end_step = np.where(taken, t, s.end_step)
+        for k, oid in enumerate(c.objective_ids):
+            # a further objective: lost when an enemy unit holds its cell alone, or (with a threat
+            # radius) dominates the ground around it for its threat hours; the campaign goes on
+            holder = c.objective_holder[k]
+            at = (s.cell == c.objective_cell[k]) & alive
+            enemy = (c.side != holder)[None, :]
+            open_ = active & ~s.objectives_lost[:, k] & (t <= c.objective_by_step[k])
+            lost = open_ & (at & enemy).any(1) & ~(at & ~enemy).any(1)
+            if c.objective_threat_km[k] > 0:
+                within = alive & (c.objective_dist_km[k][s.cell] <= c.objective_threat_km[k])
+                pressing = within & enemy & ~s.broken & (s.posture != WITHDRAWAL)
+                e_men = np.where(pressing, men, 0.0).sum(1)
+                h_men = np.where(within & ~enemy, men, 0.0).sum(1)
+                s.objective_threat[:, k] = np.where(active & (e_men > 0) & (e_men > h_men),
+                                                    s.objective_threat[:, k] + c.step_hours, 0.0)
+                lost |= open_ & (s.objective_threat[:, k] >= c.objective_threat_hours[k])
+            if lost.any():
+                self._log("objective_lost", np.nonzero(lost)[0], None, holder, f"objective '{oid}' lost")
+                s.objectives_lost[:, k] |= lost
         if c.attack_side >= 0:
+            called = active & s.side_retreat[:, c.attack_side] & (s.calloff_step < 0)
+            s.calloff_step = np.where(called, t, s.calloff_step)
             mine = alive & (c.side == c.attack_side)[None, :]
             proj = np.where(mine, c.proj_km[s.cell], -np.inf)
             far = proj.max(1)
@@ -501,6 +522,9 @@ class Simulation:
                                         ).astype("datetime64[s]"),
             arrival_time=np.where(s.arrived_step >= 0, times[np.maximum(s.arrived_step, 0)], nat
                                   ).astype("datetime64[s]"),
+            called_off_time=np.where(s.calloff_step >= 0, times[np.maximum(s.calloff_step, 0)], nat
+                                     ).astype("datetime64[s]"),
+            objectives_lost={oid: s.objectives_lost[:, k].copy() for k, oid in enumerate(c.objective_ids)},
         )
         return Results(
             scenario=scenario_name or c.name, seed=self.seed, sides=c.side_ids, unit_ids=c.unit_ids,

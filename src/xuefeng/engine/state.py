@@ -67,6 +67,9 @@ class State:
     max_adv: np.ndarray  # (R,) km
     advanced: np.ndarray  # (R,) bool: the attacker got beyond its start line
     off_end_step: np.ndarray  # (R,) int (-1)
+    objectives_lost: np.ndarray  # (R,K) bool: the scenario's further objectives lost
+    objective_threat: np.ndarray  # (R,K) hours an enemy has dominated each objective's threat radius, running
+    calloff_step: np.ndarray  # (R,) int: step the attacker's offensive was called off (-1 never)
     connected: np.ndarray  # (R,U) bool: a stocked depot reaches the unit over ground its side controls
     order_posture: np.ndarray  # (R,U) int: posture ordered from outside the engine (orders.py), -1 none
     order_field: np.ndarray  # (R,U) int: field (objective) ordered from outside, -1 none
@@ -110,6 +113,8 @@ def initial_state(c, R: int) -> State:
         objective_taken=np.zeros(R, bool), threat_hours=np.zeros(R), taken_step=np.full(R, -1, np.int64),
         done=np.zeros(R, bool), end_step=np.full(R, c.n_steps, np.int64),
         max_adv=np.full(R, -np.inf), advanced=np.zeros(R, bool), off_end_step=np.full(R, -1, np.int64),
+        objectives_lost=np.zeros((R, len(c.objective_ids)), bool),
+        objective_threat=np.zeros((R, len(c.objective_ids))), calloff_step=np.full(R, -1, np.int64),
         connected=np.ones((R, U), bool),
         order_posture=np.full((R, U), -1, np.int64), order_field=np.full((R, U), -1, np.int64),
     )

@@ -6,7 +6,8 @@ A saved run is a folder:
                        (written last: a folder without it is incomplete)
     ledger.parquet     casualty ledger, one row per replication × unit,
                        one column per category
-    outcome.parquet    one row per replication: replication, winner,
+    outcome.parquet    one row per replication (with called_off_time and
+                       objective_lost.<id> for further objectives): replication, winner,
                        winner_side, objective_lost, advance_km, end_time,
                        offensive_end_time, civilian_casualties,
                        aircrew_lost.<side>
@@ -179,6 +180,10 @@ def _outcome_frame(r: Results) -> pd.DataFrame:
     air = np.asarray(r.aircrew_lost, dtype=float)
     for i, s in enumerate(r.sides):
         df[f"aircrew_lost.{s}"] = air[:, i]
+    if o.called_off_time is not None:
+        df["called_off_time"] = np.asarray(o.called_off_time).astype("datetime64[s]")
+    for oid, lost in o.objectives_lost.items():
+        df[f"objective_lost.{oid}"] = np.asarray(lost, dtype=bool)
     return df
 
 
@@ -320,6 +325,10 @@ def load(folder: str | Path) -> Results:
         end_time=out["end_time"].to_numpy().astype("datetime64[s]"),
         offensive_end_time=out["offensive_end_time"].to_numpy().astype("datetime64[s]"),
         arrival_time=arrival,
+        called_off_time=(out["called_off_time"].to_numpy().astype("datetime64[s]")
+                         if "called_off_time" in out.columns else None),
+        objectives_lost={c.split(".", 1)[1]: out[c].to_numpy(dtype=bool) for c in out.columns
+                         if c.startswith("objective_lost.")},
     )
     return Results(
         scenario=m["scenario"], seed=int(m["seed"]), sides=sides, unit_ids=unit_ids,
@@ -369,6 +378,10 @@ def concat(parts: Sequence[Results]) -> Results:
         end_time=cat(lambda p: p.outcome.end_time),
         offensive_end_time=cat(lambda p: p.outcome.offensive_end_time),
         arrival_time=cat(lambda p: p.outcome.arrival_time),
+        called_off_time=(cat(lambda p: p.outcome.called_off_time)
+                         if all(p.outcome.called_off_time is not None for p in parts) else None),
+        objectives_lost={k: cat(lambda p, k=k: p.outcome.objectives_lost[k]) for k in first.outcome.objectives_lost
+                         if all(k in p.outcome.objectives_lost for p in parts)},
     )
     frames = [p.events for p in parts if p.events is not None and len(p.events.columns)]
     events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -47,6 +47,10 @@ class Outcome:
         offensive (NaT if it never was).
     arrival_time: (replication, unit) when each unit arrived on the map
         (NaT if it never did; the start time for units present at start).
+    called_off_time: when the attacker's offensive was called off (NaT if it
+        never was); None for results written before it was recorded.
+    objectives_lost: the scenario's further hold_objective conditions (its
+        victory list after the first), by id: lost or not, per replication.
     """
 
     winner: np.ndarray  # (R,) int
@@ -55,6 +59,8 @@ class Outcome:
     end_time: np.ndarray  # (R,) datetime64[s]
     offensive_end_time: np.ndarray  # (R,) datetime64[s]
     arrival_time: np.ndarray  # (R, U) datetime64[s]
+    called_off_time: np.ndarray | None = None  # (R,) datetime64[s]
+    objectives_lost: dict[str, np.ndarray] = field(default_factory=dict)  # id -> (R,) bool
 
 
 @dataclass(frozen=True)
