@@ -25,8 +25,20 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    """Eager --version: print and stop before any command runs."""
+    if value:
+        from xuefeng import __version__
+
+        typer.echo(f"xuefeng {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+) -> None:
     """Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945)."""
 
 
