@@ -16,11 +16,45 @@ from typing import Any
 
 import typer
 import typer.core
-import typer.main
 
 from xuefeng.cli import check_cmds, engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
 
+
+def _no_placeholder(param: Any) -> Any:
+    param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+    return param
+
+
+def _readable_placeholders(cmd: Any) -> Any:
+    """Help that reads as words: typer shows `<bool>`/`<str>`/`<int>` beside each parameter;
+    flags (and --help) get no placeholder, arguments their name in capitals in their own
+    column (SCENARIO), other options their metavar or their name in capitals (--folds FOLDS)."""
+    for param in cmd.params:
+        if isinstance(param, typer.core.TyperArgument):
+            if param.metavar is None:
+                param.metavar = (param.name or "").upper()
+            _no_placeholder(param)
+        elif isinstance(param, typer.core.TyperOption) and param.is_flag:
+            _no_placeholder(param)
+        elif isinstance(param, typer.core.TyperOption) and param.metavar is None:
+            param.metavar = (param.name or "").upper()
+    help_option = cmd.get_help_option
+    cmd.get_help_option = lambda ctx: (lambda opt: opt and _no_placeholder(opt))(help_option(ctx))
+    for sub in getattr(cmd, "commands", {}).values():
+        _readable_placeholders(sub)
+    return cmd
+
+
+class _ReadableGroup(typer.core.TyperGroup):
+    """The root group: its command tree gets readable placeholders before it parses anything."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _readable_placeholders(self)
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
+    cls=_ReadableGroup,
     name="xuefeng",
     help="Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945).",
     no_args_is_help=True,
@@ -50,35 +84,5 @@ for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, check_cm
     _group.register(app)
 
 
-def _no_placeholder(param: Any) -> Any:
-    param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
-    return param
-
-
-def _readable_placeholders(cmd: Any) -> Any:
-    """Help that reads as words: typer shows `<bool>`/`<str>`/`<int>` beside each parameter;
-    flags (and --help) get no placeholder, arguments their name in capitals in their own
-    column (SCENARIO), other options their metavar or their name in capitals (--folds FOLDS)."""
-    for param in cmd.params:
-        if isinstance(param, typer.core.TyperArgument):
-            if param.metavar is None:
-                param.metavar = (param.name or "").upper()
-            _no_placeholder(param)
-        elif isinstance(param, typer.core.TyperOption) and param.is_flag:
-            _no_placeholder(param)
-        elif isinstance(param, typer.core.TyperOption) and param.metavar is None:
-            param.metavar = (param.name or "").upper()
-    help_option = cmd.get_help_option
-    cmd.get_help_option = lambda ctx: (lambda opt: opt and _no_placeholder(opt))(help_option(ctx))
-    for sub in getattr(cmd, "commands", {}).values():
-        _readable_placeholders(sub)
-    return cmd
-
-
-def command() -> Any:
-    """The `xuefeng` click command, as `main` runs it (tests invoke this one for help text)."""
-    return _readable_placeholders(typer.main.get_command(app))
-
-
 def main() -> None:
-    command()()
+    app()

@@ -224,20 +224,21 @@ def _interrupted() -> typer.Exit:
 # --------------------------------------------------------------------------- printing
 
 
-def _fmt(x: float | None) -> str:
+def _fmt(x: float | None, whole: bool = True) -> str:
+    """A figure as printed; `whole`: a count of people (a median of 8.5 men prints as 8)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
-    if abs(x) < 10 and x != int(x):
+    if not whole and abs(x) < 10 and x != int(x):
         return f"{x:.1f}"
     return f"{x:,.0f}"
 
 
-def _stat(d: dict[str, float] | None, n: int) -> tuple[str, str]:
+def _stat(d: dict[str, float] | None, n: int, whole: bool = True) -> tuple[str, str]:
     if d is None:
         return ("—", "")
     if n == 1:
-        return (_fmt(d["median"]), "")
-    return (_fmt(d["median"]), f"{_fmt(d['p05'])} – {_fmt(d['p95'])}")
+        return (_fmt(d["median"], whole), "")
+    return (_fmt(d["median"], whole), f"{_fmt(d['p05'], whole)} – {_fmt(d['p95'], whole)}")
 
 
 def _unit_name(scenario, unit_id: str) -> str:
@@ -270,7 +271,7 @@ def _print_run(summary: dict[str, Any], scenario, rows) -> None:
             lo, hi = summary["p_victory_interval"][s]
             row(f"P({names.get(s, s)} victory)", f"{p:.1%}", f"{lo:.1%} – {hi:.1%}")
         row("P(objective lost)", f"{summary['p_objective_lost']:.1%}", "")
-    row("furthest advance (km)", *_stat(summary["advance_km"], n))
+    row("furthest advance (km)", *_stat(summary["advance_km"], n, whole=False))
     e = summary["end_date"]
     row("campaign end", summary["end_date_median"] or "—",
         f"{(e['p05'] or 'never')[:10]} – {(e['p95'] or 'never')[:10]}")
