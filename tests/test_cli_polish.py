@@ -143,5 +143,5 @@ def test_sensitivity_takes_replications_with_n_and_warns() -> None:
     r = runner.invoke(app, ["sensitivity", MINI, "-p", "combat.intensity", "--base-size", "2", "-n", "1",
                             "--workers", "1"])
     assert r.exit_code == 0, r.output
-    assert "× 1 replications" in " ".join(r.stdout.split())
+    assert "× 1 replication," in " ".join(r.stdout.split())
     assert "wider than the index" in " ".join(r.stderr.split())

@@ -401,7 +401,7 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         print(json.dumps(json_safe(res.as_dict()), indent=2))
         return
     stdout.print(f"[bold]{escape(scen.meta.title)}[/] — Sobol sensitivity: {res.samples.shape[0]} parameter sets "
-                 f"(base {b}) × {r} replications, seed {seed_v}; ranked by total index ST (± 95% confidence)")
+                 f"(base {b}) × {r} replication{'s' if r != 1 else ''}, seed {seed_v}; ranked by total index ST (± 95% confidence)")
     uncertain = 0
     for name in res.outcomes:
         t = Table(title=name.replace("_", " ") + (" (never varied: no indices)" if name in res.constant else ""))
