@@ -76,9 +76,9 @@ def test_scenario_new_copies_a_packaged_scenario(tmp_path) -> None:
     r = runner.invoke(app, ["validate", str(folder)])
     assert r.exit_code == 0 and r.stdout.startswith("ok: "), r.output
     assert "China (with US air support)" in r.stdout  # side names, not ids
-    r = runner.invoke(app, ["run", str(folder), "--json"])
+    r = runner.invoke(app, ["run", str(folder), "-n", "2", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["replications"] == 1
+    assert json.loads(r.stdout)["replications"] == 2
     # a folder that holds something is refused; an empty one is used
     again = runner.invoke(app, ["scenario", "new", str(folder)])
     assert again.exit_code == 2 and "not an empty folder" in again.output
