@@ -145,3 +145,10 @@ def test_sensitivity_takes_replications_with_n_and_warns() -> None:
     assert r.exit_code == 0, r.output
     assert "× 1 replication," in " ".join(r.stdout.split())
     assert "wider than the index" in " ".join(r.stderr.split())
+
+
+def test_history_counts_are_whole() -> None:
+    from xuefeng.analysis.history import format_value
+
+    assert format_value(9.2, "count") == "9" and format_value(9.2, "number") == "9.20"
+    assert format_value(0.25, "probability") == "25.0%"

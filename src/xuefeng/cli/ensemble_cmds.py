@@ -234,16 +234,12 @@ def _split_whatif_args(args: list[str]) -> tuple[str, list[str]]:
     return DEFAULT_SCENARIO, args
 
 
-#: Outcome keys counted in people: printed as whole numbers.
-_HEADCOUNTS = ("casualties", "aircrew_lost", "civilian_casualties")
-
-
 def _fmt_value(key: str, x: float | None, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "—"
     if key.startswith("p_"):
         return f"{x:+.1%}" if signed else f"{x:.1%}"
-    if key.split(".")[0] in _HEADCOUNTS:  # men and aircrew are whole people
+    if key.split(".")[0] in run_cmds.HEADCOUNTS:  # men and aircrew are whole people
         return f"{x:+,.0f}" if signed else f"{x:,.0f}"
     if abs(x) < 10:
         return f"{x:+.2f}" if signed else f"{x:.2f}"

@@ -34,6 +34,9 @@ stderr = Console(stderr=True, highlight=False, emoji=False)
 # --------------------------------------------------------------------------- input checks
 
 
+#: Outcome quantities counted in people, printed as whole numbers.
+HEADCOUNTS = ("casualties", "aircrew_lost", "civilian_casualties")
+
 #: Replications `run` makes by default: enough for the sources' figures to meet a 90% interval.
 DEFAULT_RUN_REPLICATIONS = 200
 
@@ -394,10 +397,12 @@ def _history(scenario: str, replications: str, seed: str, json_output: bool) -> 
         t.add_column("90% interval", justify="right")
         t.add_column("holds")
         for v in verdicts:
-            med = format_value(v.simulated_median, v.value_kind)
+            kind = "count" if str(v.quantity).split(".")[0] in HEADCOUNTS and v.value_kind != "probability" \
+                else v.value_kind
+            med = format_value(v.simulated_median, kind)
             if v.compared_median is not None:
-                med += f" vs {format_value(v.compared_median, v.value_kind)}"
-            iv = f"{format_value(v.p05, v.value_kind)} – {format_value(v.p95, v.value_kind)}"
+                med += f" vs {format_value(v.compared_median, kind)}"
+            iv = f"{format_value(v.p05, kind)} – {format_value(v.p95, kind)}"
             t.add_row(escape(v.target_text), escape(v.source), med, iv,
                       "[green]yes[/]" if v.holds else "[bold red]no[/]")
         stdout.print(t)
