@@ -152,3 +152,10 @@ def test_history_counts_are_whole() -> None:
 
     assert format_value(9.2, "count") == "9" and format_value(9.2, "number") == "9.20"
     assert format_value(0.25, "probability") == "25.0%"
+
+
+def test_histograms_of_one_replication_are_refused(tmp_path) -> None:
+    png = tmp_path / "h.png"
+    r = runner.invoke(app, ["plot", "histograms", MINI, "-n", "1", "--out", str(png)])
+    assert r.exit_code == 2 and "2 or more replications" in " ".join(r.output.split())
+    assert not png.exists()

@@ -52,6 +52,13 @@ def _results_for(scenario_ref: str, replications: str, seed: str, from_dir: Path
     return scen, results
 
 
+def _replication_count(replications: str) -> int:
+    """--replications as a number, or exit 2 naming it."""
+    from xuefeng.cli.run_cmds import parse_replications
+
+    return parse_replications(replications)
+
+
 def _hexmap(scenario) -> Any:
     try:
         from xuefeng.geo import build_hexmap
@@ -132,7 +139,13 @@ def register(app: typer.Typer) -> None:
             from xuefeng.cli.run_cmds import _load
 
             _check_date(_load(scenario), when)
+        if kind == "histograms" and from_dir is None and _replication_count(replications) < 2:
+            fail(f"--replications {replications}: histograms need 2 or more replications "
+                 f"(the default is {DEFAULT_REPLICATIONS})")
         scen, results = _results_for(scenario, replications, seed, from_dir)
+        if kind == "histograms" and results.replications < 2:
+            fail(f"--from {from_dir}: holds {results.replications} replication; histograms need 2 or more "
+                 "(save a run with -n 200, or an ensemble)")
         from xuefeng.viz.data import VizError
         from xuefeng.viz.plots import save_plot
 
