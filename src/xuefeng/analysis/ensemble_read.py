@@ -5,8 +5,8 @@ folders. They are read one at a time: each chunk's per-replication arrays
 (ledger, outcome, civilians, aircrew) are kept, and its event log only for the
 replications that kept time series (the ones a report replays). The event log
 is what grows with an ensemble (hundreds of rows per replication), so
-dropping it chunk by chunk keeps a 10,000-replication ensemble within a few
-hundred MB where joining every chunk whole would not.
+dropping it chunk by chunk keeps memory near that of the per-replication
+arrays, where joining every chunk whole would hold every event.
 """
 
 from __future__ import annotations
