@@ -159,9 +159,12 @@ def test_run_tables(scen, fake_engine):
     for w in ("Outcome", "Casualties", "Sources beside the simulation", "Source A", "90% interval",
               "n/a", "Blue Corps"):
         assert w in res.stdout, res.stdout
-    one = invoke("run", scen)
+    one = invoke("run", scen, "-n", "1")
     assert one.exit_code == 0, one.output
     assert "winner" in one.stdout and "Blue" in one.stdout
+    assert "inside?" not in one.stdout and "90% interval" not in one.stdout  # one campaign: no verdict
+    default = invoke("run", scen)
+    assert default.exit_code == 0 and "200 replications" in default.stdout, default.output
 
 
 def test_run_out_saves_loadable_results(scen, fake_engine, tmp_path):

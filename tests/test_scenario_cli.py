@@ -93,7 +93,7 @@ def test_sources_groups_claims_by_side_and_source() -> None:
     out = result.stdout
     for text in ("Mini Handbook", "Red war diary", "2,500", "900", "3,100", "casualties", "Blue estimate."):
         assert text in out, text
-    assert out.index("blue") < out.index("red")  # grouped: blue's claims, then red's
+    assert out.index("Blueland") < out.index("Redland")  # grouped: blue's claims, then red's (by side name)
 
 
 def test_scenario_list_shows_packaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,12 +69,12 @@ def test_cli_table_json_and_plot(tmp_path) -> None:
     app = cli_app()
     png = tmp_path / "s.png"
     r = runner.invoke(app, ["sensitivity", str(MINI), "-p", "combat.intensity", "-p", "medical.base_incidence_per_day",
-                            "-n", "2", "-r", "1", "--out", str(png)])
+                            "-b", "2", "-n", "1", "--out", str(png)])
     assert r.exit_code == 0, r.output
     assert "ST" in r.output and "combat.intensity" in r.output
     assert png.is_file() and png.stat().st_size > 1000
-    r = runner.invoke(app, ["sensitivity", str(MINI), "-p", "combat.intensity", "-n", "2", "-r", "1", "--json"])
+    r = runner.invoke(app, ["sensitivity", str(MINI), "-p", "combat.intensity", "--base-size", "2", "--replications", "1", "--json"])
     obj = json.loads(r.stdout)
     assert obj["points"] == 2 * 3 and list(obj["indices"]) == obj["outcomes"]
-    r = runner.invoke(app, ["sensitivity", str(MINI), "-p", "combat.nothing", "-n", "2"])
+    r = runner.invoke(app, ["sensitivity", str(MINI), "-p", "combat.nothing", "-b", "2"])
     assert r.exit_code == 2 and "combat.nothing" in r.output and "combat.intensity" in r.output

@@ -122,6 +122,8 @@ def format_value(v: Value, value_kind: str) -> str:
         return "—"
     if value_kind == "probability":
         return f"{v:.1%}"
+    if value_kind == "count":  # people: whole numbers (a median aircrew of 9.2 prints as 9)
+        return f"{v:,.0f}"
     if abs(v) < 10 and v != int(v):
         return f"{v:.2f}"
     return f"{v:,.0f}"

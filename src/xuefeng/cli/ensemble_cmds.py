@@ -271,6 +271,8 @@ def _fmt_value(key: str, x: float | None, signed: bool = False) -> str:
         return "—"
     if key.startswith("p_"):
         return f"{x:+.1%}" if signed else f"{x:.1%}"
+    if key.split(".")[0] in run_cmds.HEADCOUNTS:  # men and aircrew are whole people
+        return f"{x:+,.0f}" if signed else f"{x:,.0f}"
     if abs(x) < 10:
         return f"{x:+.2f}" if signed else f"{x:.2f}"
     return f"{x:+,.0f}" if signed else f"{x:,.0f}"
@@ -355,7 +357,7 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
     if json_output:
         print(json.dumps(obj, indent=2))
         return
-    sides = {s.id: s.id for s in scen.meta.sides}  # ids: short enough for one line per outcome
+    sides = {s.id: s.name for s in scen.meta.sides}  # names, as people read them (ids are for files)
     stdout.print(f"[bold]{escape(scen.meta.title)}[/] — what-ifs against the baseline, {n:,} replications, "
                  f"seed {seed_v} (common random numbers; 90% interval of the mean paired difference)")
     for v in obj["variants"]:
@@ -378,6 +380,12 @@ def _whatif(args: list[str], sets: list[str], replications: str, seed: str, json
 # --------------------------------------------------------------------------- sensitivity
 
 
+def _interval_too_wide(index: float, half_width: float) -> bool:
+    """A Sobol index whose 95% half-width exceeds the index: indistinguishable from noise.
+    Indices that are exactly 0 with 0 width (outcomes never varied) are not flagged."""
+    return half_width > abs(index) and half_width > 0
+
+
 def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str | None, seed: str, out: Path | None,
                  json_output: bool, workers: str | None, scheduler: str | None, force_workers: bool = False) -> None:
     from xuefeng.analysis.sensitivity import (DEFAULT_BASE, DEFAULT_REPLICATIONS, SensitivityError,
@@ -385,10 +393,10 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
     from xuefeng.analysis.whatif import Setup
 
     seed_v = parse_seed(seed)
-    b = _positive(base, "-n", DEFAULT_BASE)
-    r = _positive(reps, "--reps", DEFAULT_REPLICATIONS, MAX_REPLICATIONS)
+    b = _positive(base, "--base-size", DEFAULT_BASE)
+    r = _positive(reps, "--replications", DEFAULT_REPLICATIONS, MAX_REPLICATIONS)
     if b < 2:
-        fail("-n: the base sample needs at least 2 points")
+        fail("--base-size: the base sample needs at least 2 points")
     if scheduler and workers is not None:
         fail("--workers and --scheduler: give one (a Dask cluster has its own workers)")
     scheduler = checked_scheduler(scheduler)
@@ -428,7 +436,8 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         print(json.dumps(json_safe(res.as_dict()), indent=2))
         return
     stdout.print(f"[bold]{escape(scen.meta.title)}[/] — Sobol sensitivity: {res.samples.shape[0]} parameter sets "
-                 f"(base {b}) × {r} replications, seed {seed_v}; ranked by total index ST (± 95% confidence)")
+                 f"(base {b}) × {r} replication{'s' if r != 1 else ''}, seed {seed_v}; ranked by total index ST (± 95% confidence)")
+    uncertain = 0
     for name in res.outcomes:
         t = Table(title=name.replace("_", " ") + (" (never varied: no indices)" if name in res.constant else ""))
         t.add_column("rank", justify="right")
@@ -439,10 +448,17 @@ def _sensitivity(scenario: str, params: list[str], base: str | None, reps: str |
         franges = {f.name: f for f in res.factors}
         for i, row in enumerate(res.indices[name], 1):
             f = franges[str(row["parameter"])]
-            t.add_row(str(i), str(row["parameter"]), f"{f.low:g} – {f.high:g}",
-                      f"{float(row['S1']):.2f} ± {float(row['S1_conf']):.2f}",
-                      f"{float(row['ST']):.2f} ± {float(row['ST_conf']):.2f}")
+            cells = []
+            for key in ("S1", "ST"):
+                wide = _interval_too_wide(float(row[key]), float(row[f"{key}_conf"]))
+                uncertain += wide
+                cells.append(f"{float(row[key]):.2f} ± {float(row[f'{key}_conf']):.2f}" + (" ?" if wide else ""))
+            t.add_row(str(i), str(row["parameter"]), f"{f.low:g} – {f.high:g}", *cells)
         stdout.print(t)
+    if uncertain:
+        stderr.print(f"[yellow]warning[/]: {uncertain} ind{'ex has' if uncertain == 1 else 'ices have'} "
+                     "a 95% interval wider than the index itself (marked ?): they do not tell the factors "
+                     "apart; raise --base-size (e.g. 64) and --replications")
     if out is not None:
         stdout.print(f"plot saved to {escape(str(out))}")
 
@@ -519,9 +535,9 @@ def register(app: typer.Typer) -> None:
         params: list[str] = typer.Option([], "--params", "-p", metavar="NAME[=LOW:HIGH]",
                                          help="Engine parameter sub_model.field to vary (repeatable; default: "
                                               "a curated list, ±50%)."),
-        base: str | None = typer.Option(None, "--base", "-n", metavar="N",
+        base: str | None = typer.Option(None, "--base-size", "--base", "-b", metavar="B",
                                         help="Saltelli base sample size (a power of 2; default 8)."),
-        reps: str | None = typer.Option(None, "--reps", "-r", metavar="R",
+        reps: str | None = typer.Option(None, "--replications", "-n", "--reps", "-r", metavar="N",
                                         help="Replications per parameter set (default 2)."),
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
         out: Path | None = typer.Option(None, "--out", "-o", metavar="PLOT", help="Save a bar plot (.png/.svg/.pdf)."),

@@ -36,6 +36,13 @@ stderr = Console(stderr=True, highlight=False, emoji=False)
 # --------------------------------------------------------------------------- input checks
 
 
+#: Outcome quantities counted in people, printed as whole numbers.
+HEADCOUNTS = ("casualties", "aircrew_lost", "civilian_casualties")
+
+#: Replications `run` makes by default: enough for the sources' figures to meet a 90% interval.
+DEFAULT_RUN_REPLICATIONS = 200
+
+
 def parse_seed(text: str) -> int:
     """A seed from the command line, or `fail` saying what a seed must be."""
     t = text.strip()
@@ -242,20 +249,21 @@ def _interrupted() -> typer.Exit:
 # --------------------------------------------------------------------------- printing
 
 
-def _fmt(x: float | None) -> str:
+def _fmt(x: float | None, whole: bool = True) -> str:
+    """A figure as printed; `whole`: a count of people (a median of 8.5 men prints as 8)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
-    if abs(x) < 10 and x != int(x):
+    if not whole and abs(x) < 10 and x != int(x):
         return f"{x:.1f}"
     return f"{x:,.0f}"
 
 
-def _stat(d: dict[str, float] | None, n: int) -> tuple[str, str]:
+def _stat(d: dict[str, float] | None, n: int, whole: bool = True) -> tuple[str, str]:
     if d is None:
         return ("—", "")
     if n == 1:
-        return (_fmt(d["median"]), "")
-    return (_fmt(d["median"]), f"{_fmt(d['p05'])} – {_fmt(d['p95'])}")
+        return (_fmt(d["median"], whole), "")
+    return (_fmt(d["median"], whole), f"{_fmt(d['p05'], whole)} – {_fmt(d['p95'], whole)}")
 
 
 def _unit_name(scenario, unit_id: str) -> str:
@@ -288,7 +296,7 @@ def _print_run(summary: dict[str, Any], scenario, rows) -> None:
             lo, hi = summary["p_victory_interval"][s]
             row(f"P({names.get(s, s)} victory)", f"{p:.1%}", f"{lo:.1%} – {hi:.1%}")
         row("P(objective lost)", f"{summary['p_objective_lost']:.1%}", "")
-    row("furthest advance (km)", *_stat(summary["advance_km"], n))
+    row("furthest advance (km)", *_stat(summary["advance_km"], n, whole=False))
     e = summary["end_date"]
     row("campaign end", summary["end_date_median"] or "—",
         f"{(e['p05'] or 'never')[:10]} – {(e['p95'] or 'never')[:10]}")
@@ -427,10 +435,12 @@ def _history(scenario: str, replications: str, seed: str, json_output: bool) -> 
         t.add_column("90% interval", justify="right")
         t.add_column("holds")
         for v in verdicts:
-            med = format_value(v.simulated_median, v.value_kind)
+            kind = "count" if str(v.quantity).split(".")[0] in HEADCOUNTS and v.value_kind != "probability" \
+                else v.value_kind
+            med = format_value(v.simulated_median, kind)
             if v.compared_median is not None:
-                med += f" vs {format_value(v.compared_median, v.value_kind)}"
-            iv = f"{format_value(v.p05, v.value_kind)} – {format_value(v.p95, v.value_kind)}"
+                med += f" vs {format_value(v.compared_median, kind)}"
+            iv = f"{format_value(v.p05, kind)} – {format_value(v.p95, kind)}"
             t.add_row(escape(v.target_text), escape(v.source), med, iv,
                       "[green]yes[/]" if v.holds else "[bold red]no[/]")
         stdout.print(t)
@@ -449,8 +459,8 @@ def register(app: typer.Typer) -> None:
     def run(
         scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
-        replications: str = typer.Option("1", "--replications", "-n", metavar="N",
-                                         help="Number of replications."),
+        replications: str = typer.Option(str(DEFAULT_RUN_REPLICATIONS), "--replications", "-n", metavar="N",
+                                         help="Number of replications (1: one campaign's values, no intervals)."),
         out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR",
                                         help="Save the run into this folder."),
         json_output: bool = typer.Option(False, "--json", help="Print only the summary as JSON."),

@@ -39,6 +39,11 @@ def _men(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _side_name(scenario: Scenario, side_id: str) -> str:
+    """The side's name as people read it (ids are for files)."""
+    return next((s.name for s in scenario.meta.sides if s.id == side_id), side_id)
+
+
 def _prov(p: Provenance) -> str:
     return escape(p.source + (f": {p.note}" if p.note else ""))
 
@@ -67,7 +72,8 @@ def validate(path: ScenarioArg) -> None:
         fail(str(exc))
     n_targets, n_whatifs = _check_companions(path, scenario)
     c = counts(scenario)
-    men = ", ".join(f"{side} {_men(n)} men" for side, n in c["men_by_side"].items())
+    side_names = {s.id: s.name for s in scenario.meta.sides}
+    men = ", ".join(f"{side_names.get(side, side)} {_men(n)} men" for side, n in c["men_by_side"].items())
     typer.echo(
         f"ok: {scenario.meta.title} ({scenario.meta.name}): {_n(c['units'], 'unit')} ({men}), "
         f"{_n(c['air_groups'], 'air group')} ({_n(c['aircraft'], 'aircraft', 'aircraft')}), "
@@ -154,6 +160,34 @@ def scenario_show(
         console.print(_air_table(scenario))
 
 
+def scenario_new(
+    folder: Annotated[str, typer.Argument(metavar="NAME", help="Folder to create (must not exist, or be empty).")],
+    source: Annotated[str, typer.Option("--from", metavar="SCENARIO",
+                                        help="Packaged scenario to copy.")] = DEFAULT_SCENARIO,
+) -> None:
+    """Start a scenario of your own: an editable copy of a packaged one, ready to validate and run."""
+    import shutil
+    from pathlib import Path
+
+    from xuefeng.scenario.registry import scenario_dir
+
+    target = Path(folder)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        fail(f"{folder}: already exists and is not an empty folder; give a new folder name "
+             f"(e.g. xuefeng scenario new my-scenario)")
+    try:
+        origin = scenario_dir(source)
+    except ScenarioError as exc:
+        fail(f"--from {source}: {exc}")
+    try:
+        shutil.copytree(origin, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    except OSError as exc:
+        fail(f"{folder}: cannot write the scenario there ({exc.strerror or exc})")
+    files = sorted(p.name for p in target.iterdir())
+    typer.echo(f"wrote {folder}/ ({', '.join(files)}), a copy of '{source}'; edit it, then "
+               f"`xuefeng validate {folder}` and `xuefeng run {folder}`")
+
+
 def sources(name: ScenarioArg = DEFAULT_SCENARIO) -> None:
     """Show every source's figures (the claims the simulation is compared with)."""
     console = Console()
@@ -203,7 +237,7 @@ def _air_table(scenario: Scenario) -> Table:
     for col in ("Id", "Name", "Side", "Aircraft", "Base", "Missions", "Source"):
         table.add_column(col, justify="right" if col == "Aircraft" else "left")
     for g in scenario.air_groups:
-        table.add_row(escape(g.id), escape(g.name), escape(g.side), str(g.aircraft), escape(g.base or "—"),
+        table.add_row(escape(g.id), escape(g.name), escape(_side_name(scenario, g.side)), str(g.aircraft), escape(g.base or "—"),
                       ", ".join(m.value for m in g.missions), _prov(g.provenance))
     total = sum(g.aircraft for g in scenario.air_groups)
     table.add_section()
@@ -225,7 +259,7 @@ def _claims_table(scenario: Scenario) -> Table:
         note = c.note
         if c.provenance.note and c.provenance.note not in note:
             note = f"{note} ({c.provenance.note})" if note else c.provenance.note
-        table.add_row(escape(c.side or "civilians") if group != prev else "",
+        table.add_row(escape(_side_name(scenario, c.side) if c.side else "civilians") if group != prev else "",
                       escape(c.source) if group != prev else "",
                       c.category.value.replace("_", " "), f"{c.figure:,.0f}", escape(note))
         prev = group
@@ -243,4 +277,5 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Packaged scenarios and their order of battle.", no_args_is_help=True)
     group.command("list")(scenario_list)
     group.command("show")(scenario_show)
+    group.command("new")(scenario_new)
     app.add_typer(group, name="scenario")

@@ -1,7 +1,9 @@
 """Presentation commands: `xuefeng report`, `xuefeng plot`, `xuefeng serve`.
 
-`report` and `plot` either run the scenario (one replication kept for the
-replay) or read a saved run (`--from DIR`, as written by `xuefeng run --out`).
+`report` and `plot` either run the scenario (DEFAULT_REPLICATIONS of them, so
+that the sources' figures are compared with a distribution; the first is kept
+for the replay) or read a saved run or ensemble (`--from DIR`, as written by
+`xuefeng run --out` or `xuefeng ensemble --out`).
 Errors the user can cause exit with status 2 and one message.
 """
 
@@ -16,6 +18,10 @@ import typer
 from xuefeng.cli.errors import fail
 from xuefeng.cli.outputs import atomic_file, check_file, write_text
 
+#: Replications `report` and `plot` run by default: enough for a 90% interval to mean something.
+DEFAULT_REPLICATIONS = 200
+_FROM_HELP = "Read a saved run (xuefeng run --out) or ensemble (xuefeng ensemble --out) instead of running."
+
 
 def _results_for(scenario_ref: str, replications: str, seed: str, from_dir: Path | None):
     """(scenario, results): a saved run if `from_dir`, else a fresh one."""
@@ -25,12 +31,14 @@ def _results_for(scenario_ref: str, replications: str, seed: str, from_dir: Path
     seed_v = parse_seed(seed)
     scen = _load(scenario_ref)
     if from_dir is not None:
-        from xuefeng.results.io import ResultsFileError, load
+        from xuefeng.analysis.ensemble import EnsembleError
+        from xuefeng.analysis.ensemble_read import read_results
+        from xuefeng.results.io import ResultsFileError
 
         try:
-            results = load(from_dir)
-        except ResultsFileError as e:
-            fail(str(e))
+            results = read_results(from_dir)
+        except (ResultsFileError, EnsembleError) as e:
+            fail(f"--from {e}" if str(e).startswith(str(from_dir)) else f"--from {from_dir}: {e}")
         if results.scenario != scen.meta.name:
             fail(f"--from {from_dir}: holds a run of scenario '{results.scenario}', not '{scen.meta.name}'; "
                  f"name that scenario (xuefeng report {results.scenario} --from {from_dir})")
@@ -42,6 +50,13 @@ def _results_for(scenario_ref: str, replications: str, seed: str, from_dir: Path
         typer.echo("interrupted; no output written", err=True)
         raise typer.Exit(code=130) from None
     return scen, results
+
+
+def _replication_count(replications: str) -> int:
+    """--replications as a number, or exit 2 naming it."""
+    from xuefeng.cli.run_cmds import parse_replications
+
+    return parse_replications(replications)
 
 
 def _hexmap(scenario) -> Any:
@@ -75,10 +90,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
-        out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
-        replications: str = typer.Option("1", "--replications", "-n", help="Number of replications."),
-        seed: str = typer.Option("0", "--seed", "-s", help="Random seed (0 to 2**63-1)."),
-        from_dir: Path | None = typer.Option(None, "--from", help="Read a saved run instead of running."),
+        out: Path = typer.Option(Path("report.html"), "--out", "-o", metavar="FILE", help="HTML file to write."),
+        replications: str = typer.Option(str(DEFAULT_REPLICATIONS), "--replications", "-n", metavar="N",
+                                         help="Number of replications."),
+        seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
+        from_dir: Path | None = typer.Option(None, "--from", metavar="DIR", help=_FROM_HELP),
     ) -> None:
         """Write a self-contained HTML report: map replay, losses, sources' claims, order of battle."""
         check_file(out)
@@ -95,13 +111,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def plot(
-        kind: str = typer.Argument(..., help="map, strengths, casualties or histograms."),
+        kind: str = typer.Argument(..., metavar="KIND", help="map, strengths, casualties or histograms."),
         scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
-        out: Path = typer.Option(..., "--out", "-o", help="PNG file to write."),
-        date: str | None = typer.Option(None, "--date", help="Date of a map snapshot (YYYY-MM-DD)."),
-        replications: str = typer.Option("1", "--replications", "-n", help="Number of replications."),
-        seed: str = typer.Option("0", "--seed", "-s", help="Random seed (0 to 2**63-1)."),
-        from_dir: Path | None = typer.Option(None, "--from", help="Read a saved run instead of running."),
+        out: Path = typer.Option(..., "--out", "-o", metavar="FILE", help="PNG file to write."),
+        date: str | None = typer.Option(None, "--date", metavar="DATE", help="Date of a map snapshot (YYYY-MM-DD)."),
+        replications: str = typer.Option(str(DEFAULT_REPLICATIONS), "--replications", "-n", metavar="N",
+                                         help="Number of replications."),
+        seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
+        from_dir: Path | None = typer.Option(None, "--from", metavar="DIR", help=_FROM_HELP),
     ) -> None:
         """Draw one plot as PNG: map (at --date), strengths, casualties, histograms."""
         from xuefeng.viz.plots import KINDS
@@ -122,7 +139,13 @@ def register(app: typer.Typer) -> None:
             from xuefeng.cli.run_cmds import _load
 
             _check_date(_load(scenario), when)
+        if kind == "histograms" and from_dir is None and _replication_count(replications) < 2:
+            fail(f"--replications {replications}: histograms need 2 or more replications "
+                 f"(the default is {DEFAULT_REPLICATIONS})")
         scen, results = _results_for(scenario, replications, seed, from_dir)
+        if kind == "histograms" and results.replications < 2:
+            fail(f"--from {from_dir}: holds {results.replications} replication; histograms need 2 or more "
+                 "(save a run with -n 200, or an ensemble)")
         from xuefeng.viz.data import VizError
         from xuefeng.viz.plots import save_plot
 
@@ -135,9 +158,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; other than loopback needs --token."),
-        port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, help="Port to listen on."),
-        token: str | None = typer.Option(None, "--token", envvar="XUEFENG_TOKEN",
+        host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to bind; other than loopback needs --token."),
+        port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, metavar="PORT", help="Port to listen on."),
+        token: str | None = typer.Option(None, "--token", envvar="XUEFENG_TOKEN", metavar="SECRET",
                                          help="Secret every request must carry (Authorization: Bearer ...)."),
     ) -> None:
         """Serve the replay page and the JSON API (see /openapi.json)."""

@@ -174,24 +174,26 @@ def _claims_html(scenario: Scenario, results: Results) -> str:
     names = _side_names(scenario)
     rows = vd.claim_rows(scenario, results)
     n = results.replications
+    # one replication has no interval: show its value and no verdict (a range of one point says nothing)
     head = ("<tr><th>Source</th><th>Side</th><th>Figure</th><th>Claimed</th>"
-            f"<th>Model{' (median)' if n > 1 else ''}</th>"
-            f"<th>{'Model 90% interval' if n > 1 else 'Model range'}</th><th>Claim in model range</th></tr>")
+            + ("<th>Model (median)</th><th>Model 90% interval</th><th>Claim in model range</th></tr>" if n > 1
+               else "<th>Model (one replication)</th></tr>"))
     body = []
     for r in rows:
         fig = r.category.replace("_", " ") + (f" ({r.unit})" if r.unit else "")
-        within = r.within
+        within = r.within if n > 1 else None
         verdict = "–" if within is None else ("yes" if within else "no")
+        tail = (f'<td class="num">{"–" if not r.comparable else f"{r.p05:,.0f} – {r.p95:,.0f}"}</td>'
+                f"<td>{verdict}</td>") if n > 1 else ""
         note = f'<div class="note">{esc(r.note)}</div>' if r.note else ""
         body.append(
             f'<tr data-claim-id="{esc(r.claim_id)}" class="{"within" if within else "outside" if within is False else "na"}">'
             f"<td>{esc(r.source)}{note}</td><td>{esc(names.get(r.side, r.side))}</td><td>{esc(fig)}</td>"
             f'<td class="num">{r.claimed:,.0f}</td>'
             f'<td class="num">{"–" if not r.comparable else f"{r.median:,.0f}"}</td>'
-            f'<td class="num">{"–" if not r.comparable else f"{r.p05:,.0f} – {r.p95:,.0f}"}</td>'
-            f"<td>{verdict}</td></tr>")
+            f"{tail}</tr>")
     if not body:
-        body.append('<tr><td colspan="7">The scenario records no claims.</td></tr>')
+        body.append(f'<tr><td colspan="{7 if n > 1 else 5}">The scenario records no claims.</td></tr>')
     # the model's own side totals, so figures no source gives are visible too
     led = results.side_ledger()
     tot = ['<table id="side-totals"><tr><th>Side</th><th>Killed</th><th>Wounded</th><th>Missing</th>'
