@@ -69,3 +69,45 @@ def test_reader_errors_name_the_problem(tmp_path, text, words):
 def test_reader_missing_file(tmp_path):
     with pytest.raises(SeriesError, match="no such file"):
         read_series(tmp_path / "none.csv", SIDES)
+
+
+# --------------------------------------------------------------------------- the `baselines` command
+
+GOOD = ("day,allied_men,allied_casualties,german_men,german_casualties\n"
+        + "".join(f"{d},{800000 - 2000 * d},{2000 + 10 * d},{600000 - 3000 * d},{3000 - 20 * d}\n"
+                  for d in range(2, 14)))
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from xuefeng.cli import app
+
+    return CliRunner().invoke(app, ["baselines", *args])
+
+
+def test_baselines_json_has_documented_fields(tmp_path):
+    import json
+
+    r = _cli(str(_write(tmp_path, GOOD)), "--side", "red=allied", "--side", "blue=german",
+             "--days", "5,13", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert {(b["model"], b["side"]) for b in out["baselines"]} == {(m, s) for m in LAWS for s in ("red", "blue")}
+    row = out["baselines"][0]
+    assert set(row) >= {"a", "b", "p", "q", "cumulative", "correlation", "rmse", "mape"}
+    assert set(row["cumulative"]) == {"5", "13"}
+    assert set(row["cumulative"]["5"]) == {"recorded", "fitted", "relative_error"}
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--side", "red=allied"], "exactly two"),
+    (["--side", "red", "--side", "blue=german"], "SIDE=PREFIX"),
+    (["--side", "red=nope", "--side", "blue=german"], "nope_men"),
+    (["--side", "red=allied", "--side", "blue=german", "--days", "99"], "outside"),
+    (["--side", "red=allied", "--side", "blue=german", "--days", "x"], "whole day"),
+])
+def test_baselines_bad_input_exits_2(tmp_path, args, words):
+    r = _cli(str(_write(tmp_path, GOOD)), *args)
+    assert r.exit_code == 2
+    assert words in r.output and "Traceback" not in r.output

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from xuefeng.cli import check_cmds, engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
+from xuefeng.cli import check_cmds, compare_cmds, engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
 
 app = typer.Typer(
     name="xuefeng",
@@ -30,7 +30,7 @@ def _root() -> None:
     """Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945)."""
 
 
-for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, check_cmds, viz_cmds):
+for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, check_cmds, viz_cmds, compare_cmds):
     _group.register(app)
 
 
