@@ -17,7 +17,7 @@ from typing import Any
 import typer
 import typer.core
 
-from xuefeng.cli import check_cmds, engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
+from xuefeng.cli import check_cmds, compare_cmds, engagement_cmds, ensemble_cmds, run_cmds, scenario_cmds, viz_cmds
 
 
 def _no_placeholder(param: Any) -> Any:
@@ -80,7 +80,7 @@ def _root(
     """Xuefeng campaign simulator. Default scenario: the Battle of West Hunan (1945)."""
 
 
-for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, check_cmds, viz_cmds):
+for _group in (scenario_cmds, engagement_cmds, run_cmds, ensemble_cmds, check_cmds, viz_cmds, compare_cmds):
     _group.register(app)
 
 

@@ -1,0 +1,107 @@
+"""`xuefeng baselines FILE.csv`: the Lanchester baselines fitted to a recorded daily series
+(`xuefeng.analysis.lanchester`), with their cumulative-casualty errors and daily correlation.
+
+Bad input (missing file or column, non-numeric value, bad --side or --days) exits 2 with one message.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xuefeng.cli.errors import fail
+
+#: Days at which cumulative casualties are compared (the issue's days 10, 20 and 33).
+DEFAULT_DAYS = "10,20,33"
+stdout = Console(highlight=False, soft_wrap=False)
+
+
+def parse_sides(items: list[str]) -> dict[str, str]:
+    """`SIDE=PREFIX` pairs: the side id and the CSV's column prefix for it (two sides)."""
+    out: dict[str, str] = {}
+    for it in items:
+        side, sep, prefix = it.partition("=")
+        if not sep or not side.strip() or not prefix.strip():
+            fail(f"--side '{it}': write it as SIDE=PREFIX (e.g. --side allies=allied)")
+        out[side.strip()] = prefix.strip()
+    if len(out) != 2:
+        fail("--side: give exactly two, one per side (e.g. --side allies=allied --side germany=german)")
+    return out
+
+
+def parse_days(text: str) -> list[int]:
+    try:
+        days = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--days '{text}': give whole day numbers separated by commas (e.g. --days {DEFAULT_DAYS})")
+    if not days:
+        fail(f"--days '{text}': give at least one day (e.g. --days {DEFAULT_DAYS})")
+    return days
+
+
+def baseline_rows(record, fits, days: list[int]) -> list[dict]:
+    """Per fit and side: parameters, cumulative casualties at `days` with relative error,
+    Pearson correlation of daily casualties, RMSE and MAPE of daily casualties."""
+    rows = []
+    for f in fits:
+        for s, obs in record.casualties.items():
+            sim = f.casualties[s]
+            cs, co = np.cumsum(sim), np.cumsum(obs)
+            at = {}
+            for d in days:
+                i = int(d - record.days[0])
+                at[str(d)] = {"recorded": float(co[i]), "fitted": float(cs[i]),
+                              "relative_error": float((cs[i] - co[i]) / co[i]) if co[i] else None}
+            ok = obs > 0
+            rows.append({"model": f.law, "side": s, "a": f.a, "b": f.b, "p": f.p, "q": f.q,
+                         "cumulative": at, "correlation": float(np.corrcoef(sim, obs)[0, 1]),
+                         "rmse": float(np.sqrt(np.mean((sim - obs) ** 2))),
+                         "mape": float(np.mean(np.abs(sim[ok] - obs[ok]) / obs[ok]))})
+    return rows
+
+
+def _baselines(series: Path, side: list[str], days_text: str, json_output: bool) -> None:
+    from xuefeng.analysis.lanchester import SeriesError, fit_all, read_series
+
+    sides = parse_sides(side)
+    days = parse_days(days_text)
+    try:
+        record = read_series(series, sides)
+    except SeriesError as e:
+        fail(str(e))
+    lo, hi = int(record.days[0]), int(record.days[-1])
+    for d in days:
+        if not lo <= d <= hi:
+            fail(f"--days: day {d} is outside the record's days {lo}–{hi}")
+    r_side, b_side = list(sides)
+    rows = baseline_rows(record, fit_all(record, r_side, b_side), days)
+    if json_output:
+        print(json.dumps({"series": str(series), "sides": sides, "days": days, "baselines": rows}, indent=2))
+        return
+    t = Table(title=f"Lanchester baselines fitted to {series.name} (R = {r_side}, B = {b_side})")
+    for col in ("model", "side", "a", "b", "p", "q", *(f"cum. day {d} (err)" for d in days), "r", "MAPE"):
+        t.add_column(col, justify="left" if col in ("model", "side") else "right")
+    for r in rows:
+        t.add_row(r["model"], r["side"], f"{r['a']:,.0f}", f"{r['b']:,.0f}", f"{r['p']:.2f}", f"{r['q']:.2f}",
+                  *(f"{c['fitted']:,.0f} ({c['relative_error']:+.1%})" for c in r["cumulative"].values()),
+                  f"{r['correlation']:.2f}", f"{r['mape']:.0%}")
+    stdout.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def baselines(
+        series: Path = typer.Argument(..., help="Recorded daily series (CSV: day, <prefix>_men, "
+                                                "<prefix>_casualties per side)."),
+        side: list[str] = typer.Option(..., "--side", metavar="SIDE=PREFIX",
+                                       help="A side id and its column prefix; give two."),
+        days: str = typer.Option(DEFAULT_DAYS, "--days", help="Days for cumulative casualties."),
+        json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+    ) -> None:
+        """Fit the Lanchester baselines to a recorded daily series and print their errors."""
+        _baselines(series, side, days, json_output)
