@@ -111,3 +111,50 @@ def test_baselines_bad_input_exits_2(tmp_path, args, words):
     r = _cli(str(_write(tmp_path, GOOD)), *args)
     assert r.exit_code == 2
     assert words in r.output and "Traceback" not in r.output
+
+
+def test_compare_runs_a_scenario_against_a_recorded_series(tmp_path) -> None:
+    """End to end on a small engine scenario: the engine's daily casualties against a record,
+    with the fitted baselines beside it and a plot; bad sides and days exit 2."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from engine_scenarios import PROV, base, build, phase, plan, unit
+    from xuefeng.cli import app
+
+    d = base()
+    d["units"] = [unit("r", "red", 27.5, 110.1, men=20000), unit("b", "blue", 27.5, 110.3, men=10000)]
+    d["plans"] = [plan("red", phase("go", ["r"], "attack", "east")),
+                  plan("blue", phase("hold", ["b"], "prepared_defence", "east"))]
+    d["victory"] = [{"id": "v", "kind": "hold_objective", "side": "blue", "objective": "east",
+                     "by": "1950-05-21T00:00:00", "provenance": PROV}]
+    import yaml
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(build(d).model_dump(mode="json"), sort_keys=False))
+    rec = tmp_path / "rec.csv"
+    rows = ["day,red_men,red_casualties,blue_men,blue_casualties"]
+    rm, bm = 20000.0, 10000.0
+    for day in range(1, 16):
+        rc, bc = 0.01 * bm, 0.02 * rm
+        rows.append(f"{day},{rm:.0f},{rc:.0f},{bm:.0f},{bc:.0f}")
+        rm, bm = rm - rc, bm - bc
+    rec.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "cmp.png"
+    args = ["compare", str(folder), "--series", str(rec), "--side", "red=red", "--side", "blue=blue",
+            "--days", "5,10,15", "-n", "4", "--out", str(out)]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    data = _json.loads(res.stdout)
+    models = {r["model"] for r in data["rows"]}
+    assert "engine" in models and {"square (fitted)", "linear (fitted)", "bracken (fitted)"} <= models
+    eng = next(r for r in data["rows"] if r["model"] == "engine" and r["side"] == "red")
+    assert set(eng["cumulative"]) == {"5", "10", "15"} and eng["cumulative"]["15"]["model"] > 0
+    assert out.exists() and out.stat().st_size > 1000
+    head = ["compare", str(folder), "--series", str(rec), "--side", "red=red"]
+    bad = CliRunner().invoke(app, [*head, "--side", "green=blue", "--days", "5", "-n", "2"])
+    assert bad.exit_code == 2 and "not a side" in bad.output
+    late = CliRunner().invoke(app, [*head, "--side", "blue=blue", "--days", "99", "-n", "2"])
+    assert late.exit_code == 2 and "outside the record" in late.output

@@ -93,7 +93,97 @@ def _baselines(series: Path, side: list[str], days_text: str, json_output: bool)
     stdout.print(t)
 
 
+def _compare(scenario: str, series: Path, side: list[str], days_text: str, first_day: int, replications: str,
+             seed: str, out: Path | None, json_output: bool) -> None:
+    from xuefeng.analysis.lanchester import SeriesError, fit_all, read_series
+    from xuefeng.analysis.series import measures, plot, simulated_series
+    from xuefeng.cli.outputs import check_file
+    from xuefeng.cli.run_cmds import _load, _run_engine, check_memory, parse_replications, parse_seed
+
+    sides = parse_sides(side)
+    days = parse_days(days_text)
+    n = parse_replications(replications)
+    seed_v = parse_seed(seed)
+    try:
+        record = read_series(series, sides)
+    except SeriesError as e:
+        fail(str(e))
+    lo, hi = int(record.days[0]), int(record.days[-1])
+    for d in days:
+        if not lo <= d <= hi:
+            fail(f"--days: day {d} is outside the record's days {lo}–{hi}")
+    scen = _load(scenario)
+    known = [s_.id for s_ in scen.meta.sides]
+    for s_ in sides:
+        if s_ not in known:
+            fail(f"--side {s_}=...: '{s_}' is not a side of {scen.meta.name} (sides: {', '.join(known)})")
+    if out is not None:
+        check_file(out, suffixes=(".png", ".svg", ".pdf"))
+    check_memory(scen, n, 0)
+    results = _run_engine(scen, n, seed_v, 0, show_progress=not json_output)
+    try:
+        sim = simulated_series(results, record, first_day)
+    except ValueError as e:
+        fail(f"--series {series}: {e}; set --first-day to the record's day of the scenario's start")
+    r_side, b_side = list(sides)
+    fits = fit_all(record, r_side, b_side)
+    idx = [int(d - lo) for d in days]
+    rows = []
+    for s_ in sides:
+        m = measures(sim.median[s_], record.casualties[s_], idx, sim.cumulative_median[s_])
+        rows.append({"model": "engine", "side": s_, **m})
+        for f in fits:
+            rows.append({"model": f.law + " (fitted)", "side": s_, "a": f.a, "b": f.b, "p": f.p, "q": f.q,
+                         **measures(f.casualties[s_], record.casualties[s_], idx)})
+    for r_ in rows:
+        r_["cumulative"] = {str(days[i]): v for i, v in zip(range(len(days)), r_["cumulative"].values())}
+    if out is not None:
+        plot(record, sim, fits, out)
+    if json_output:
+        print(json.dumps({"scenario": scen.meta.name, "replications": n, "seed": seed_v, "series": str(series),
+                          "first_day": first_day, "days": days, "rows": rows}, indent=2))
+        return
+    t = Table(title=f"{scen.meta.name} ({n} replications, median) against {series.name}")
+    for col in ("model", "side", *(f"day {d}" for d in days), "r"):
+        t.add_column(col, justify="left" if col in ("model", "side") else "right")
+    for r_ in rows:
+        t.add_row(r_["model"], r_["side"],
+                  *(f"{c['model']:,.0f} ({c['relative_error']:+.0%})" for c in r_["cumulative"].values()),
+                  f"{r_['correlation']:.2f}")
+    stdout.print(t)
+    stdout.print("cumulative battle casualties at each day (relative error against the record); r: correlation "
+                 "of daily casualties. The engine is not fitted to the record; the baselines are.")
+    if out is not None:
+        stdout.print(f"plot: {out}")
+
+
 def register(app: typer.Typer) -> None:
+    @app.command()
+    def compare(
+        scenario: str = typer.Argument(..., help="Scenario name, folder or .yaml file."),
+        series: Path = typer.Option(..., "--series", metavar="FILE", help="Recorded daily series (CSV)."),
+        side: list[str] = typer.Option(..., "--side", metavar="SIDE=PREFIX",
+                                       help="A side id and its column prefix in the CSV; give two."),
+        days: str = typer.Option(DEFAULT_DAYS, "--days", help="Record days for cumulative casualties."),
+        first_day: int = typer.Option(None, "--first-day", metavar="DAY",
+                                      help="The record's day number of the scenario's start "
+                                           "(default: its first row)."),
+        replications: str = typer.Option("200", "--replications", "-n", metavar="N", help="Replications."),
+        seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed."),
+        out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Plot (.png, .svg, .pdf)."),
+        json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+    ) -> None:
+        """The engine's daily casualties against a recorded series, with fitted Lanchester baselines."""
+        fd = first_day
+        if fd is None:
+            import pandas as pd
+
+            try:
+                fd = int(pd.read_csv(series, usecols=["day"])["day"].iloc[0])
+            except Exception:  # the reader below names what is wrong with the file
+                fd = 0
+        _compare(scenario, series, side, days, fd, replications, seed, out, json_output)
+
     @app.command()
     def baselines(
         series: Path = typer.Argument(..., help="Recorded daily series (CSV: day, <prefix>_men, "

@@ -340,6 +340,11 @@ class Simulation:
         s.morale = np.clip(morale, 0.0, 1.0)
         frac_after = (men - cr.cas - glost) / np.maximum(s.delivered, 1.0)  # of the men it has had
         routed = alive & ~s.broken & ((frac_after < cp.breakpoint_fraction) | (s.morale < cp.morale_break))
+        # the day's record by side (men at the day's start, battle casualties of every kind)
+        day = min(((t - 1) * c.step_hours) // 24, s.daily_casualties.shape[1] - 1)
+        if c.new_day[t - 1] or t == 1:
+            s.daily_men[:, day, :] = np.where(alive, men, 0.0) @ c.side_onehot
+        s.daily_casualties[:, day, :] += np.minimum(cr.cas + glost, men) @ c.side_onehot
         self._battle_losses(cr.cas, cr.beaten, routed & cr.beaten)
         self._battle_losses(glost, np.zeros_like(cr.beaten), np.zeros_like(routed))
         if routed.any():
@@ -525,6 +530,7 @@ class Simulation:
             called_off_time=np.where(s.calloff_step >= 0, times[np.maximum(s.calloff_step, 0)], nat
                                      ).astype("datetime64[s]"),
             objectives_lost={oid: s.objectives_lost[:, k].copy() for k, oid in enumerate(c.objective_ids)},
+            daily_men=s.daily_men.copy(), daily_casualties=s.daily_casualties.copy(),
         )
         return Results(
             scenario=scenario_name or c.name, seed=self.seed, sides=c.side_ids, unit_ids=c.unit_ids,

@@ -69,6 +69,8 @@ class State:
     off_end_step: np.ndarray  # (R,) int (-1)
     objectives_lost: np.ndarray  # (R,K) bool: the scenario's further objectives lost
     objective_threat: np.ndarray  # (R,K) hours an enemy has dominated each objective's threat radius, running
+    daily_men: np.ndarray  # (R,days,S) men on the map at each day's start, by side
+    daily_casualties: np.ndarray  # (R,days,S) battle casualties (killed, wounded, missing, captured) each day
     calloff_step: np.ndarray  # (R,) int: step the attacker's offensive was called off (-1 never)
     connected: np.ndarray  # (R,U) bool: a stocked depot reaches the unit over ground its side controls
     order_posture: np.ndarray  # (R,U) int: posture ordered from outside the engine (orders.py), -1 none
@@ -115,6 +117,8 @@ def initial_state(c, R: int) -> State:
         max_adv=np.full(R, -np.inf), advanced=np.zeros(R, bool), off_end_step=np.full(R, -1, np.int64),
         objectives_lost=np.zeros((R, len(c.objective_ids)), bool),
         objective_threat=np.zeros((R, len(c.objective_ids))), calloff_step=np.full(R, -1, np.int64),
+        daily_men=np.zeros((R, c.n_steps * c.step_hours // 24 + 1, S)),
+        daily_casualties=np.zeros((R, c.n_steps * c.step_hours // 24 + 1, S)),
         connected=np.ones((R, U), bool),
         order_posture=np.full((R, U), -1, np.int64), order_field=np.full((R, U), -1, np.int64),
     )

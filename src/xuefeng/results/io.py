@@ -184,7 +184,21 @@ def _outcome_frame(r: Results) -> pd.DataFrame:
         df["called_off_time"] = np.asarray(o.called_off_time).astype("datetime64[s]")
     for oid, lost in o.objectives_lost.items():
         df[f"objective_lost.{oid}"] = np.asarray(lost, dtype=bool)
+    if o.daily_men is not None and o.daily_casualties is not None:
+        for i, sd in enumerate(r.sides):
+            for d in range(o.daily_men.shape[1]):
+                df[f"daily.{d}.men.{sd}"] = o.daily_men[:, d, i]
+                df[f"daily.{d}.casualties.{sd}"] = o.daily_casualties[:, d, i]
     return df
+
+
+def _daily(out: pd.DataFrame, sides: tuple[str, ...], what: str) -> np.ndarray | None:
+    """(R, day, side) from the outcome table's daily.<day>.<what>.<side> columns (None if absent)."""
+    days = sorted({int(c.split(".")[1]) for c in out.columns if c.startswith("daily.") and f".{what}." in c})
+    if not days:
+        return None
+    return np.stack([np.stack([out[f"daily.{d}.{what}.{sd}"].to_numpy(dtype=float) for sd in sides], axis=1)
+                     for d in days], axis=1)
 
 
 def _arrivals_frame(r: Results) -> pd.DataFrame:
@@ -329,6 +343,7 @@ def load(folder: str | Path) -> Results:
                          if "called_off_time" in out.columns else None),
         objectives_lost={c.split(".", 1)[1]: out[c].to_numpy(dtype=bool) for c in out.columns
                          if c.startswith("objective_lost.")},
+        daily_men=_daily(out, sides, "men"), daily_casualties=_daily(out, sides, "casualties"),
     )
     return Results(
         scenario=m["scenario"], seed=int(m["seed"]), sides=sides, unit_ids=unit_ids,
@@ -382,6 +397,10 @@ def concat(parts: Sequence[Results]) -> Results:
                          if all(p.outcome.called_off_time is not None for p in parts) else None),
         objectives_lost={k: cat(lambda p, k=k: p.outcome.objectives_lost[k]) for k in first.outcome.objectives_lost
                          if all(k in p.outcome.objectives_lost for p in parts)},
+        daily_men=(cat(lambda p: p.outcome.daily_men)
+                   if all(p.outcome.daily_men is not None for p in parts) else None),
+        daily_casualties=(cat(lambda p: p.outcome.daily_casualties)
+                          if all(p.outcome.daily_casualties is not None for p in parts) else None),
     )
     frames = [p.events for p in parts if p.events is not None and len(p.events.columns)]
     events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

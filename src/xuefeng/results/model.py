@@ -51,6 +51,10 @@ class Outcome:
         never was); None for results written before it was recorded.
     objectives_lost: the scenario's further hold_objective conditions (its
         victory list after the first), by id: lost or not, per replication.
+    daily_men, daily_casualties: (replication, campaign day, side) men on the
+        map at each day's start and that day's battle casualties (killed,
+        wounded, missing and captured), day 0 the start date; None for results
+        written before they were recorded.
     """
 
     winner: np.ndarray  # (R,) int
@@ -61,6 +65,8 @@ class Outcome:
     arrival_time: np.ndarray  # (R, U) datetime64[s]
     called_off_time: np.ndarray | None = None  # (R,) datetime64[s]
     objectives_lost: dict[str, np.ndarray] = field(default_factory=dict)  # id -> (R,) bool
+    daily_men: np.ndarray | None = None  # (R, day, side) men on the map at each day's start
+    daily_casualties: np.ndarray | None = None  # (R, day, side) battle casualties each day
 
 
 @dataclass(frozen=True)
