@@ -188,3 +188,14 @@ def test_cli_table_and_list() -> None:
     assert r.exit_code == 0
     for name in BUILT_INS:
         assert name in r.output
+
+
+def test_whatif_json_carries_a_change_that_holds_a_date() -> None:
+    """A what-if that moves an arrival date prints as JSON (the date as ISO text)."""
+    import datetime as _dt
+    import json as _json
+
+    from xuefeng.analysis.summary import json_safe
+
+    out = _json.loads(_json.dumps(json_safe({"set": {"arrival": _dt.datetime(1944, 12, 21, 12)}})))
+    assert out == {"set": {"arrival": "1944-12-21T12:00:00"}}

@@ -12,6 +12,8 @@ and 90% interval of the same figure.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,7 +116,10 @@ def summarise(results: Results, scenario=None, aliases: Mapping[str, str] | None
 
 def json_safe(obj: Any) -> Any:
     """The object with NaN/±inf floats replaced by None (strict JSON has no
-    such numbers) and numpy scalars made plain Python."""
+    such numbers), numpy scalars made plain Python and dates as ISO text (a
+    what-if's change may hold a date)."""
+    if isinstance(obj, (dt.datetime, dt.date)):
+        return obj.isoformat()
     if isinstance(obj, Mapping):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
