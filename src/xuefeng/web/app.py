@@ -433,11 +433,15 @@ def create_app(token: str | None = None, *,
 
     # ---- scenarios
     def names() -> list[tuple[str, str]]:
+        """The served scenarios' names and titles, read once (no YAML parsed per request)."""
         if scenarios is not None:
             return [(n, s.meta.title) for n, s in scenarios.items()]
-        from xuefeng.scenario import list_scenarios
+        with cache_lock:
+            if "names" not in cache:
+                from xuefeng.scenario import list_scenarios
 
-        return list_scenarios()
+                cache["names"] = list_scenarios()
+            return cache["names"]
 
     def get_scenario(name: str) -> Scenario:
         if not _NAME_RE.match(name) or name not in {n for n, _ in names()}:
