@@ -18,7 +18,8 @@ Safety rules (they hold for every route):
   token, only loopback Host names are accepted (defends against DNS
   rebinding).
 - Request bodies larger than `MAX_BODY_BYTES` get 413; runs larger than
-  `MAX_REPLICATIONS` replications get 422; more than `MAX_PENDING_RUNS`
+  `MAX_REPLICATIONS` replications, `MAX_RUN_STEPS` time steps or `MAX_RUN_COST` unit-steps (replications ×
+  time steps to the end date, `overrides.end` included, × units) get 422, before any work; more than `MAX_PENDING_RUNS`
   queued runs get 429.
 - Errors are JSON `{"detail": ...}` with a 4xx status; nothing ever answers
   with a traceback. Unknown paths (including `..` tricks) get 404: no route
@@ -56,6 +57,12 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_REPLICATIONS = 1000
 #: Most runs waiting or running at once; more get 429.
 MAX_PENDING_RUNS = 8
+#: Most unit-steps one API run may cost (replications × time steps × units); more get 422.
+#: The full West Hunan campaign (340 steps × 47 units) at MAX_REPLICATIONS is 16.0 M.
+MAX_RUN_COST = 20_000_000
+#: Most time steps one API run may take (its series are kept per step); more get 422.
+#: Two years at 6-hour steps; the West Hunan campaign is 340.
+MAX_RUN_STEPS = 2922
 #: Finished runs kept in memory (oldest dropped first).
 MAX_RUNS_KEPT = 32
 #: Most ids in one override list.
@@ -134,6 +141,7 @@ class ErrorBody(BaseModel):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or wrong token."},
     404: {"model": ErrorBody, "description": "Not found."},
+    400: {"model": ErrorBody, "description": "Bad request (unparsable body, bad Host or Content-Length)."},
     413: {"model": ErrorBody, "description": "Request body too large."},
 }
 
@@ -212,6 +220,21 @@ def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
     if ov.end is not None:
         doc["meta"]["end"] = ov.end
     return Scenario.model_validate(doc)
+
+
+def run_steps(scenario: Scenario, end: dt.datetime | None) -> int:
+    """Time steps from the start to `end` (or the scenario's end), computed before any work."""
+    m = scenario.meta
+    stop = end if end is not None else m.end
+    if (stop.tzinfo is None) != (m.start.tzinfo is None):
+        stop = stop.replace(tzinfo=m.start.tzinfo)
+    hours = max(0.0, (stop - m.start).total_seconds() / 3600)
+    return int(hours // m.time_step_hours) + 1
+
+
+def run_cost(scenario: Scenario, replications: int, end: dt.datetime | None) -> int:
+    """Unit-steps a run would simulate (replications × time steps × units)."""
+    return replications * run_steps(scenario, end) * max(1, len(scenario.units))
 
 
 def _default_runner(scenario: Scenario, replications: int, seed: int) -> Results:
@@ -410,11 +433,15 @@ def create_app(token: str | None = None, *,
 
     # ---- scenarios
     def names() -> list[tuple[str, str]]:
+        """The served scenarios' names and titles, read once (no YAML parsed per request)."""
         if scenarios is not None:
             return [(n, s.meta.title) for n, s in scenarios.items()]
-        from xuefeng.scenario import list_scenarios
+        with cache_lock:
+            if "names" not in cache:
+                from xuefeng.scenario import list_scenarios
 
-        return list_scenarios()
+                cache["names"] = list_scenarios()
+            return cache["names"]
 
     def get_scenario(name: str) -> Scenario:
         if not _NAME_RE.match(name) or name not in {n for n, _ in names()}:
@@ -534,6 +561,15 @@ def create_app(token: str | None = None, *,
         """Start a run in the background; poll GET /api/runs/{id}."""
         name = req.scenario or default_name
         sc = get_scenario(name)
+        steps = run_steps(sc, req.overrides.end)
+        if steps > MAX_RUN_STEPS:
+            raise HTTPException(422, f"run too long: {steps:,} time steps to overrides.end (at most "
+                                     f"{MAX_RUN_STEPS:,}): give an earlier overrides.end")
+        cost = run_cost(sc, req.replications, req.overrides.end)
+        if cost > MAX_RUN_COST:
+            raise HTTPException(422, f"run too large: {cost:,} unit-steps (replications × time steps × units; "
+                                     f"at most {MAX_RUN_COST:,}): ask for fewer replications or an earlier "
+                                     "overrides.end")
         try:
             sc = apply_overrides(sc, req.overrides)
         except ValueError as e:
