@@ -317,3 +317,34 @@ def test_no_warning_when_every_companion_fits(wh, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         xf.save_scenario(wh, tmp_path / "copy", companions_from=WH)
+
+
+# --------------------------------------------------------------------------- the example notebook
+
+
+def test_example_notebook_runs_end_to_end(tmp_path, monkeypatch):
+    """docs/examples/west-hunan.ipynb, every cell, in a kernel of this interpreter (a kernel spec
+    written here, so a `python3` kernel installed elsewhere on the machine is never picked)."""
+    from pathlib import Path
+
+    nbclient = pytest.importorskip("nbclient")  # the test extra installs it; a plain install may not
+    import nbformat
+
+    import xuefeng
+
+    spec = tmp_path / "jupyter" / "kernels" / "xuefeng-test"
+    spec.mkdir(parents=True)
+    src = str(Path(xuefeng.__file__).resolve().parents[1])
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "xuefeng test", "language": "python",
+        "env": {"PYTHONPATH": src}}))  # the kernel imports the xuefeng under test
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    path = Path(__file__).resolve().parents[1] / "docs" / "examples" / "west-hunan.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="xuefeng-test",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError naming the cell if any cell fails
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "P(Chinese victory):" in text
+    assert "20 replications from 3 chunks" in text
