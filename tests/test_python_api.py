@@ -116,6 +116,10 @@ def test_update_scales_matching_items(wh):
     for old, new in zip(wh.units, v.units):
         factor = 2 if old.side == "japan" else 1
         assert new.strength.infantry == round(old.strength.infantry * factor)
+    air = xf.update(wh, "units", arrival_mode="air", values={"committed": False})
+    flown = [u for u in wh.units if u.arrival_mode.value == "air"]
+    assert flown and all(not air.unit(u.id).committed for u in flown)
+    assert all(air.unit(u.id).committed == u.committed for u in wh.units if u.arrival_mode.value != "air")
 
 
 @pytest.mark.parametrize("name", sorted(xf.whatifs(WH)))

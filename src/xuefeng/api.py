@@ -197,8 +197,8 @@ def parameters(scenario: Scenario | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- writing a scenario
 
 
-#: Theater list -> GeoJSON layer name (the inverse of xuefeng.scenario.geojson.LAYERS).
 def _layer_names() -> dict[str, str]:
+    """Theater list -> GeoJSON layer name (the inverse of xuefeng.scenario.geojson.LAYERS)."""
     from xuefeng.scenario.geojson import LAYERS
 
     return {target: layer for layer, (target, _) in LAYERS.items()}
@@ -250,8 +250,7 @@ def _scenario_files(scenario: Scenario) -> dict[str, str]:
         files[MAP_FILE] = '{\n"type": "FeatureCollection",\n"features": [\n' + lines + "\n]\n}\n"
     else:
         theater.pop("layers", None)
-    head = (f"# Scenario '{scenario.meta.name}', written by xuefeng.save_scenario "
-            f"({dt.date.today().isoformat()}). Format: docs/scenario-format.md.\n")
+    head = f"# Scenario '{scenario.meta.name}', written by xuefeng.save_scenario. Format: docs/scenario-format.md.\n"
     files[SCENARIO_FILE] = head + _yaml(data)
     if settings:
         _month_keys(settings)
@@ -309,8 +308,10 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str], *,
 
     `companions_from`: a scenario (packaged name or folder) whose history_targets.yaml and
     whatifs.yaml are copied where they still fit the variant (see `_companions`). The folder
-    must be new or empty unless `overwrite`; files are written into a temporary folder beside
-    it and moved into place, so an error leaves no half-written scenario."""
+    must be new or empty unless `overwrite`, which replaces the five scenario files there and
+    removes those of them this save does not write (other files stay). Files are written into
+    a temporary folder beside it and moved into place, so an error leaves no half-written
+    scenario."""
     target = Path(folder)
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target}: exists and is not a folder; give a folder path")
