@@ -32,6 +32,20 @@ CATEGORIES: tuple[str, ...] = (
 #: Categories that are battle casualties (killed, wounded, missing).
 BATTLE_CATEGORIES: tuple[str, ...] = ("killed", "wounded", "missing")
 
+#: Tables of `Results.to_dataframe`: what one row is.
+TABLES: dict[str, str] = {
+    "outcome": "one replication: winner, winner_side, objective_lost, advance_km, end_time, "
+               "offensive_end_time, civilian_casualties, aircrew_lost.<side>",
+    "ledger": "one replication x unit: unit, unit_name, side and men in each of CATEGORIES",
+    "side_ledger": "one replication x side: men in each of CATEGORIES, summed over the side's units",
+    "arrivals": "one replication x unit: when the unit arrived on the map (NaT: never)",
+    "events": "one event: replication, time, kind, side, units, cell, lat, lon, detail",
+}
+#: Columns and dtypes of the event log (an empty log has them too).
+EVENT_COLUMNS: dict[str, str] = {"replication": "int64", "time": "datetime64[s]", "kind": "object",
+                                 "side": "object", "units": "object", "cell": "int64", "lat": "float64",
+                                 "lon": "float64", "detail": "object"}
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -112,3 +126,43 @@ class Results:
 
     def category(self, name: str) -> int:
         return CATEGORIES.index(name)
+
+    def to_dataframe(self, table: str = "outcome") -> pd.DataFrame:
+        """One of the tables of this run as a pandas DataFrame with named columns (the
+        columns of the Parquet files `results.io.save` writes; `TABLES` says what each holds).
+
+        Why: the ledger is a (replication, unit, category) array whose axes a reader would
+        otherwise have to know; a frame names them and joins with pandas' tools."""
+        from xuefeng.results import io  # io builds the file tables; it imports this module
+
+        if table == "outcome":
+            return io._outcome_frame(self)
+        if table == "ledger":
+            df = io._ledger_frame(self)
+            u = len(self.unit_ids)
+            sides = np.asarray(self.sides, dtype=object)[np.asarray(self.unit_sides, dtype=np.int64)]
+            df.insert(2, "unit_name", np.tile(np.asarray(self.unit_names, dtype=object), self.replications))
+            df.insert(3, "side", np.tile(sides, self.replications) if u else np.array([], dtype=object))
+            return df
+        if table == "side_ledger":
+            return io._side_totals_frame(self)
+        if table == "arrivals":
+            return io._arrivals_frame(self)
+        if table == "events":
+            if self.events is None or not len(self.events.columns):
+                return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENT_COLUMNS.items()})
+            return self.events.copy()
+        raise ValueError(f"unknown table '{table}' (tables: {', '.join(TABLES)})")
+
+    def time_series(self) -> xr.Dataset:
+        """The per-step unit time series (replication × time × unit) with each unit's name and
+        side as coordinates; ValueError if no replication kept them (run with keep_series >= 1)."""
+        if self.series is None:
+            raise ValueError("these results keep no time series; run with keep_series >= 1 "
+                             "(the first replications keep them)")
+        ds = self.series
+        index = {u: i for i, u in enumerate(self.unit_ids)}
+        pos = [index[str(u)] for u in ds["unit"].values]
+        names = np.asarray(self.unit_names, dtype=object)[pos]
+        sides = np.asarray(self.sides, dtype=object)[np.asarray(self.unit_sides, dtype=np.int64)[pos]]
+        return ds.assign_coords(unit_name=("unit", names), side=("unit", sides))
