@@ -53,6 +53,15 @@ def main() -> None:
         dt = time.perf_counter() - t0
         print(f"vector env, N = {a.vector}: {steps} steps in {dt:.1f} s: {steps / dt:.2f} batch steps/s, "
               f"{steps * a.vector / dt:.0f} replication-steps/s")
+        # the engine alone, the same replications, side by side
+        from xuefeng.engine import Simulation
+
+        sim = Simulation(venv.c, np.arange(a.vector), 0, keep_series=0)
+        t0 = time.perf_counter()
+        sim.run()
+        de = time.perf_counter() - t0
+        print(f"engine alone, N = {a.vector}: the same campaign in {de:.1f} s "
+              f"(the environment's observations and rewards cost {dt / de - 1:.0%} more)")
     env = CampaignEnv(a.scenario)
     print(f"{a.scenario}: agents {env.possible_agents}, decisions every {env.settings.hours_per_action} h, "
           f"{a.episodes} episodes per row")
