@@ -212,7 +212,12 @@ def test_outcome_frame(mini_run):
     sides = mini_run.sides
     assert list(df.columns) == ["replication", "winner", "winner_side", "objective_lost", "advance_km",
                                 "end_time", "offensive_end_time", "civilian_casualties",
-                                *(f"aircrew_lost.{s}" for s in sides)]
+                                *(f"aircrew_lost.{s}" for s in sides), "called_off_time"]
+    daily = mini_run.to_dataframe("daily")
+    assert list(daily.columns) == ["replication", "day", "side", "men", "casualties"]
+    assert len(daily) == 5 * mini_run.outcome.daily_men.shape[1] * len(sides)
+    np.testing.assert_allclose(daily.groupby("replication")["casualties"].sum().to_numpy(),
+                               mini_run.outcome.daily_casualties.sum(axis=(1, 2)))
     assert df.dtypes["replication"] == np.int64 and df.dtypes["winner"] == np.int64
     assert df.dtypes["objective_lost"] == bool and df.dtypes["advance_km"] == np.float64
     assert df.dtypes["end_time"] == "datetime64[s]" and df.dtypes["offensive_end_time"] == "datetime64[s]"

@@ -35,7 +35,10 @@ BATTLE_CATEGORIES: tuple[str, ...] = ("killed", "wounded", "missing")
 #: Tables of `Results.to_dataframe`: what one row is.
 TABLES: dict[str, str] = {
     "outcome": "one replication: winner, winner_side, objective_lost, advance_km, end_time, "
-               "offensive_end_time, civilian_casualties, aircrew_lost.<side>",
+               "offensive_end_time, civilian_casualties, aircrew_lost.<side>, called_off_time, "
+               "objective_lost.<further objective>",
+    "daily": "one replication x campaign day x side: men on the map at the day's start and the day's "
+             "battle casualties (day 0: the start date)",
     "ledger": "one replication x unit: unit, unit_name, side and men in each of CATEGORIES",
     "side_ledger": "one replication x side: men in each of CATEGORIES, summed over the side's units",
     "arrivals": "one replication x unit: when the unit arrived on the map (NaT: never)",
@@ -135,8 +138,19 @@ class Results:
         otherwise have to know; a frame names them and joins with pandas' tools."""
         from xuefeng.results import io  # io builds the file tables; it imports this module
 
-        if table == "outcome":
-            return io._outcome_frame(self)
+        if table == "outcome":  # the daily record has its own table
+            df = io._outcome_frame(self)
+            return df[[c for c in df.columns if not c.startswith("daily.")]]
+        if table == "daily":
+            o = self.outcome
+            if o.daily_men is None or o.daily_casualties is None:
+                raise ValueError("these results carry no daily record (written by an older version)")
+            R, D, S = o.daily_men.shape
+            return pd.DataFrame({
+                "replication": np.repeat(np.asarray(self.replication_ids, dtype=np.int64), D * S),
+                "day": np.tile(np.repeat(np.arange(D, dtype=np.int64), S), R),
+                "side": np.tile(np.asarray(self.sides, dtype=object), R * D),
+                "men": o.daily_men.reshape(-1), "casualties": o.daily_casualties.reshape(-1)})
         if table == "ledger":
             df = io._ledger_frame(self)
             u = len(self.unit_ids)
