@@ -1,5 +1,7 @@
 """`xuefeng baselines FILE.csv`: the Lanchester baselines fitted to a recorded daily series
-(`xuefeng.analysis.lanchester`), with their cumulative-casualty errors and daily correlation.
+(`xuefeng.analysis.lanchester`), with their cumulative-casualty errors and daily correlation;
+`xuefeng compare SCENARIO --series FILE.csv`: the engine's daily casualties against the record,
+the baselines beside them (`xuefeng.analysis.series`).
 
 Bad input (missing file or column, non-numeric value, bad --side or --days) exits 2 with one message.
 """
@@ -65,8 +67,10 @@ def baseline_rows(record, fits, days: list[int]) -> list[dict]:
     return rows
 
 
-def _baselines(series: Path, side: list[str], days_text: str, json_output: bool) -> None:
-    from xuefeng.analysis.lanchester import SeriesError, fit_all, read_series
+def read_record(series: Path, side: list[str], days_text: str):
+    """(sides, days, record) from the command line: the side mapping, the days to compare and
+    the recorded series, every one checked (exit 2 naming the input)."""
+    from xuefeng.analysis.lanchester import SeriesError, read_series
 
     sides = parse_sides(side)
     days = parse_days(days_text)
@@ -78,6 +82,13 @@ def _baselines(series: Path, side: list[str], days_text: str, json_output: bool)
     for d in days:
         if not lo <= d <= hi:
             fail(f"--days: day {d} is outside the record's days {lo}–{hi}")
+    return sides, days, record
+
+
+def _baselines(series: Path, side: list[str], days_text: str, json_output: bool) -> None:
+    from xuefeng.analysis.lanchester import fit_all
+
+    sides, days, record = read_record(series, side, days_text)
     r_side, b_side = list(sides)
     rows = baseline_rows(record, fit_all(record, r_side, b_side), days)
     if json_output:
@@ -95,23 +106,15 @@ def _baselines(series: Path, side: list[str], days_text: str, json_output: bool)
 
 def _compare(scenario: str, series: Path, side: list[str], days_text: str, first_day: int, replications: str,
              seed: str, out: Path | None, json_output: bool) -> None:
-    from xuefeng.analysis.lanchester import SeriesError, fit_all, read_series
+    from xuefeng.analysis.lanchester import fit_all
     from xuefeng.analysis.series import measures, plot, simulated_series
     from xuefeng.cli.outputs import check_file
     from xuefeng.cli.run_cmds import _load, _run_engine, check_memory, parse_replications, parse_seed
 
-    sides = parse_sides(side)
-    days = parse_days(days_text)
     n = parse_replications(replications)
     seed_v = parse_seed(seed)
-    try:
-        record = read_series(series, sides)
-    except SeriesError as e:
-        fail(str(e))
-    lo, hi = int(record.days[0]), int(record.days[-1])
-    for d in days:
-        if not lo <= d <= hi:
-            fail(f"--days: day {d} is outside the record's days {lo}–{hi}")
+    sides, days, record = read_record(series, side, days_text)
+    lo = int(record.days[0])
     scen = _load(scenario)
     known = [s_.id for s_ in scen.meta.sides]
     for s_ in sides:
