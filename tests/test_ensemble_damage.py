@@ -11,6 +11,8 @@ well under a second.
 
 from __future__ import annotations
 
+from cli_support import one_line_exit_2
+
 import json
 import shutil
 from collections.abc import Callable
@@ -59,12 +61,7 @@ def assert_restored(folder: Path, reference: tuple[Path, str], stdout: str) -> N
 
 
 def assert_one_line_exit_2(result, *words: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    text = result.output.strip()
-    assert "Traceback" not in text and len(text.splitlines()) == 1, text
-    for w in words:
-        assert w in text, (w, text)
+    one_line_exit_2(result, *words)
 
 
 # --------------------------------------------------------------------------- kinds of damage

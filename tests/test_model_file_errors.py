@@ -8,6 +8,8 @@ The hypothesis test runs on a fixed seed and a small budget, so it is the same e
 
 from __future__ import annotations
 
+from cli_support import one_line_exit_2
+
 import json
 import math
 from pathlib import Path
@@ -32,14 +34,6 @@ def shipped() -> dict:
     return json.loads(SHIPPED.read_text(encoding="utf-8"))
 
 
-def one_line_exit_2(result, *words: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    text = result.output.strip()
-    assert "Traceback" not in text and len(text.splitlines()) == 1, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def predict(tmp_path: Path, params_text: str):

@@ -26,9 +26,10 @@ def _no_placeholder(param: Any) -> Any:
 
 
 def _readable_placeholders(cmd: Any) -> Any:
-    """Help that reads as words: typer shows `<bool>`/`<str>`/`<int>` beside each parameter;
-    flags (and --help) get no placeholder, arguments their name in capitals in their own
-    column (SCENARIO), other options their metavar or their name in capitals (--folds FOLDS)."""
+    """Help that reads as words instead of typer's `<bool>`/`<str>`/`<int>` placeholders.
+
+    Flags and --help show no placeholder. Arguments show their name in capitals (SCENARIO).
+    Other options show their metavar, or else their name in capitals (--folds FOLDS)."""
     for param in cmd.params:
         if isinstance(param, typer.core.TyperArgument):
             if param.metavar is None:
