@@ -604,6 +604,7 @@ class CampaignModel(mesa.Model):
             if hasattr(engagement, "duration_law") else (24.0, 0.0)
         self.advance_q = np.asarray(engagement.advance_quantiles(float(c.start.year))
                                     if hasattr(engagement, "advance_quantiles") else [], float)
+        self.advance_b = float(getattr(engagement, "advance_size_exponent", 0.0))
         self.log_events = log_events
         self.events: list[tuple] = []
         self.dt_days = c.step_hours / 24.0
@@ -977,6 +978,7 @@ class CampaignModel(mesa.Model):
         ca = float(np.nan_to_num(np.asarray(ca, float))[0]) * p.intensity
         cd = float(np.nan_to_num(np.asarray(cd, float))[0]) * p.intensity
         rnd = self.random
+        d.eng_men = am + d.eff
         pdec = ongoing.decision_probability(step_hours, ongoing.decision_hours(self.duration_law, am + d.eff))
         dec, win = combat_rules.step_outcome(pdec, pw, np.array([rnd.random()]))
         dec, win = bool(dec[0]), bool(win[0])
@@ -1003,7 +1005,8 @@ class CampaignModel(mesa.Model):
         ax = sum(T.x[a.cell] for a in attackers) / len(attackers)
         ay = sum(T.y[a.cell] for a in attackers) / len(attackers)
         u = np.array([self.random.random()])
-        km = ongoing.advance_km(self.advance_q, u) if len(self.advance_q) else np.array([c.cell_km])
+        km = ongoing.advance_km(self.advance_q, u, np.array([d.eng_men]), self.advance_b) \
+            if len(self.advance_q) else np.array([c.cell_km])
         n = np.clip(np.rint(km / c.cell_km), 1, p.max_retreat_cells).astype(np.int64)
         return int(combat_rules.retreat_cells(c, p, np.array([d.cell]), np.array([d.side]), np.array([ax]),
                                               np.array([ay]), n)[0])

@@ -83,12 +83,37 @@ def test_shipped_duration_and_advance_laws_are_the_fit_on_cdb90() -> None:
     sa, sd = np.asarray(x.att_strength, float), np.asarray(x.def_strength, float)
     ok = (sa > 0) & (sd > 0)
     dur = ongoing.fit_duration(np.asarray(x.duration_hours)[ok], np.asarray(x.year)[ok], (sa + sd)[ok])
-    adv = ongoing.advance_quantiles(t.advance_km[ok], t.wina[ok], np.asarray(x.year)[ok])
+    km, wina, year, men = t.advance_km[ok], t.wina[ok], np.asarray(x.year)[ok], (sa + sd)[ok]
+    b = ongoing.advance_size_exponent(km, wina, year, men)
+    adv = ongoing.advance_quantiles(km, wina, year, men, b)
     # the maximum-likelihood optimiser's tolerance: SciPy and BLAS builds differ in the 6th digit
     assert dur == pytest.approx(MODEL.duration, rel=1e-4)
+    assert b == pytest.approx(MODEL.advance_size_exponent, rel=1e-4)
     assert adv.keys() == MODEL.advance.keys()
     for k in adv:
-        assert adv[k] == pytest.approx(MODEL.advance[k])
+        assert adv[k] == pytest.approx(MODEL.advance[k], rel=1e-3)
+
+
+def test_larger_engagements_advance_further_at_about_the_rate_of_smaller_ones() -> None:
+    """CDB90: a won battle's advance grows with its size about as fast as its duration does, so
+    an engagement of more men does not advance more slowly per hour (with the old size-blind
+    advance a doubled attacker fought longer battles for the same ground and went less far)."""
+    b_adv = MODEL.advance_size_exponent
+    b_dur = MODEL.duration_law(1944)[1]
+    assert b_adv > 0.3 and abs(b_adv - b_dur) < 0.2
+    q = MODEL.advance_quantiles(1944)
+    u = np.full(2, 0.5)
+    small, large = ongoing.advance_km(q, u, np.array([1e4, 4e4]), b_adv)
+    assert large / small == pytest.approx(4.0 ** b_adv)
+    assert ongoing.advance_km(q, u[:1])[0] == pytest.approx(small)
+
+
+def test_advance_size_exponent_recovers_a_known_law() -> None:
+    rng = np.random.default_rng(3)
+    men = np.exp(rng.uniform(np.log(2e3), np.log(5e5), 4000))
+    km = rng.exponential(3.0 * (men / 1e4) ** 0.6)
+    b = ongoing.advance_size_exponent(km, np.ones_like(km), np.full(km.shape, 1944.0), men)
+    assert b == pytest.approx(0.6, abs=0.05)
 
 
 def test_only_decided_engagements_have_a_winner() -> None:

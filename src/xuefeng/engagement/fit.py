@@ -354,11 +354,13 @@ def _fit(inputs: Inputs, targets: Targets, *, with_se: bool, tau: float, tau_win
         "draws": "WINA=0 (draw) battles are left out of the winner likelihood; used for casualties",
     }
     info.update(meta or {})
-    from xuefeng.engagement.ongoing import advance_quantiles, fit_duration
+    from xuefeng.engagement.ongoing import advance_quantiles, advance_size_exponent, fit_duration
 
     men = np.asarray(inputs.att_strength, float) + np.asarray(inputs.def_strength, float)
     duration = fit_duration(np.asarray(inputs.duration_hours)[d.ok], np.asarray(inputs.year)[d.ok], men[d.ok])
     adv = None if targets.advance_km is None else np.asarray(targets.advance_km)[d.ok]
-    advance = advance_quantiles(adv, np.asarray(targets.wina)[d.ok], np.asarray(inputs.year)[d.ok])
-    return EngagementModel(power=power, casualty=casualty, fill=d.fill, se=se,
-                           groups=group_eff, meta=info, duration=duration, advance=advance)
+    wina, year = np.asarray(targets.wina)[d.ok], np.asarray(inputs.year)[d.ok]
+    b_adv = 0.0 if adv is None else advance_size_exponent(adv, wina, year, men[d.ok])
+    advance = advance_quantiles(adv, wina, year, men[d.ok], b_adv)
+    return EngagementModel(power=power, casualty=casualty, fill=d.fill, se=se, groups=group_eff, meta=info,
+                           duration=duration, advance=advance, advance_size_exponent=b_adv)

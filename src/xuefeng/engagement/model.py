@@ -301,8 +301,11 @@ class EngagementModel:
     #: pooled), and "size_exponent": T grows as men^b; the hazard of an ongoing engagement
     #: ending (xuefeng.engagement.ongoing.fit_duration)
     duration: dict[str, float] = field(default_factory=dict)
-    #: era bin -> quantiles of the km a winning attacker advanced in CDB90 (ongoing.ADVANCE_LEVELS)
+    #: era bin -> quantiles of the km a winning attacker advanced in CDB90 (ongoing.ADVANCE_LEVELS),
+    #: stated for a battle of 10^4 men: a battle of `men` advances (men / 10^4)^advance_size_exponent
+    #: times as far (ongoing.fit_advance)
     advance: dict[str, list[float]] = field(default_factory=dict)
+    advance_size_exponent: float = 0.0
 
     # ------------------------------------------------------------------ io
     @classmethod
@@ -333,6 +336,7 @@ class EngagementModel:
                 meta=dict(d.get("meta", {})),
                 duration={k: float(v) for k, v in d.get("duration", {}).items()},
                 advance={k: [float(x) for x in v] for k, v in d.get("advance", {}).items()},
+                advance_size_exponent=float(d.get("advance_size_exponent", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not an engagement parameter file ({exc!r})") from exc
@@ -348,6 +352,7 @@ class EngagementModel:
             "meta": self.meta,
             "duration": self.duration,
             "advance": self.advance,
+            "advance_size_exponent": self.advance_size_exponent,
         }
 
     def save(self, path: str | Path) -> None:
@@ -374,7 +379,8 @@ class EngagementModel:
 
     def advance_quantiles(self, year: float) -> list[float]:
         """Quantiles of the km a winning attacker advanced in the fitting data's battles of
-        `year`'s era (empty for a model file without them)."""
+        `year`'s era, for a battle of 10^4 men (scale by `advance_size_exponent`; empty for a
+        model file without them)."""
         from xuefeng.engagement.ongoing import era_of
 
         if not self.advance:

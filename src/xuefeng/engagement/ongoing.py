@@ -14,7 +14,9 @@ engagement has run so far:
   was repulsed or called off; otherwise the fight goes on;
 * each side loses ``C_s(h + dt) - C_s(h)`` men (expected, before noise);
 * a defender beaten falls back a distance drawn from the advances of the
-  attackers that won CDB90's battles of the era (KMDA, :func:`advance_quantiles`).
+  attackers that won CDB90's battles of the era, scaled to the engagement's size
+  as CDB90's advances scale (KMDA, :func:`advance_quantiles`,
+  :func:`advance_size_exponent`): larger battles last longer and go further.
 
 Integrated over a battle that lasts ``D`` hours, the losses telescope to
 ``C_s(D)`` and the winner is the attacker's with probability ``p`` — the
@@ -89,15 +91,51 @@ def fit_duration(duration_hours: np.ndarray, year: np.ndarray, men: np.ndarray) 
 ADVANCE_LEVELS = tuple(np.linspace(0.0, 1.0, 21))
 
 
-def advance_quantiles(advance_km: np.ndarray | None, wina: np.ndarray, year: np.ndarray) -> dict[str, list[float]]:
+def advance_size_exponent(advance_km: np.ndarray, wina: np.ndarray, year: np.ndarray, men: np.ndarray) -> float:
+    """Exponent b of the advance's growth with the battle's size, fitted on CDB90's battles the
+    attacker won (KMDA, WINA = 1) by maximum likelihood: advances exponential with mean
+    K_era * (men / REFERENCE_MEN)^b, an intercept per era bin. Larger battles last longer
+    (fit_duration) and their winners go further — in CDB90 at about the same rate, so an
+    engagement of twice the men does not advance more slowly per day."""
+    from scipy.optimize import minimize
+
+    k = np.asarray(advance_km, float)
+    y = np.asarray(year, float)
+    n = np.asarray(men, float)
+    ok = np.isfinite(k) & (k >= 0) & (np.asarray(wina, float) == 1) & np.isfinite(y) & np.isfinite(n) & (n > 0)
+    if ok.sum() < MIN_BATTLES:
+        return 0.0
+    k, y, z = k[ok], y[ok], np.log(n[ok] / REFERENCE_MEN)
+    eras = [name for name, lo, hi in ERA_BINS if np.sum((y >= lo) & (y < hi)) >= MIN_BATTLES]
+    idx = np.full(k.size, len(eras))
+    for j, name in enumerate(eras):
+        lo, hi = next((lo, hi) for nm, lo, hi in ERA_BINS if nm == name)
+        idx[(y >= lo) & (y < hi)] = j
+
+    def nll(th: np.ndarray) -> float:
+        lm = th[:-1][idx] + th[-1] * z
+        return float(np.sum(lm + k * np.exp(-lm)))
+
+    start = np.r_[np.full(len(eras) + 1, np.log(max(np.mean(k), 1e-3))), 0.0]
+    return float(minimize(nll, start, method="L-BFGS-B").x[-1])
+
+
+def advance_quantiles(advance_km: np.ndarray | None, wina: np.ndarray, year: np.ndarray,
+                      men: np.ndarray | None = None, size_exponent: float = 0.0) -> dict[str, list[float]]:
     """Quantiles (at ADVANCE_LEVELS) of the distance (km) the attacker advanced in CDB90's
     battles it won (KMDA, WINA = 1), per era bin (bins with fewer than MIN_BATTLES such battles
-    take every era's). A beaten defender falls back by a draw from this distribution."""
+    take every era's), stated for a battle of REFERENCE_MEN men: each battle's advance divided
+    by (men / REFERENCE_MEN)^size_exponent (advance_size_exponent). A beaten defender falls back
+    by a draw from this distribution, scaled back to its engagement's size."""
     if advance_km is None:
         return {}
     k = np.asarray(advance_km, float)
     ok = np.isfinite(k) & (np.asarray(wina, float) == 1) & np.isfinite(np.asarray(year, float))
     k = np.maximum(k, 0.0)
+    if men is not None and size_exponent != 0.0:
+        n = np.asarray(men, float)
+        ok &= np.isfinite(n) & (n > 0)
+        k = k / (np.where(ok, n, REFERENCE_MEN) / REFERENCE_MEN) ** size_exponent
     y = np.asarray(year, float)
     if not ok.any():
         return {}
@@ -109,12 +147,17 @@ def advance_quantiles(advance_km: np.ndarray | None, wina: np.ndarray, year: np.
     return out
 
 
-def advance_km(quantiles: list[float] | np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Distances drawn by inverse-CDF sampling (linear between the stored quantiles)."""
+def advance_km(quantiles: list[float] | np.ndarray, u: np.ndarray, men: Any = None,
+               size_exponent: float = 0.0) -> np.ndarray:
+    """Distances drawn by inverse-CDF sampling (linear between the stored quantiles), for
+    engagements of `men` on both sides (the quantiles are stated at REFERENCE_MEN)."""
     q = np.asarray(quantiles, float)
     if q.size == 0:
         return np.zeros_like(np.asarray(u, float))
-    return np.interp(np.asarray(u, float), np.linspace(0.0, 1.0, q.size), q)
+    km = np.interp(np.asarray(u, float), np.linspace(0.0, 1.0, q.size), q)
+    if men is None or size_exponent == 0.0:
+        return km
+    return km * (np.maximum(np.asarray(men, float), 1.0) / REFERENCE_MEN) ** size_exponent
 
 
 def era_of(year: float) -> str:

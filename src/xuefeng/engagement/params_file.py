@@ -118,6 +118,8 @@ class ParamsFile(BaseModel):
     advance: Annotated[dict[str, Annotated[list[Km], Field(min_length=1, max_length=1000),
                                            AfterValidator(_sorted)]],
                        _known(ERA_NAMES, "advance era")] = {}
+    #: advances scale as men^b (the quantiles are of km / (men / 10^4)^b); absent: 0
+    advance_size_exponent: Annotated[float, Field(ge=-MAX_SIZE_EXPONENT, le=MAX_SIZE_EXPONENT)] = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The plain dictionary `EngagementModel.from_dict` reads."""

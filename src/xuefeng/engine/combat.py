@@ -250,11 +250,13 @@ def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np
 
 def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
             alive: np.ndarray, u: np.ndarray, step_hours: float, duration_law: tuple[float, float],
-            advance_q: list[float] | np.ndarray = (), extra: dict | None = None) -> CombatResult:
+            advance_q: list[float] | np.ndarray = (), extra: dict | None = None,
+            advance_size_exponent: float = 0.0) -> CombatResult:
     """Resolve this step's engagements for all replications; updates s.eng_hours.
     duration_law: (mean hours to decision of an engagement of 10^4 men, size exponent);
-    advance_q: quantiles of the km a winning attacker advances (both from the engagement
-    model's fit; none: one cell).
+    advance_q: quantiles of the km a winning attacker advances in an engagement of 10^4 men,
+    advance_size_exponent: how that grows with the engagement's men (all from the engagement
+    model's fit; no quantiles: one cell).
 
     c: compiled scenario; s: state; air_presence (R,S) 0..1 (the day's); cas_sorties (R,S)
     close-support sorties flown this step; alive (R,U) units that can fight; u (R,U,5) uniforms
@@ -341,6 +343,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         cas_def_d = np.zeros((R, U)); cas_def_d[rr, dd] = np.maximum(cd, 0) * nd
         att_won[rr, dd] = win
         decided_d[rr, dd] = dec
+        eng_men = np.zeros((R, U)); eng_men[rr, dd] = am + eff[rr, dd]
         repulsed = decided_d & ~att_won
         hours[rr, dd] = np.where(dec, 0.0, h0 + step_hours)
         # attacker casualties shared by effective men; who took part in a won or repulsed
@@ -356,7 +359,8 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # a beaten defender falls back the distance drawn from CDB90's advances of winning
         # attackers, cell by cell away from its attackers and toward its rear (depots)
         br, bd = np.nonzero(att_won)
-        km = ongoing.advance_km(advance_q, u[br, bd, 4]) if len(advance_q) else np.full(br.shape, c.cell_km)
+        km = ongoing.advance_km(advance_q, u[br, bd, 4], eng_men[br, bd], advance_size_exponent) \
+            if len(advance_q) else np.full(br.shape, c.cell_km)
         n_cells = np.clip(np.rint(km / c.cell_km), 1, p.max_retreat_cells).astype(np.int64)
         new_cell[br, bd] = retreat_cells(c, p, s.cell[br, bd], c.side[bd], ax[br, bd], ay[br, bd], n_cells)
         # winning attackers advance into their primary target's cell

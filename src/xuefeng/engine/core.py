@@ -108,6 +108,8 @@ class Simulation:
         #: quantiles of the km a winning attacker advances (the engagement model's fit; none: one cell)
         self._advance_q = np.asarray(self.model.advance_quantiles(float(c.start.year))
                                      if hasattr(self.model, "advance_quantiles") else [], float)
+        #: ... stated for an engagement of 10^4 men; one of n men goes (n / 10^4)^b as far
+        self._advance_b = float(getattr(self.model, "advance_size_exponent", 0.0))
         self._lift_sides = np.array([np.any((c.group_side == s_) & (c.group_missions[:, 3] > 0))
                                      for s_ in range(c.n_sides)], bool)
         self._arrivals(0)
@@ -324,7 +326,8 @@ class Simulation:
         u5 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
                        block[:, sl["cas_air"]], block[:, sl["retreat"]]], axis=-1)
         cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u5,
-                                c.step_hours, self._duration_law, self._advance_q, self._model_extra(s.rain))
+                                c.step_hours, self._duration_law, self._advance_q, self._model_extra(s.rain),
+                                self._advance_b)
         # civilians follow combat (at the defender's cell) and occupation of populated cells
         s.civilians += civ_mod.civilian_step(c, s, p.civilians, cr.cell_cas, alive, dt_days)
 
