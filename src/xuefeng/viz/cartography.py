@@ -32,8 +32,10 @@ from scipy import ndimage
 CONTROL_CELL_KM = 4.0
 #: A unit holds the ground within this many km of it; beyond, ground keeps its last holder.
 CONTROL_RADIUS_KM = 40.0
-#: Enclaves of one side smaller than this (km²) are drawn as the surrounding side's (no lone-unit loops).
-MIN_POCKET_KM2 = 400.0
+#: Enclaves of one side smaller than this (km²) are drawn as the surrounding side's: a little more
+#: than the ground one unit holds alone (π·CONTROL_RADIUS_KM², with a quarter's margin for the
+#: grid), so a lone unit behind the enemy's front draws no loop, while a pocket of several units shows.
+MIN_POCKET_KM2 = 1.25 * math.pi * CONTROL_RADIUS_KM ** 2
 #: Front-line pieces shorter than this (km) are dropped as fragments.
 MIN_FRONT_PIECE_KM = 12.0
 #: Douglas–Peucker tolerance of the drawn front line, in control cells.
@@ -306,7 +308,7 @@ def point_offsets(r: float, size: float) -> tuple[tuple[float, float, str], ...]
     """Positions around a point marker of radius r whose text boxes clear the marker's box
     (r + 1): right, left, above, below, the diagonals, then the same a little farther out."""
     out = []
-    for extra in (0.0, size * 0.8):
+    for extra in (0.0, size * 0.8, size * 1.8):
         g = r + 1 + LABEL_PAD + 1 + extra
         up = -(g + size * (LINE_EM - 0.95))  # baseline so the box's bottom clears the marker
         down = g + size * 0.95

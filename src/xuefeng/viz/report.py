@@ -304,8 +304,8 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
     payload = report_data(scenario, results, proj)
     units = vd.map_units(scenario, results)
     sym, points = [], []
-    for u, rec in zip(units, payload["units"], strict=True):
-        x0, y0 = rec["x"][0], rec["y"][0]
+    for u, rec, (x0, y0) in zip(units, payload["units"], _fanned([(r["x"][0], r["y"][0]) for r in payload["units"]]),
+                                strict=True):
         sym.append(_symbol(u, rec, x0, y0))
         points.append((x0, y0))
     control = vd.run_control(scenario, results, proj)
@@ -354,7 +354,7 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
 <section><h2>Order of battle</h2>{_oob_html(scenario, {u.id for u in units})}</section>
 </aside>
 <section id="overview"><h2>Campaign overview</h2>{overview}
-<p class="note">The front line of the replayed run at the start, at evenly spaced dates and at the end: the boundary between the ground each side holds (a cell of about {CONTROL_CELL_KM:g} km belongs to the side of the nearest unit within {CONTROL_RADIUS_KM:g} km, and keeps its holder while no unit is that near; pockets under {MIN_POCKET_KM2:g} km² are absorbed). Azimuthal equidistant projection centred on the theater.</p></section>
+<p class="note">The front line of the replayed run at the start, at evenly spaced dates and at the end: the boundary between the ground each side holds (a cell of about {CONTROL_CELL_KM:g} km belongs to the side of the nearest unit within {CONTROL_RADIUS_KM:g} km, and keeps its holder while no unit is that near; pockets under {MIN_POCKET_KM2:,.0f} km², the ground one unit holds alone, are absorbed). Azimuthal equidistant projection centred on the theater.</p></section>
 <section id="casualties"><h2>Losses over time</h2>{_chart_html(scenario, results)}
 <p class="note">Men lost to date in the replayed run (each unit's highest strength so far minus its strength now: killed, wounded, missing, captured and sick, net of returns). Triangles at the right edge: sources' final figures.</p></section>
 <section id="claims"><h2>Final figures beside the sources' claims</h2>{_claims_html(scenario, results)}</section>
@@ -367,6 +367,27 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
 </body>
 </html>
 """
+
+
+#: Units closer than this (map units) share a slot and are fanned out by FAN_STEP each (as report.js does).
+FAN_GRID = 12.0
+FAN_STEP = (7.0, 5.0)
+
+
+def _fanned(points: list[tuple[float | None, float | None]]) -> list[tuple[float | None, float | None]]:
+    """Positions as report.js's placeUnits draws them: units in one slot fanned out, so the
+    names are placed clear of where the symbols really stand."""
+    seen: dict[tuple[int, int], int] = {}
+    out: list[tuple[float | None, float | None]] = []
+    for x, y in points:
+        if x is None or y is None:
+            out.append((x, y))
+            continue
+        key = (math.floor(x / FAN_GRID + 0.5), math.floor(y / FAN_GRID + 0.5))
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        out.append((x + n * FAN_STEP[0], y + n * FAN_STEP[1]))
+    return out
 
 
 def _fronts(control) -> tuple[list[str], list[int]]:

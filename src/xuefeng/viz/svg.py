@@ -55,8 +55,8 @@ RANGE_LABEL_SIZE = 15.0
 TOWN_LABEL_SIZE = 11.0
 RIVER_LABEL_SIZE = 11.0
 TOWN_RADIUS = 4.0
-#: Box a unit symbol covers around its point (frame 22×14 and the echelon mark above).
-UNIT_BOX = (-12.0, -19.0, 12.0, 8.0)
+#: Box a unit symbol covers around its point (frame 22×14 and the echelon mark above, up to XXXXXX).
+UNIT_BOX = (-17.0, -19.0, 17.0, 8.0)
 FRONT_COLOR = "#b03030"
 RIVER_COLOR = "#3b7fc4"
 ROAD_COLORS: dict[str, str] = {"highway": "#a0301c", "road": "#7a4b2a", "track": "#7a4b2a"}

@@ -35,7 +35,8 @@
     return p;
   }
 
-  /* Units in the same place are fanned out a little so each stays clickable. */
+  /* Units in the same place are fanned out a little so each stays clickable
+   * (report.py's _fanned does the same for the names' placement). */
   function placeUnits(k) {
     var seen = {};
     data.units.forEach(function (u) {
