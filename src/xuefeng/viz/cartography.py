@@ -27,6 +27,7 @@ import numpy as np
 import shapely
 from pyproj import Geod, Transformer
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 #: Side of a control-grid cell, km (finer than a division's frontage, coarser than a hex's noise).
 CONTROL_CELL_KM = 4.0
@@ -159,8 +160,7 @@ def control_grids(x: np.ndarray, y: np.ndarray, side: np.ndarray, alive: np.ndar
             sel = ok & (side == s)
             if not sel.any():
                 continue
-            up = np.stack([x[t, sel], y[t, sel]], axis=1)
-            d = np.sqrt(((pts[:, None, :] - up[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+            d, _ = cKDTree(np.stack([x[t, sel], y[t, sel]], axis=1)).query(pts)
             closer = d < best
             best[closer] = d[closer]
             who[closer] = s
