@@ -71,3 +71,56 @@ def test_west_hunan_report_offline(browser, tmp_path):
     exercise_report(page, manoeuvre_count(res), moving, "report-west-hunan")
     assert watch.blocked == [] and watch.errors == [], (watch.blocked, watch.errors)
     page.close()
+
+
+_BOXES_JS = """sel => Array.from(document.querySelectorAll(sel)).filter(e => {
+  const s = getComputedStyle(e); const b = e.getBoundingClientRect();
+  return s.display !== 'none' && s.visibility !== 'hidden' && b.width > 0 && b.height > 0;
+}).map(e => { const b = e.getBoundingClientRect(); return [e.textContent, b.left, b.top, b.right, b.bottom]; })"""
+
+
+def _overlaps(a, b) -> bool:
+    return a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+
+
+def test_west_hunan_map_legend_scale_and_names_without_collisions(browser, tmp_path):
+    """The default view of the real theater: legend, scale bar, north arrow, names of ranges,
+    rivers and towns, no two visible names overlapping and none under a unit symbol; unit
+    names appear once zoomed in."""
+    from report_fixtures import wandering_results
+    from xuefeng.geo import build_hexmap
+    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    res = wandering_results(sc)
+    path = tmp_path / "wh.html"
+    path.write_text(build_report(sc, res, build_hexmap(sc.theater)), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    watch = PageWatch(page, path.as_uri())
+    page.goto(path.as_uri())
+    page.wait_for_selector("#map .unit")
+    assert page.locator("#map #map-legend .legend-item").count() >= 8
+    legend = page.locator("#map-legend").inner_html()
+    for key in ("terrain:mountains", "road:highway", "river", "front", "side:china", "side:japan"):
+        assert f'data-key="{key}"' in legend
+    assert page.locator("#map #scale-bar").is_visible() and page.locator("#map #north-arrow").is_visible()
+    assert page.locator("#front-line").get_attribute("d")
+    labels = page.evaluate(_BOXES_JS, "#map .map-label")
+    names = {t[0] for t in labels}
+    assert "Xuefeng Mountains" in names and "Zi River" in names
+    assert {"Zhijiang (Chihchiang)", "Dongkou", "Chenxi"} <= names
+    clashes = [(a[0], b[0]) for i, a in enumerate(labels) for b in labels[i + 1:] if _overlaps(a, b)]
+    assert clashes == []
+    units = page.evaluate(_BOXES_JS, "#map .unit rect")
+    under = [(lab[0]) for lab in labels for u in units if _overlaps(lab, u)]
+    assert under == [], f"names under unit symbols: {under}"
+    assert page.evaluate(_BOXES_JS, "#map .unit .unit-label") == []  # hidden on the default view
+    page.locator("#zoom-in").click()
+    page.locator("#zoom-in").click()
+    assert "zoomed" in (page.locator("#map").get_attribute("class") or "")
+    assert len(page.evaluate(_BOXES_JS, "#map .unit .unit-label")) > 0
+    page.locator("#zoom-reset").click()
+    assert "zoomed" not in (page.locator("#map").get_attribute("class") or "")
+    assert page.locator("#overview-map .overview-front").count() >= 2
+    assert watch.blocked == [] and watch.errors == [], (watch.blocked, watch.errors)
+    page.close()

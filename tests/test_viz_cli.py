@@ -50,7 +50,7 @@ def test_report_from_saved_run(app, tmp_path):
     assert r.exit_code == 2
 
 
-@pytest.mark.parametrize("args", [["plot", "map"], ["plot", "toy", "strengths"], ["plot", "casualties", "toy"],
+@pytest.mark.parametrize("args", [["plot", "map"], ["plot", "overview"], ["plot", "toy", "strengths"], ["plot", "casualties", "toy"],
                                   ["plot", "histograms", "-n", "4"], ["plot", "map", "--date", "1945-04-07"]])
 def test_plot_kinds(app, tmp_path, args):
     out = tmp_path / "p.png"

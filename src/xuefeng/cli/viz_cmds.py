@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def plot(
-        kind: str = typer.Argument(..., metavar="KIND", help="map, strengths, casualties or histograms."),
+        kind: str = typer.Argument(..., metavar="KIND", help="map, overview, strengths, casualties or histograms."),
         scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario name, folder or .yaml file."),
         out: Path = typer.Option(..., "--out", "-o", metavar="FILE", help="PNG file to write."),
         date: str | None = typer.Option(None, "--date", metavar="DATE", help="Date of a map snapshot (YYYY-MM-DD)."),
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
         from_dir: Path | None = typer.Option(None, "--from", metavar="DIR", help=_FROM_HELP),
     ) -> None:
-        """Draw one plot as PNG: map (at --date), strengths, casualties, histograms."""
+        """Draw one plot as PNG: map (at --date), overview (the front line at several dates), strengths, casualties, histograms."""
         from xuefeng.viz.plots import KINDS
 
         # `xuefeng plot SCENARIO KIND` is accepted too (the scenario named first)
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             with atomic_file(out) as tmp:
-                save_plot(kind, tmp, scen, results, when=when, hexmap=_hexmap(scen) if kind == "map" else None)
+                save_plot(kind, tmp, scen, results, when=when, hexmap=_hexmap(scen) if kind in ("map", "overview") else None)
         except VizError as e:
             fail(str(e))
         typer.echo(f"wrote {out}")

@@ -332,3 +332,46 @@ def ledger_of(results: Results, unit_id: str, replication: int = 0) -> dict[str,
     except ValueError:
         return {}
     return {c: float(results.ledger[replication, j, k]) for k, c in enumerate(CATEGORIES)}
+
+
+# --------------------------------------------------------------------------- front line
+
+
+def run_control(scenario: Scenario, results: Results, proj: Any) -> Any:
+    """Control of the ground at every step of the replayed replication
+    (`cartography.control_grids` on the units' positions in `proj`'s map units)."""
+    from xuefeng.viz.cartography import control_grids
+
+    units = map_units(scenario, results)
+    lat, lon = series_array(results, "lat"), series_array(results, "lon")
+    strength = series_array(results, "strength")
+    T = len(series_times(results))
+    if lat is None or lon is None or not units:
+        return control_grids(np.full((T, 0), np.nan), np.full((T, 0), np.nan), np.zeros(0, int),
+                             np.zeros((T, 0), bool), proj.width, proj.height, proj.km_per_unit)
+    cols = [u.column for u in units]
+    x, y = proj.xy_arrays(lon[:, cols], lat[:, cols])
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x[~np.isfinite(lon[:, cols])] = np.nan
+    y[~np.isfinite(lat[:, cols])] = np.nan
+    alive = np.isfinite(x) & np.isfinite(y)
+    if strength is not None:
+        s = strength[:, cols]
+        alive &= ~(np.isfinite(s) & (s <= 0))
+    side = np.array([u.side_index for u in units], dtype=int)
+    return control_grids(x, y, side, alive, proj.width, proj.height, proj.km_per_unit)
+
+
+def overview_steps(results: Results, count: int = 5) -> list[int]:
+    """Steps of the campaign overview: the start, evenly spaced days between, the end
+    (first step of each chosen day; the last step for the end)."""
+    times = series_times(results)
+    if not times:
+        return []
+    firsts = [k for k, t in enumerate(times) if k == 0 or t.date() != times[k - 1].date()]
+    if len(firsts) <= count:
+        picks = firsts[:-1] + [len(times) - 1] if len(firsts) > 1 else [0, len(times) - 1]
+    else:
+        idx = np.linspace(0, len(firsts) - 1, count).round().astype(int)
+        picks = [firsts[i] for i in idx[:-1]] + [len(times) - 1]
+    return sorted(set(picks))

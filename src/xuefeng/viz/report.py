@@ -9,7 +9,9 @@ JSON that the script reads.
 Stable hooks for tests and for readers who script the page: `#map`,
 `.unit[data-unit-id]`, `#time-slider`, `#play`, `#time-label`,
 `#unit-details`, `#casualty-chart`, `#claims-table`, `#oob`, `#timeline`,
-`#histograms` (only for ensembles), `#report-data` (the embedded JSON).
+`#histograms` (only for ensembles), `#report-data` (the embedded JSON),
+`#map-legend`, `#scale-bar`, `#north-arrow`, `#map-labels .map-label`,
+`#front-line`, `#overview-map`, `#zoom-in`/`#zoom-out`/`#zoom-reset`.
 """
 
 from __future__ import annotations
@@ -26,19 +28,24 @@ import pandas as pd
 from xuefeng.results.model import CATEGORIES, Results
 from xuefeng.scenario.schema import Scenario
 from xuefeng.viz import data as vd
+from xuefeng.viz.cartography import (
+    CONTROL_CELL_KM,
+    CONTROL_RADIUS_KM,
+    MIN_POCKET_KM2,
+    Projection,
+    front_lines,
+    path_d,
+)
 from xuefeng.viz.svg import (
     Line,
-    Projection,
     esc,
     fmt_num,
     histogram_svg,
     line_chart,
     map_svg,
+    overview_svg,
     unit_symbol,
 )
-
-#: Radius (km) around units within which the approximate front line is drawn.
-FRONT_RADIUS_KM = 60.0
 
 
 def _static(name: str) -> str:
@@ -134,8 +141,7 @@ def report_data(scenario: Scenario, results: Results, proj: Projection) -> dict[
         "times": [t.strftime("%Y-%m-%d %H:%M") for t in times],
         "postures": posture_names,
         "units": out_units,
-        "map": {"width": proj.width, "height": proj.height, "kmPerUnit": proj.km_per_unit,
-                "frontRadiusKm": FRONT_RADIUS_KM},
+        "map": {"width": proj.width, "height": proj.height, "kmPerUnit": proj.km_per_unit},
         "sides": [{"id": s.id, "name": s.name, "color": s.color} for s in scenario.meta.sides],
         "unitNames": {u.id: u.name for u in scenario.units},
         "events": _events(scenario, results, times),
@@ -297,11 +303,19 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
     proj = Projection.of(scenario)
     payload = report_data(scenario, results, proj)
     units = vd.map_units(scenario, results)
-    sym = []
-    for u, rec in zip(units, payload["units"], strict=True):
-        x0, y0 = rec["x"][0], rec["y"][0]
+    sym, points = [], []
+    for u, rec, (x0, y0) in zip(units, payload["units"], _fanned([(r["x"][0], r["y"][0]) for r in payload["units"]]),
+                                strict=True):
         sym.append(_symbol(u, rec, x0, y0))
-    svg = map_svg(scenario, proj, _hexgeo(hexmap), "".join(sym))
+        points.append((x0, y0))
+    control = vd.run_control(scenario, results, proj)
+    fronts, front_index = _fronts(control)
+    payload["fronts"], payload["frontIndex"] = fronts, front_index
+    svg = map_svg(scenario, proj, _hexgeo(hexmap), "".join(sym), unit_points=points,
+                  front_d=fronts[front_index[0]] if front_index else "")
+    times_all = vd.series_times(results)
+    overview = overview_svg(scenario, proj, [(times_all[k].strftime("%d %b %Y"), fronts[front_index[k]])
+                                             for k in vd.overview_steps(results)])
     # \u escapes keep '<', '>' and '&' from ever closing or confusing the <script> element
     blob = (json.dumps(payload, separators=(",", ":"), allow_nan=False)
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
@@ -326,7 +340,7 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
 <p class="desc">{esc(scenario.meta.description)}</p></header>
 <main>
 <section id="replay">
-<div id="map-wrap">{svg}</div>
+<div id="map-wrap">{svg}<div id="zoom-controls"><button id="zoom-in" type="button" aria-label="Zoom in">+</button><button id="zoom-out" type="button" aria-label="Zoom out">−</button><button id="zoom-reset" type="button" aria-label="Whole map">⌂</button></div></div>
 <div id="controls">
 <button id="play" type="button" aria-pressed="false">Play</button>
 <input id="time-slider" type="range" min="0" max="{max(len(times) - 1, 0)}" value="0" step="1" aria-label="Time step">
@@ -339,6 +353,8 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
 <section><h2>Outcome</h2>{_outcome_html(scenario, results)}</section>
 <section><h2>Order of battle</h2>{_oob_html(scenario, {u.id for u in units})}</section>
 </aside>
+<section id="overview"><h2>Campaign overview</h2>{overview}
+<p class="note">The front line of the replayed run at the start, at evenly spaced dates and at the end: the boundary between the ground each side holds (a cell of about {CONTROL_CELL_KM:g} km belongs to the side of the nearest unit within {CONTROL_RADIUS_KM:g} km, and keeps its holder while no unit is that near; pockets under {MIN_POCKET_KM2:,.0f} km², the ground one unit holds alone, are absorbed). Azimuthal equidistant projection centred on the theater.</p></section>
 <section id="casualties"><h2>Losses over time</h2>{_chart_html(scenario, results)}
 <p class="note">Men lost to date in the replayed run (each unit's highest strength so far minus its strength now: killed, wounded, missing, captured and sick, net of returns). Triangles at the right edge: sources' final figures.</p></section>
 <section id="claims"><h2>Final figures beside the sources' claims</h2>{_claims_html(scenario, results)}</section>
@@ -351,6 +367,41 @@ def build_report(scenario: Scenario, results: Results, hexmap: Any = None, *,
 </body>
 </html>
 """
+
+
+#: Units closer than this (map units) share a slot and are fanned out by FAN_STEP each (as report.js does).
+FAN_GRID = 12.0
+FAN_STEP = (7.0, 5.0)
+
+
+def _fanned(points: list[tuple[float | None, float | None]]) -> list[tuple[float | None, float | None]]:
+    """Positions as report.js's placeUnits draws them: units in one slot fanned out, so the
+    names are placed clear of where the symbols really stand."""
+    seen: dict[tuple[int, int], int] = {}
+    out: list[tuple[float | None, float | None]] = []
+    for x, y in points:
+        if x is None or y is None:
+            out.append((x, y))
+            continue
+        key = (math.floor(x / FAN_GRID + 0.5), math.floor(y / FAN_GRID + 0.5))
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        out.append((x + n * FAN_STEP[0], y + n * FAN_STEP[1]))
+    return out
+
+
+def _fronts(control) -> tuple[list[str], list[int]]:
+    """Front-line path data per step, each distinct path once: (paths, index of each step's path)."""
+    paths: list[str] = []
+    seen: dict[str, int] = {}
+    index = []
+    for k in range(control.side.shape[0]):
+        d = path_d(front_lines(control, k))
+        if d not in seen:
+            seen[d] = len(paths)
+            paths.append(d)
+        index.append(seen[d])
+    return paths, index
 
 
 def _symbol(u: vd.MapUnit, rec: dict[str, Any], x0: float | None, y0: float | None) -> str:

@@ -1,6 +1,6 @@
 /* Xuefeng report: replay of the embedded run (inlined into the page at build time).
- * Reads #report-data, moves .unit symbols with #time-slider, draws an
- * approximate front line, shows unit details, moves the chart cursor and
+ * Reads #report-data, moves .unit symbols with #time-slider, swaps the
+ * precomputed front line, zooms the map, shows unit details, moves the chart cursor and
  * marks the timeline. No network access, no libraries. */
 (function () {
   "use strict";
@@ -35,7 +35,8 @@
     return p;
   }
 
-  /* Units in the same place are fanned out a little so each stays clickable. */
+  /* Units in the same place are fanned out a little so each stays clickable
+   * (report.py's _fanned does the same for the names' placement). */
   function placeUnits(k) {
     var seen = {};
     data.units.forEach(function (u) {
@@ -54,51 +55,46 @@
     });
   }
 
-  /* Approximate front: the zero contour (marching squares) of
-   * distance-to-nearest-unit of side A minus that of side B, kept within
-   * frontRadiusKm of the units of both sides. */
+  /* The front line: the boundary of the ground each side holds, precomputed per step
+   * in Python (cartography.front_lines); data.frontIndex[k] names step k's path. */
   function drawFront(k) {
-    var W = data.map.width, H = data.map.height;
-    var R = data.map.frontRadiusKm / data.map.kmPerUnit;
-    var pts = [[], []], sidesPresent = [];
-    data.units.forEach(function (u) {
-      var x = u.x[k], y = u.y[k], s = valueAt(u, "strength", k);
-      if (x === null || y === null || (s !== null && s <= 0)) return;
-      var si = sideIndex[u.side];
-      if (sidesPresent.indexOf(si) < 0) sidesPresent.push(si);
-      var slot = sidesPresent.indexOf(si);
-      if (slot < 2) pts[slot].push([x, y]);
-    });
-    if (pts[0].length === 0 || pts[1].length === 0) { front.setAttribute("d", ""); return; }
-    var NX = 72, NY = Math.max(2, Math.round(NX * H / W)), dxg = W / (NX - 1), dyg = H / (NY - 1);
-    function nearest(list, x, y) {
-      var best = Infinity;
-      for (var i = 0; i < list.length; i++) {
-        var ex = list[i][0] - x, ey = list[i][1] - y, d = ex * ex + ey * ey;
-        if (d < best) best = d;
-      }
-      return Math.sqrt(best);
-    }
-    var f = new Array(NX * NY);
-    for (var j = 0; j < NY; j++) for (var i = 0; i < NX; i++) {
-      var x = i * dxg, y = j * dyg, a = nearest(pts[0], x, y), b = nearest(pts[1], x, y);
-      f[j * NX + i] = (a > R || b > R) ? NaN : a - b;
-    }
-    var d = [];
-    function cross(x0, y0, v0, x1, y1, v1) { var t = v0 / (v0 - v1); return [x0 + t * (x1 - x0), y0 + t * (y1 - y0)]; }
-    for (j = 0; j < NY - 1; j++) for (i = 0; i < NX - 1; i++) {
-      var v = [f[j * NX + i], f[j * NX + i + 1], f[(j + 1) * NX + i + 1], f[(j + 1) * NX + i]];
-      if (v.some(isNaN)) continue;
-      var c = [[i * dxg, j * dyg], [(i + 1) * dxg, j * dyg], [(i + 1) * dxg, (j + 1) * dyg], [i * dxg, (j + 1) * dyg]];
-      var hits = [];
-      for (var e = 0; e < 4; e++) {
-        var p = e, q = (e + 1) % 4;
-        if ((v[p] < 0) !== (v[q] < 0)) hits.push(cross(c[p][0], c[p][1], v[p], c[q][0], c[q][1], v[q]));
-      }
-      for (var h = 0; h + 1 < hits.length; h += 2)
-        d.push("M" + hits[h][0].toFixed(1) + "," + hits[h][1].toFixed(1) + "L" + hits[h + 1][0].toFixed(1) + "," + hits[h + 1][1].toFixed(1));
-    }
-    front.setAttribute("d", d.join(""));
+    var idx = data.frontIndex ? data.frontIndex[k] : null;
+    front.setAttribute("d", idx === null || idx === undefined ? "" : (data.fronts[idx] || ""));
+  }
+
+  /* Zoom: the wheel or the buttons change the map's viewBox; from ZOOM_LABELS on, unit names show. */
+  var mapEl = document.getElementById("map");
+  var ZOOM_LABELS = 2, ZOOM_MAX = 8;
+  var full = mapEl ? mapEl.getAttribute("viewBox").split(/\s+/).map(parseFloat) : null;
+  var faceH = mapEl ? parseFloat(mapEl.getAttribute("data-map-height")) || (full ? full[3] : 0) : 0;
+  var zoom = { k: 1, cx: full ? full[2] / 2 : 0, cy: faceH / 2 };
+  function applyZoom() {
+    if (!mapEl || !full) return;
+    if (zoom.k <= 1) { zoom.k = 1; mapEl.setAttribute("viewBox", full.join(" ")); mapEl.classList.remove("zoomed"); return; }
+    var w = full[2] / zoom.k, h = full[3] / zoom.k;
+    var x = Math.max(0, Math.min(full[2] - w, zoom.cx - w / 2)), y = Math.max(0, Math.min(full[3] - h, zoom.cy - h / 2));
+    mapEl.setAttribute("viewBox", x.toFixed(1) + " " + y.toFixed(1) + " " + w.toFixed(1) + " " + h.toFixed(1));
+    mapEl.classList.toggle("zoomed", zoom.k >= ZOOM_LABELS);
+  }
+  function zoomBy(f, cx, cy) {
+    zoom.k = Math.max(1, Math.min(ZOOM_MAX, zoom.k * f));
+    if (cx !== undefined) { zoom.cx = cx; zoom.cy = cy; }
+    applyZoom();
+  }
+  function mapPoint(ev) {
+    var r = mapEl.getBoundingClientRect(), vb = mapEl.getAttribute("viewBox").split(/\s+/).map(parseFloat);
+    return [vb[0] + (ev.clientX - r.left) / r.width * vb[2], vb[1] + (ev.clientY - r.top) / r.height * vb[3]];
+  }
+  if (mapEl) {
+    mapEl.addEventListener("wheel", function (ev) {
+      ev.preventDefault();
+      var p = mapPoint(ev);
+      zoomBy(ev.deltaY < 0 ? 1.25 : 0.8, p[0], p[1]);
+    }, { passive: false });
+    var zi = document.getElementById("zoom-in"), zo = document.getElementById("zoom-out"), zr = document.getElementById("zoom-reset");
+    if (zi) zi.addEventListener("click", function () { zoomBy(1.5); });
+    if (zo) zo.addEventListener("click", function () { zoomBy(1 / 1.5); });
+    if (zr) zr.addEventListener("click", function () { zoom.k = 1; zoom.cx = full[2] / 2; zoom.cy = faceH / 2; applyZoom(); });
   }
 
   function row(name, value) {
@@ -234,6 +230,7 @@
   if (sideFilter) sideFilter.addEventListener("change", filterTimeline);
 
   window.xuefengReport = { show: show, select: select, play: play, stop: stop,
-                           step: function () { return current; }, data: data };
+                           step: function () { return current; }, data: data,
+                           zoom: function (f, cx, cy) { zoomBy(f, cx, cy); return zoom.k; } };
   show(0);
 })();
