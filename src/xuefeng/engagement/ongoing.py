@@ -51,6 +51,26 @@ def decision_hours(law: tuple[float, float], men: Any) -> np.ndarray:
     return t_ref * (np.maximum(np.asarray(men, float), 1.0) / REFERENCE_MEN) ** b
 
 
+def _exponential_size_law(v: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Maximum likelihood of values v exponential with mean exp(a_era + b z), z = log(men /
+    REFERENCE_MEN): (the eras with an intercept of their own, [a_era..., a_pooled, b]). Eras
+    with fewer than MIN_BATTLES battles share the pooled intercept."""
+    from scipy.optimize import minimize
+
+    eras = [name for name, lo, hi in ERA_BINS if np.sum((y >= lo) & (y < hi)) >= MIN_BATTLES]
+    idx = np.full(v.size, len(eras))
+    for k, name in enumerate(eras):
+        lo, hi = next((lo, hi) for nm, lo, hi in ERA_BINS if nm == name)
+        idx[(y >= lo) & (y < hi)] = k
+
+    def nll(th: np.ndarray) -> float:
+        lm = th[:-1][idx] + th[-1] * z
+        return float(np.sum(lm + v * np.exp(-lm)))
+
+    start = np.r_[np.full(len(eras) + 1, np.log(max(float(np.mean(v)), 1e-3))), 0.0]
+    return eras, minimize(nll, start, method="L-BFGS-B").x
+
+
 def fit_duration(duration_hours: np.ndarray, year: np.ndarray, men: np.ndarray) -> dict[str, float]:
     """Mean battle duration as a function of era and size, fitted on CDB90 by maximum
     likelihood: durations exponential with mean T = T_era * (men / REFERENCE_MEN)^b (men: both
@@ -66,18 +86,7 @@ def fit_duration(duration_hours: np.ndarray, year: np.ndarray, men: np.ndarray) 
     d, y, z = d[ok], y[ok], np.log(n[ok] / REFERENCE_MEN)
     if d.size < 2:
         return {"all": 24.0, "size_exponent": 0.0}
-    eras = [name for name, lo, hi in ERA_BINS if np.sum((y >= lo) & (y < hi)) >= MIN_BATTLES]
-    idx = np.full(d.size, len(eras))  # eras too small to have their own: the pooled intercept
-    for k, name in enumerate(eras):
-        lo, hi = next((lo, hi) for nm, lo, hi in ERA_BINS if nm == name)
-        idx[(y >= lo) & (y < hi)] = k
-
-    def nll(th: np.ndarray) -> float:
-        lt = th[:-1][idx] + th[-1] * z
-        return float(np.sum(lt + d * np.exp(-lt)))
-
-    start = np.r_[np.full(len(eras) + 1, np.log(np.mean(d))), 0.0]
-    th = minimize(nll, start, method="L-BFGS-B").x
+    eras, th = _exponential_size_law(d, y, z)
     b = float(th[-1])
     pooled = float(np.exp(minimize(lambda a: float(np.sum(a[0] + b * z + d * np.exp(-(a[0] + b * z)))),
                                    [np.log(np.mean(d))], method="L-BFGS-B").x[0]))
@@ -97,8 +106,6 @@ def advance_size_exponent(advance_km: np.ndarray, wina: np.ndarray, year: np.nda
     K_era * (men / REFERENCE_MEN)^b, an intercept per era bin. Larger battles last longer
     (fit_duration) and their winners go further — in CDB90 at about the same rate, so an
     engagement of twice the men does not advance more slowly per day."""
-    from scipy.optimize import minimize
-
     k = np.asarray(advance_km, float)
     y = np.asarray(year, float)
     n = np.asarray(men, float)
@@ -106,18 +113,7 @@ def advance_size_exponent(advance_km: np.ndarray, wina: np.ndarray, year: np.nda
     if ok.sum() < MIN_BATTLES:
         return 0.0
     k, y, z = k[ok], y[ok], np.log(n[ok] / REFERENCE_MEN)
-    eras = [name for name, lo, hi in ERA_BINS if np.sum((y >= lo) & (y < hi)) >= MIN_BATTLES]
-    idx = np.full(k.size, len(eras))
-    for j, name in enumerate(eras):
-        lo, hi = next((lo, hi) for nm, lo, hi in ERA_BINS if nm == name)
-        idx[(y >= lo) & (y < hi)] = j
-
-    def nll(th: np.ndarray) -> float:
-        lm = th[:-1][idx] + th[-1] * z
-        return float(np.sum(lm + k * np.exp(-lm)))
-
-    start = np.r_[np.full(len(eras) + 1, np.log(max(np.mean(k), 1e-3))), 0.0]
-    return float(minimize(nll, start, method="L-BFGS-B").x[-1])
+    return float(_exponential_size_law(k, y, z)[1][-1])
 
 
 def advance_quantiles(advance_km: np.ndarray | None, wina: np.ndarray, year: np.ndarray,
