@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -51,9 +52,11 @@ def test_overrides_apply_and_unknown_keys_refused(app, client):
     r = client.post("/api/runs", json={"overrides": {"remove_units": ["red-1d"]}})
     assert r.status_code == 202
     run = wait_for_run(app, r.json()["id"])
-    assert run.status == "done"
-    # the regiment went with its division
-    assert "red-5r" not in run.results.unit_ids and "red-1d" not in run.results.unit_ids
+    assert run.status == "done", run.error
+    # the regiment went with its division: neither is in the run's order of battle
+    page = client.get(f"/runs/{run.id}/report").text
+    on_map = set(re.findall(r'class="unit" data-unit-id="([^"]+)"', page))
+    assert "blue-1d" in on_map and not on_map & {"red-1d", "red-5r"}
     for body in ({"overrides": {"no_such_key": True}}, {"overrides": {"remove_units": ["nobody"]}},
                  {"bogus": 1}, {"seed": -1}, {"replications": 0}, {"scenario": "../etc"}):
         r = client.post("/api/runs", json=body)
@@ -170,10 +173,16 @@ def test_token_required_on_every_request():
         assert c.get("/api/scenarios", headers={"X-Xuefeng-Token": "wrong"}).status_code == 401
         assert c.get("/api/scenarios", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
         assert c.get("/api/scenarios", headers={"X-Xuefeng-Token": "s3cret-token"}).status_code == 200
-        # a browser opens /?token=... once and then carries a cookie
-        r = c.get("/api/scenarios?token=s3cret-token")
-        assert r.status_code == 200 and "xuefeng_token" in r.headers["set-cookie"]
-        assert c.get("/api/scenarios").status_code == 200
+        # a token in the URL is not accepted (URLs are logged), and no cookie carries it
+        for path in ("/api/scenarios?token=s3cret-token", "/?token=s3cret-token",
+                     "/api/scenarios?access_token=s3cret-token"):
+            r = c.get(path)
+            assert r.status_code == 401 and "set-cookie" not in r.headers, path
+            assert "header" in r.json()["detail"]
+        # a browser navigating to a page gets a page that asks for the token (sent as a header by JS)
+        r = c.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert r.status_code == 401 and r.headers["content-type"].startswith("text/html")
+        assert 'type="password"' in r.text and "Authorization" in r.text and "s3cret" not in r.text
     with pytest.raises(ValueError):
         create_app(token="  ")
 
@@ -184,35 +193,27 @@ def test_is_loopback():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1") and not is_loopback("example.org")
 
 
-def test_pending_runs_bounded():
-    import threading
+def test_pending_runs_bounded(tmp_path):
+    import functools
 
-    gate = threading.Event()
+    from web_support import gated_runner
 
-    def slow_runner(scenario, n, seed):
-        gate.wait(10)
-        from report_fixtures import toy_results
-
-        return toy_results(scenario, n)
-
-    from report_fixtures import toy_scenario
-
-    app = create_app(scenarios={"toy": toy_scenario()}, runner=slow_runner, use_hexmap=False, max_pending_runs=2)
+    gate = tmp_path / "gate"
+    app = toy_app(runner=functools.partial(gated_runner, str(gate)), max_pending_runs=2)
     with TestClient(app, base_url=LOCAL) as c:
-        assert c.post("/api/runs", json={}).status_code == 202
-        assert c.post("/api/runs", json={}).status_code == 202
-        r = c.post("/api/runs", json={})
-        assert r.status_code == 429
-        gate.set()
+        try:
+            assert c.post("/api/runs", json={"seed": 1}).status_code == 202
+            assert c.post("/api/runs", json={"seed": 2}).status_code == 202
+            r = c.post("/api/runs", json={"seed": 3})
+            assert r.status_code == 429 and "queued or running" in r.json()["detail"]
+        finally:
+            gate.touch()
 
 
 def test_failed_run_reports_error_not_traceback():
-    from report_fixtures import toy_scenario
+    from web_support import broken_runner
 
-    def broken(scenario, n, seed):
-        raise RuntimeError("engine exploded")
-
-    app = create_app(scenarios={"toy": toy_scenario()}, runner=broken, use_hexmap=False)
+    app = toy_app(runner=broken_runner)
     with TestClient(app, base_url=LOCAL) as c:
         rid = c.post("/api/runs", json={}).json()["id"]
         wait_for_run(app, rid)
