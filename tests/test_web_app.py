@@ -220,3 +220,55 @@ def test_failed_run_reports_error_not_traceback():
         s = c.get(f"/api/runs/{rid}").json()
         assert s["status"] == "failed" and "engine exploded" in s["error"]
         assert "Traceback" not in s["error"]
+
+
+def test_every_answered_status_is_in_openapi(tmp_path):
+    """Each route answered with each status it can give (provoked here) documents that status."""
+    import functools
+
+    from web_support import gated_runner
+
+    seen: set[tuple[str, str, int]] = set()
+    gate = tmp_path / "gate"
+    app = toy_app(runner=functools.partial(gated_runner, str(gate)), max_pending_runs=1)
+    long_name = "a" * 65
+    with TestClient(app, base_url=LOCAL) as c:
+        try:
+            def hit(method, template, url, **kw):
+                seen.add((method, template, c.request(method, url, **kw).status_code))
+
+            gate.touch()
+            r = c.post("/api/runs", json={})
+            seen.add(("post", "/api/runs", r.status_code))
+            rid = r.json()["id"]
+            wait_for_run(app, rid)
+            pages = [("/", "/"), ("/runs/{run_id}/report", f"/runs/{rid}/report"),
+                     ("/api/scenarios", "/api/scenarios"), ("/api/scenarios/{name}", "/api/scenarios/toy"),
+                     ("/api/runs/{run_id}", f"/api/runs/{rid}")]
+            for template, url in pages:
+                hit("get", template, url)
+                hit("get", template, url, content=b" " * (MAX_BODY_BYTES + 1))  # 413
+            hit("get", "/runs/{run_id}/report", "/runs/0/report")
+            hit("get", "/runs/{run_id}/report", f"/runs/{long_name}/report")
+            hit("get", "/api/scenarios/{name}", "/api/scenarios/nope")
+            hit("get", "/api/scenarios/{name}", f"/api/scenarios/{long_name}")
+            hit("get", "/api/runs/{run_id}", "/api/runs/0")
+            hit("get", "/api/runs/{run_id}", f"/api/runs/{long_name}")
+            gate.unlink()  # from here runs wait: the second one is one too many
+            for body in ({"replications": 0}, {"scenario": "nope"}, {}, {}):  # 422, 404, 202, 429
+                hit("post", "/api/runs", "/api/runs", json=body)
+            hit("post", "/api/runs", "/api/runs", content=b"[" * (MAX_BODY_BYTES + 1))
+        finally:
+            gate.touch()
+        spec = c.get("/openapi.json").json()
+    with TestClient(app, base_url="http://evil.example") as c:
+        for template, url in pages:
+            seen.add(("get", template, c.get(url).status_code))  # 400
+    with TestClient(toy_app(token="s3cret-token"), base_url=LOCAL) as c:
+        for template, url in pages:
+            seen.add(("get", template, c.get(url).status_code))  # 401
+        seen.add(("post", "/api/runs", c.post("/api/runs", json={}).status_code))
+    codes = {code for _, _, code in seen}
+    assert {200, 202, 400, 401, 404, 413, 422, 429} <= codes, codes
+    missing = [(m, p, code) for m, p, code in sorted(seen) if str(code) not in spec["paths"][p][m]["responses"]]
+    assert not missing, missing

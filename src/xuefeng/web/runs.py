@@ -208,7 +208,9 @@ class RunQueue:
                 return
             job, fut, on_start = item
             self._free.acquire()
-            if self._closed or not fut.set_running_or_notify_cancel():
+            if self._closed:
+                fut.cancel()
+            if fut.cancelled() or not fut.set_running_or_notify_cancel():
                 self._free.release()
                 continue
             if on_start is not None:
