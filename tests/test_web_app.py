@@ -272,3 +272,18 @@ def test_every_answered_status_is_in_openapi(tmp_path):
     assert {200, 202, 400, 401, 404, 413, 422, 429} <= codes, codes
     missing = [(m, p, code) for m, p, code in sorted(seen) if str(code) not in spec["paths"][p][m]["responses"]]
     assert not missing, missing
+
+
+def test_earlier_end_drops_what_happens_after_it(app, client):
+    """An overrides.end before a scheduled event (the toy's conference, day 2) runs, without it."""
+    from report_fixtures import START, toy_scenario
+
+    from xuefeng.web.app import Overrides, apply_overrides
+
+    end = START + dt.timedelta(days=1)
+    short = apply_overrides(toy_scenario(), Overrides(end=end))
+    assert short.meta.end == end and [e.id for e in short.events] == []
+    r = client.post("/api/runs", json={"overrides": {"end": end.isoformat()}})
+    assert r.status_code == 202, r.text
+    run = wait_for_run(app, r.json()["id"])
+    assert run.status == "done", run.error

@@ -39,12 +39,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import gzip
+import json
 import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -53,6 +54,7 @@ from fastapi import FastAPI, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xuefeng.scenario.schema import Scenario
@@ -94,7 +96,9 @@ class Overrides(BaseModel):
     remove_units: units (and their subordinates) taken out of the order of battle.
     remove_air_groups: air groups taken out (e.g. no air support).
     remove_events: scheduled events that do not happen (e.g. no airlift).
-    end: an earlier (or later) latest campaign date.
+    end: an earlier (or later) latest campaign date. An earlier one drops what would only
+        happen after it: units (and their subordinates) arriving later, plan phases starting
+        later and later events.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -218,6 +222,15 @@ class Run:
         self.status = "done"
 
 
+def _after(when: dt.datetime | None, end: dt.datetime | None) -> bool:
+    """Whether `when` lies after an overridden end (naive and aware dates compared as the same clock)."""
+    if when is None or end is None:
+        return False
+    if (when.tzinfo is None) != (end.tzinfo is None):
+        end = end.replace(tzinfo=when.tzinfo)
+    return when > end
+
+
 def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[str]]:
     """(problems, units removed): unknown ids and an empty order of battle, without copying anything."""
     problems: list[str] = []
@@ -234,6 +247,7 @@ def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[s
         if eid not in events:
             problems.append(f"overrides.remove_events: unknown event '{eid}'")
     gone: set[str] = set(ov.remove_units)
+    gone |= {u.id for u in scenario.units if _after(u.arrival, ov.end)}
     changed = True
     while changed:  # subordinates go with their parent
         changed = False
@@ -256,13 +270,15 @@ def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
     doc = scenario.model_dump(mode="python")
     doc["units"] = [u for u in doc["units"] if u["id"] not in gone]
     for plan in doc["plans"]:
+        plan["phases"] = [ph for ph in plan["phases"] if not _after(ph.get("start"), ov.end)]
         for ph in plan["phases"]:
             ph["units"] = [u for u in ph["units"] if u not in gone]
         plan["phases"] = [ph for ph in plan["phases"] if ph["units"]]
     doc["plans"] = [p for p in doc["plans"] if p["phases"]]
     doc["claims"] = [c for c in doc["claims"] if c.get("unit") not in gone]
     doc["air_groups"] = [g for g in doc["air_groups"] if g["id"] not in set(ov.remove_air_groups)]
-    doc["events"] = [e for e in doc["events"] if e["id"] not in set(ov.remove_events)]
+    doc["events"] = [e for e in doc["events"]
+                     if e["id"] not in set(ov.remove_events) and not _after(e["date"], ov.end)]
     for e in doc["events"]:
         e["units"] = [u for u in e["units"] if u not in gone]
     if ov.end is not None:
@@ -368,17 +384,20 @@ def create_app(token: str | None = None, *,
     app.state.runs = runs
     app.state.run_queue = run_queue
 
-    # ---- scenarios
+    # ---- scenarios: read once, then served from memory (the cheap routes never wait for a thread)
+    load_lock = threading.Lock()  # held while a scenario is read; the cache itself is read without it
+
     def names() -> list[tuple[str, str]]:
         """The served scenarios' names and titles, read once (no YAML parsed per request)."""
         if scenarios is not None:
             return [(n, s.meta.title) for n, s in scenarios.items()]
-        with cache_lock:
-            if "names" not in cache:
-                from xuefeng.scenario import list_scenarios
+        if "names" not in cache:
+            with load_lock:
+                if "names" not in cache:
+                    from xuefeng.scenario import list_scenarios
 
-                cache["names"] = list_scenarios()
-            return cache["names"]
+                    cache["names"] = list_scenarios()
+        return cache["names"]
 
     def get_scenario(name: str) -> Scenario:
         if not _NAME_RE.match(name) or name not in {n for n, _ in names()}:
@@ -386,15 +405,23 @@ def create_app(token: str | None = None, *,
         if scenarios is not None:
             return scenarios[name]
         key = f"scenario:{name}"
-        with cache_lock:
-            if key not in cache:
-                from xuefeng.scenario import ScenarioError, load_scenario
+        if key not in cache:
+            with load_lock:
+                if key not in cache:
+                    from xuefeng.scenario import ScenarioError, load_scenario
 
-                try:
-                    cache[key] = load_scenario(name)
-                except ScenarioError as e:
-                    raise HTTPException(422, f"scenario '{name}' does not load: {e}") from None
-            return cache[key]
+                    try:
+                        cache[key] = load_scenario(name)
+                    except ScenarioError as e:
+                        raise HTTPException(422, f"scenario '{name}' does not load: {e}") from None
+        return cache[key]
+
+    async def cached(key: str, make: Callable[[], Any]) -> Any:
+        """cache[key], made by `make` in a worker thread the first time (it may read files)."""
+        if key not in cache:
+            value = await run_in_threadpool(make)
+            cache.setdefault(key, value)
+        return cache[key]
 
     # ---- errors: JSON, never a traceback
     @app.exception_handler(StarletteHTTPException)
@@ -422,7 +449,7 @@ def create_app(token: str | None = None, *,
     @app.get("/", response_class=HTMLResponse, responses=_html_errors(422, 503))
     async def index(request: Request) -> Response:
         """The report of the default scenario (one replication), made once by a worker."""
-        get_scenario(default_name)
+        await cached(f"scenario:{default_name}", lambda: get_scenario(default_name))
         with cache_lock:
             fut = cache.get("index")
             if fut is None:
@@ -454,16 +481,15 @@ def create_app(token: str | None = None, *,
 
     # ---- API
     @app.get("/api/scenarios", response_model=list[ScenarioListItem], responses=_errors())
-    def list_scenarios() -> list[ScenarioListItem]:
+    async def list_scenarios() -> Response:
         """Packaged scenarios."""
-        return [ScenarioListItem(name=n, title=t) for n, t in names()]
+        return Response(await cached("list-json", lambda: json.dumps(
+            [{"name": n, "title": t} for n, t in names()]).encode()), media_type="application/json")
 
-    @app.get("/api/scenarios/{name}", responses=_errors(404, 422))
-    def scenario_detail(name: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
-        """One scenario: meta, sides, order of battle, events and claims."""
+    def detail(name: str) -> bytes:
         sc = get_scenario(name)
         m = sc.meta
-        return {
+        return json.dumps({
             "name": m.name, "title": m.title, "description": m.description,
             "start": m.start.isoformat(), "end": m.end.isoformat(), "time_step_hours": m.time_step_hours,
             "sides": [{"id": s.id, "name": s.name, "color": s.color,
@@ -478,7 +504,15 @@ def create_app(token: str | None = None, *,
                        for e in sc.events],
             "claims": [{"id": c.id, "source": c.source, "side": c.side, "category": c.category.value,
                         "unit": c.unit, "figure": c.figure, "note": c.note} for c in sc.claims],
-        }
+        }, allow_nan=False).encode()
+
+    @app.get("/api/scenarios/{name}", responses={200: {"content": {"application/json": {
+        "schema": {"type": "object"}}}, "description": "The scenario."}, **_errors(404, 422)})
+    async def scenario_detail(name: Annotated[str, Path(max_length=64)]) -> Response:
+        """One scenario: meta, sides, order of battle, events and claims."""
+        if not _NAME_RE.match(name) or name not in {n for n, _ in await cached("names-list", names)}:
+            raise HTTPException(404, f"unknown scenario '{name}'")
+        return Response(await cached(f"detail:{name}", lambda: detail(name)), media_type="application/json")
 
     def _get_run(run_id: str) -> Run:
         if not _RUN_ID_RE.match(run_id):
@@ -490,10 +524,12 @@ def create_app(token: str | None = None, *,
         return run
 
     @app.post("/api/runs", status_code=202, response_model=RunCreated, responses=_errors(404, 422, 429, 503))
-    def create_run(req: RunRequest) -> RunCreated:
+    async def create_run(req: RunRequest) -> RunCreated:
         """Queue a run for a worker process; poll GET /api/runs/{id}."""
         name = req.scenario or default_name
-        sc = get_scenario(name)
+        if not _NAME_RE.match(name) or name not in {n for n, _ in await cached("names-list", names)}:
+            raise HTTPException(404, f"unknown scenario '{name}'")
+        sc = await cached(f"scenario:{name}", lambda: get_scenario(name))
         steps = run_steps(sc, req.overrides.end)
         if steps > MAX_RUN_STEPS:
             raise HTTPException(422, f"run too long: {steps:,} time steps to overrides.end (at most "
@@ -531,7 +567,7 @@ def create_app(token: str | None = None, *,
         return RunCreated(id=run.id, status="queued", url=f"/api/runs/{run.id}")
 
     @app.get("/api/runs/{run_id}", response_model=RunStatus, responses=_errors(404, 422))
-    def run_status(run_id: Annotated[str, Path(max_length=64)]) -> RunStatus:
+    async def run_status(run_id: Annotated[str, Path(max_length=64)]) -> RunStatus:
         """Status of a run and, once done, its summary (medians and 90% intervals)."""
         return _get_run(run_id).as_status()
 
