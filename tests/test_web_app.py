@@ -287,3 +287,19 @@ def test_earlier_end_drops_what_happens_after_it(app, client):
     assert r.status_code == 202, r.text
     run = wait_for_run(app, r.json()["id"])
     assert run.status == "done", run.error
+
+
+def test_access_log_redacts_tokens():
+    import logging
+
+    from xuefeng.web.auth import AccessLogRedactor
+
+    f = AccessLogRedactor("s3cret-token")
+    for path, shown in (("/api/scenarios?token=s3cret-token", "/api/scenarios?token=***"),
+                        ("/x?a=1&access_token=other-secret&b=2", "/x?a=1&access_token=***&b=2"),
+                        ("/x?%74oken=other-secret", "/x?token=***"),
+                        ("/s3cret-token/y", "/***/y")):
+        rec = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                ("127.0.0.1:1", "GET", path, "1.1", 401), None)
+        assert f.filter(rec) and shown in rec.getMessage(), rec.getMessage()
+        assert "other-secret" not in rec.getMessage() and "s3cret-token" not in rec.getMessage()

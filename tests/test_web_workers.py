@@ -99,6 +99,18 @@ def test_shutdown_fails_queued_runs(tmp_path):
     gate.touch()
 
 
+def test_a_dead_worker_fails_its_run_and_is_replaced():
+    from web_support import DYING_SEED, dying_runner
+
+    app = toy_app(runner=dying_runner)
+    with TestClient(app, base_url=LOCAL) as c:
+        dead = wait_for_run(app, c.post("/api/runs", json={"seed": DYING_SEED}).json()["id"], timeout=WAIT_S)
+        assert dead.status == "failed" and "worker process" in dead.error and "died" in dead.error
+        ok = wait_for_run(app, c.post("/api/runs", json={"seed": 1}).json()["id"], timeout=WAIT_S)
+        assert ok.status == "done", ok.error
+        assert ok.worker_pid != os.getpid()
+
+
 def _descendants(pid: int) -> list[int]:
     import psutil
 

@@ -36,6 +36,17 @@ def gated_runner(gate: str, scenario, replications, seed):
     return toy_runner(scenario, replications, seed)
 
 
+#: The seed at which dying_runner kills its worker process.
+DYING_SEED = 13
+
+
+def dying_runner(scenario, replications, seed):
+    """The toy runner, except that seed DYING_SEED kills the worker process (as an OOM kill would)."""
+    if seed == DYING_SEED:
+        os._exit(1)
+    return toy_runner(scenario, replications, seed)
+
+
 def broken_runner(scenario, replications, seed):
     raise RuntimeError("engine exploded")
 

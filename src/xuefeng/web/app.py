@@ -335,6 +335,9 @@ def create_app(token: str | None = None, *,
     extra_hosts: Host names accepted besides loopback ones when there is no token
         (e.g. a name this machine is reached by through a local proxy).
     workers: worker processes running runs at once (more wait in the queue).
+
+    The workers are spawned: a script that calls this and serves the app needs the usual
+    `if __name__ == "__main__":` guard (each worker imports the main module).
     """
     if token is not None and not token.strip():
         raise ValueError("token must not be empty")

@@ -18,8 +18,9 @@ report and sends back just that.
   long-lived dispatcher thread owned by the queue, never from a request handler's
   pooled thread (those come and go).
 - They ignore Ctrl-C (it reaches the whole process group); the server stops them.
-- A worker that dies (killed, out of memory) fails its run with a message and
-  the pool is rebuilt for the next one.
+- A worker that dies (killed, out of memory) fails the runs in progress with a
+  message (the executor cannot tell which worker held which) and the pool is
+  rebuilt for the next one.
 """
 
 from __future__ import annotations
