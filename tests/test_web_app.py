@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -51,9 +52,11 @@ def test_overrides_apply_and_unknown_keys_refused(app, client):
     r = client.post("/api/runs", json={"overrides": {"remove_units": ["red-1d"]}})
     assert r.status_code == 202
     run = wait_for_run(app, r.json()["id"])
-    assert run.status == "done"
-    # the regiment went with its division
-    assert "red-5r" not in run.results.unit_ids and "red-1d" not in run.results.unit_ids
+    assert run.status == "done", run.error
+    # the regiment went with its division: neither is in the run's order of battle
+    page = client.get(f"/runs/{run.id}/report").text
+    on_map = set(re.findall(r'class="unit" data-unit-id="([^"]+)"', page))
+    assert "blue-1d" in on_map and not on_map & {"red-1d", "red-5r"}
     for body in ({"overrides": {"no_such_key": True}}, {"overrides": {"remove_units": ["nobody"]}},
                  {"bogus": 1}, {"seed": -1}, {"replications": 0}, {"scenario": "../etc"}):
         r = client.post("/api/runs", json=body)
@@ -170,10 +173,16 @@ def test_token_required_on_every_request():
         assert c.get("/api/scenarios", headers={"X-Xuefeng-Token": "wrong"}).status_code == 401
         assert c.get("/api/scenarios", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
         assert c.get("/api/scenarios", headers={"X-Xuefeng-Token": "s3cret-token"}).status_code == 200
-        # a browser opens /?token=... once and then carries a cookie
-        r = c.get("/api/scenarios?token=s3cret-token")
-        assert r.status_code == 200 and "xuefeng_token" in r.headers["set-cookie"]
-        assert c.get("/api/scenarios").status_code == 200
+        # a token in the URL is not accepted (URLs are logged), and no cookie carries it
+        for path in ("/api/scenarios?token=s3cret-token", "/?token=s3cret-token",
+                     "/api/scenarios?access_token=s3cret-token"):
+            r = c.get(path)
+            assert r.status_code == 401 and "set-cookie" not in r.headers, path
+            assert "header" in r.json()["detail"]
+        # a browser navigating to a page gets a page that asks for the token (sent as a header by JS)
+        r = c.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert r.status_code == 401 and r.headers["content-type"].startswith("text/html")
+        assert 'type="password"' in r.text and "Authorization" in r.text and "s3cret" not in r.text
     with pytest.raises(ValueError):
         create_app(token="  ")
 
@@ -184,38 +193,113 @@ def test_is_loopback():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1") and not is_loopback("example.org")
 
 
-def test_pending_runs_bounded():
-    import threading
+def test_pending_runs_bounded(tmp_path):
+    import functools
 
-    gate = threading.Event()
+    from web_support import gated_runner
 
-    def slow_runner(scenario, n, seed):
-        gate.wait(10)
-        from report_fixtures import toy_results
-
-        return toy_results(scenario, n)
-
-    from report_fixtures import toy_scenario
-
-    app = create_app(scenarios={"toy": toy_scenario()}, runner=slow_runner, use_hexmap=False, max_pending_runs=2)
+    gate = tmp_path / "gate"
+    app = toy_app(runner=functools.partial(gated_runner, str(gate)), max_pending_runs=2)
     with TestClient(app, base_url=LOCAL) as c:
-        assert c.post("/api/runs", json={}).status_code == 202
-        assert c.post("/api/runs", json={}).status_code == 202
-        r = c.post("/api/runs", json={})
-        assert r.status_code == 429
-        gate.set()
+        try:
+            assert c.post("/api/runs", json={"seed": 1}).status_code == 202
+            assert c.post("/api/runs", json={"seed": 2}).status_code == 202
+            r = c.post("/api/runs", json={"seed": 3})
+            assert r.status_code == 429 and "queued or running" in r.json()["detail"]
+        finally:
+            gate.touch()
 
 
 def test_failed_run_reports_error_not_traceback():
-    from report_fixtures import toy_scenario
+    from web_support import broken_runner
 
-    def broken(scenario, n, seed):
-        raise RuntimeError("engine exploded")
-
-    app = create_app(scenarios={"toy": toy_scenario()}, runner=broken, use_hexmap=False)
+    app = toy_app(runner=broken_runner)
     with TestClient(app, base_url=LOCAL) as c:
         rid = c.post("/api/runs", json={}).json()["id"]
         wait_for_run(app, rid)
         s = c.get(f"/api/runs/{rid}").json()
         assert s["status"] == "failed" and "engine exploded" in s["error"]
         assert "Traceback" not in s["error"]
+
+
+def test_every_answered_status_is_in_openapi(tmp_path):
+    """Each route answered with each status it can give (provoked here) documents that status."""
+    import functools
+
+    from web_support import gated_runner
+
+    seen: set[tuple[str, str, int]] = set()
+    gate = tmp_path / "gate"
+    app = toy_app(runner=functools.partial(gated_runner, str(gate)), max_pending_runs=1)
+    long_name = "a" * 65
+    with TestClient(app, base_url=LOCAL) as c:
+        try:
+            def hit(method, template, url, **kw):
+                seen.add((method, template, c.request(method, url, **kw).status_code))
+
+            gate.touch()
+            r = c.post("/api/runs", json={})
+            seen.add(("post", "/api/runs", r.status_code))
+            rid = r.json()["id"]
+            wait_for_run(app, rid)
+            pages = [("/", "/"), ("/runs/{run_id}/report", f"/runs/{rid}/report"),
+                     ("/api/scenarios", "/api/scenarios"), ("/api/scenarios/{name}", "/api/scenarios/toy"),
+                     ("/api/runs/{run_id}", f"/api/runs/{rid}")]
+            for template, url in pages:
+                hit("get", template, url)
+                hit("get", template, url, content=b" " * (MAX_BODY_BYTES + 1))  # 413
+            hit("get", "/runs/{run_id}/report", "/runs/0/report")
+            hit("get", "/runs/{run_id}/report", f"/runs/{long_name}/report")
+            hit("get", "/api/scenarios/{name}", "/api/scenarios/nope")
+            hit("get", "/api/scenarios/{name}", f"/api/scenarios/{long_name}")
+            hit("get", "/api/runs/{run_id}", "/api/runs/0")
+            hit("get", "/api/runs/{run_id}", f"/api/runs/{long_name}")
+            gate.unlink()  # from here runs wait: the second one is one too many
+            for body in ({"replications": 0}, {"scenario": "nope"}, {}, {}):  # 422, 404, 202, 429
+                hit("post", "/api/runs", "/api/runs", json=body)
+            hit("post", "/api/runs", "/api/runs", content=b"[" * (MAX_BODY_BYTES + 1))
+        finally:
+            gate.touch()
+        spec = c.get("/openapi.json").json()
+    with TestClient(app, base_url="http://evil.example") as c:
+        for template, url in pages:
+            seen.add(("get", template, c.get(url).status_code))  # 400
+    with TestClient(toy_app(token="s3cret-token"), base_url=LOCAL) as c:
+        for template, url in pages:
+            seen.add(("get", template, c.get(url).status_code))  # 401
+        seen.add(("post", "/api/runs", c.post("/api/runs", json={}).status_code))
+    codes = {code for _, _, code in seen}
+    assert {200, 202, 400, 401, 404, 413, 422, 429} <= codes, codes
+    missing = [(m, p, code) for m, p, code in sorted(seen) if str(code) not in spec["paths"][p][m]["responses"]]
+    assert not missing, missing
+
+
+def test_earlier_end_drops_what_happens_after_it(app, client):
+    """An overrides.end before a scheduled event (the toy's conference, day 2) runs, without it."""
+    from report_fixtures import START, toy_scenario
+
+    from xuefeng.web.app import Overrides, apply_overrides
+
+    end = START + dt.timedelta(days=1)
+    short = apply_overrides(toy_scenario(), Overrides(end=end))
+    assert short.meta.end == end and [e.id for e in short.events] == []
+    r = client.post("/api/runs", json={"overrides": {"end": end.isoformat()}})
+    assert r.status_code == 202, r.text
+    run = wait_for_run(app, r.json()["id"])
+    assert run.status == "done", run.error
+
+
+def test_access_log_redacts_tokens():
+    import logging
+
+    from xuefeng.web.auth import AccessLogRedactor
+
+    f = AccessLogRedactor("s3cret-token")
+    for path, shown in (("/api/scenarios?token=s3cret-token", "/api/scenarios?token=***"),
+                        ("/x?a=1&access_token=other-secret&b=2", "/x?a=1&access_token=***&b=2"),
+                        ("/x?%74oken=other-secret", "/x?token=***"),
+                        ("/s3cret-token/y", "/***/y")):
+        rec = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                ("127.0.0.1:1", "GET", path, "1.1", 401), None)
+        assert f.filter(rec) and shown in rec.getMessage(), rec.getMessage()
+        assert "other-secret" not in rec.getMessage() and "s3cret-token" not in rec.getMessage()

@@ -27,13 +27,26 @@ def test_served_page_replays(browser):
 
 
 def test_served_page_with_token(browser):
-    with live_server(toy_app(token="tok-12345678")) as base:
+    """The browser is asked for the token, which goes as a header, never into a URL."""
+    token = "tok-12345678"
+    with live_server(toy_app(token=token)) as base:
         page = browser.new_page()
+        urls: list[str] = []
+        page.on("request", lambda req: urls.append(req.url))
         r = page.goto(base + "/")
         assert r.status == 401
-        r = page.goto(base + "/?token=tok-12345678")
-        assert r.status == 200
+        assert page.goto(base + "/?token=" + token).status == 401  # not accepted in a URL
+        page.goto(base + "/")
+        page.fill("#token", "wrong-token")
+        page.click("button[type=submit]")
+        page.wait_for_function("document.getElementById('token-message').textContent.length > 0")
+        page.fill("#token", token)
+        page.click("button[type=submit]")
         page.wait_for_selector("#map .unit")
-        # the cookie set by the first visit carries the token from now on
-        assert page.goto(base + "/api/scenarios").status == 200
+        assert token not in page.url
+        # the tab keeps it (for pages that call the API): a reload gets in again without asking
+        assert page.evaluate("sessionStorage.getItem('xuefeng-token')") == token
+        page.reload()
+        page.wait_for_selector("#map .unit")
+        assert not [u for u in urls if token in u and "?token=" not in u]
         page.close()

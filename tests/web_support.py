@@ -1,7 +1,11 @@
-"""An app over the toy scenario with a synthetic runner, and a live uvicorn server for browser tests."""
+"""An app over the toy scenario with a synthetic runner, and a live uvicorn server for browser tests.
+
+The runners run in the app's worker processes, so they are module-level functions (picklable).
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -16,9 +20,40 @@ def toy_runner(scenario, replications, seed):
     return toy_results(scenario, replications=replications, seed=seed)
 
 
-def toy_app(token: str | None = None, **kw):
+#: Longest a gated run waits for its test to open the gate (a test that failed before opening it).
+GATE_WAIT_S = 60
+
+
+def gated_runner(gate: str, scenario, replications, seed):
+    """The toy runner, held until the file `gate` exists; it first creates `gate.started.<seed>`
+    holding its pid, so a test sees which runs a worker has started. Use with functools.partial."""
+    from pathlib import Path
+
+    Path(f"{gate}.started.{seed}").write_text(str(os.getpid()))
+    deadline = time.monotonic() + GATE_WAIT_S
+    while not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return toy_runner(scenario, replications, seed)
+
+
+#: The seed at which dying_runner kills its worker process.
+DYING_SEED = 13
+
+
+def dying_runner(scenario, replications, seed):
+    """The toy runner, except that seed DYING_SEED kills the worker process (as an OOM kill would)."""
+    if seed == DYING_SEED:
+        os._exit(1)
+    return toy_runner(scenario, replications, seed)
+
+
+def broken_runner(scenario, replications, seed):
+    raise RuntimeError("engine exploded")
+
+
+def toy_app(token: str | None = None, runner=toy_runner, **kw):
     sc = toy_scenario()
-    return create_app(token, scenarios={"toy": sc}, default_scenario="toy", runner=toy_runner,
+    return create_app(token, scenarios={"toy": sc}, default_scenario="toy", runner=runner,
                       use_hexmap=False, **kw)
 
 

@@ -160,23 +160,42 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to bind; other than loopback needs --token."),
         port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, metavar="PORT", help="Port to listen on."),
-        token: str | None = typer.Option(None, "--token", envvar="XUEFENG_TOKEN", metavar="SECRET",
-                                         help="Secret every request must carry (Authorization: Bearer ...)."),
+        token: str | None = typer.Option(
+            None, "--token", envvar="XUEFENG_TOKEN", metavar="SECRET",
+            help="Secret every request must carry in a header (Authorization: Bearer SECRET, or "
+                 "X-Xuefeng-Token: SECRET); never in the URL. A browser is asked for it once per tab."),
+        workers: str | None = typer.Option(
+            None, "--workers", "-w", metavar="K",
+            help="Worker processes running runs at once, beside the server (default 1; more runs wait in "
+                 "a queue). Capped by the usable CPU cores."),
+        force_workers: bool = typer.Option(False, "--force-workers", help="Start more workers than CPU cores."),
     ) -> None:
-        """Serve the replay page and the JSON API (see /openapi.json)."""
+        """Serve the replay page and the JSON API (see /openapi.json and docs/server.md).
+
+        Runs execute in worker processes, never in the server's; they end with the server."""
         from xuefeng.web.app import create_app, is_loopback
+        from xuefeng.web.runs import DEFAULT_WORKERS
 
         if token is not None and len(token.strip()) < 8:
             fail("--token: use at least 8 characters (a long random string, e.g. from `openssl rand -hex 16`)")
         if not is_loopback(host) and token is None:
             fail(f"--host {host} would let other machines reach the server: give --token T (or set "
                  "XUEFENG_TOKEN), and every request must then send 'Authorization: Bearer T'")
+        k = DEFAULT_WORKERS
+        if workers is not None:
+            from xuefeng.cli.ensemble_cmds import local_workers
+
+            k = local_workers(workers, None, force_workers)
         import uvicorn
 
-        app_ = create_app(token=token)
+        from xuefeng.web.auth import log_config
+
+        app_ = create_app(token=token, workers=k)
         shown = f"[{host}]" if ":" in host else host
-        typer.echo(f"serving on http://{shown}:{port}/" + ("?token=..." if token else ""))
+        typer.echo(f"serving on http://{shown}:{port}/ ({k} run worker{'s' if k != 1 else ''})"
+                   + ("; send the token in a header, a browser asks for it" if token else ""))
         try:
-            uvicorn.run(app_, host=host, port=port, log_level="info", server_header=False)
+            uvicorn.run(app_, host=host, port=port, log_level="info", server_header=False,
+                        log_config=log_config(token))  # no token in the access log
         except OSError as e:
             fail(f"cannot listen on {host}:{port}: {e.strerror or e}")

@@ -3,24 +3,31 @@
 `create_app(token=None, ...)` builds the ASGI app; `xuefeng serve` runs it
 with uvicorn. Routes:
 
-    GET  /                      report of the default scenario (made on demand, cached)
+    GET  /                      report of the default scenario (made once by a worker, cached)
     GET  /runs/{id}/report      report of a finished run
     GET  /api/scenarios         packaged scenarios (name, title)
     GET  /api/scenarios/{name}  one scenario: meta, sides, order of battle, events, claims
-    POST /api/runs              start a run {scenario, seed, replications, overrides} -> {id}
-    GET  /api/runs/{id}         its status and, when done, its summary
-    GET  /openapi.json          the API's description
+    POST /api/runs              queue a run {scenario, seed, replications, overrides} -> {id}
+    GET  /api/runs/{id}         its status (queued, running, done, failed) and, when done, its summary
+    GET  /openapi.json          the API's description; every status code a route can answer is in it
+
+Runs execute in worker processes (`xuefeng.web.runs`: `workers` of them, 1 by
+default, the rest queued), never in the server's: a request handler only
+checks a request against the scenario (loaded once) and reads records. A
+finished run keeps its summary and its report page gzip-compressed (about
+0.1 MB for West Hunan); the `MAX_RUNS_KEPT` newest are kept.
 
 Safety rules (they hold for every route):
-- Bound to 127.0.0.1 by default. With a `token`, every request must carry it
-  (`Authorization: Bearer <token>` or `X-Xuefeng-Token: <token>`; a browser
-  may open `/?token=<token>` once, which sets a cookie) or gets 401. Without a
-  token, only loopback Host names are accepted (defends against DNS
-  rebinding).
+- Bound to 127.0.0.1 by default. With a `token`, every request must carry it in
+  a header (`Authorization: Bearer <token>` or `X-Xuefeng-Token: <token>`) or
+  gets 401; a token in the URL is not accepted, and the access log never shows
+  one (see `xuefeng.web.auth`, also for how a browser gets in). Without a
+  token, only loopback Host names are accepted (defends against DNS rebinding).
 - Request bodies larger than `MAX_BODY_BYTES` get 413; runs larger than
-  `MAX_REPLICATIONS` replications, `MAX_RUN_STEPS` time steps or `MAX_RUN_COST` unit-steps (replications ×
-  time steps to the end date, `overrides.end` included, × units) get 422, before any work; more than `MAX_PENDING_RUNS`
-  queued runs get 429.
+  `MAX_REPLICATIONS` replications, `MAX_RUN_STEPS` time steps or `MAX_RUN_COST`
+  unit-steps (replications × time steps to the end date, `overrides.end`
+  included, × units) get 422, before any work; more than `MAX_PENDING_RUNS`
+  queued or running runs get 429.
 - Errors are JSON `{"detail": ...}` with a 4xx status; nothing ever answers
   with a traceback. Unknown paths (including `..` tricks) get 404: no route
   reads files named by a request.
@@ -28,28 +35,33 @@ Safety rules (they hold for every route):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
-import hmac
+import gzip
+import json
 import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xuefeng.results.model import Results
 from xuefeng.scenario.schema import Scenario
+from xuefeng.web.auth import LOOPBACK_HOSTS, GuardMiddleware, is_loopback
+from xuefeng.web.runs import DEFAULT_WORKERS, Job, Outcome, Runner, RunQueue
+
+__all__ = ["LOOPBACK_HOSTS", "create_app", "is_loopback", "wait_for_run"]
 
 #: Largest request body accepted (bytes); larger ones get 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -63,20 +75,16 @@ MAX_RUN_COST = 20_000_000
 #: Most time steps one API run may take (its series are kept per step); more get 422.
 #: Two years at 6-hour steps; the West Hunan campaign is 340.
 MAX_RUN_STEPS = 2922
-#: Finished runs kept in memory (oldest dropped first).
+#: Finished runs kept in memory (oldest dropped first): a summary and a compressed report each.
 MAX_RUNS_KEPT = 32
 #: Most ids in one override list.
 MAX_OVERRIDE_ITEMS = 500
 MAX_SEED = 2**63 - 1
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-TOKEN_COOKIE = "xuefeng_token"
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", min_length=1, max_length=64)]
-
-Runner = Callable[[Scenario, int, int], Results]
 
 
 # --------------------------------------------------------------------------- API models
@@ -88,7 +96,9 @@ class Overrides(BaseModel):
     remove_units: units (and their subordinates) taken out of the order of battle.
     remove_air_groups: air groups taken out (e.g. no air support).
     remove_events: scheduled events that do not happen (e.g. no airlift).
-    end: an earlier (or later) latest campaign date.
+    end: an earlier (or later) latest campaign date. An earlier one drops what would only
+        happen after it: units (and their subordinates) arriving later, plan phases starting
+        later and later events.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -138,12 +148,28 @@ class ErrorBody(BaseModel):
     detail: Any
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing or wrong token."},
-    404: {"model": ErrorBody, "description": "Not found."},
-    400: {"model": ErrorBody, "description": "Bad request (unparsable body, bad Host or Content-Length)."},
-    413: {"model": ErrorBody, "description": "Request body too large."},
+_ERROR_DOCS: dict[int, str] = {
+    400: "Bad request (bad Host without a token, bad Content-Length).",
+    401: "Missing or wrong token (send it in a header; a token in the URL is not accepted).",
+    404: "Not found.",
+    413: "Request body too large.",
+    422: "The request does not validate, or the run is too large (see the limits in the description).",
+    429: "Too many runs queued or running; retry when one has finished.",
+    500: "Internal error (a bug): the detail names no internals; see the server's log.",
+    503: "The server cannot do it now (it is stopping, or a worker process died); retry.",
 }
+#: What every route can answer, whatever its own parameters: the guard's refusals and a bug.
+_EVERY_ROUTE = (400, 401, 413, 500)
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route can answer (JSON {"detail": ...})."""
+    return {c: {"model": ErrorBody, "description": _ERROR_DOCS[c]} for c in sorted({*_EVERY_ROUTE, *codes})}
+
+
+def _html_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Like `_errors`, for a page: 200 is HTML."""
+    return {200: {"content": {"text/html": {}}, "description": "The page."}, **_errors(*codes)}
 
 
 # --------------------------------------------------------------------------- runs
@@ -151,6 +177,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @dataclass
 class Run:
+    """One API run as the server keeps it: what was asked and its compact outcome."""
+
     id: str
     scenario: str
     seed: int
@@ -161,8 +189,10 @@ class Run:
     finished: dt.datetime | None = None
     error: str | None = None
     summary: dict[str, Any] | None = None
-    results: Results | None = field(default=None, repr=False)
-    scenario_obj: Scenario | None = field(default=None, repr=False)
+    #: the report page, gzip-compressed, when the run kept a replication's series
+    report_gz: bytes | None = field(default=None, repr=False)
+    #: pid of the worker process that ran it
+    worker_pid: int | None = None
 
     def as_status(self) -> RunStatus:
         return RunStatus(
@@ -171,13 +201,38 @@ class Run:
             created=self.created.isoformat(timespec="seconds"),
             finished=self.finished.isoformat(timespec="seconds") if self.finished else None,
             error=self.error, summary=self.summary,
-            report_url=f"/runs/{self.id}/report" if self.status == "done" and self.results is not None
-            and self.results.series is not None else None,
+            report_url=f"/runs/{self.id}/report" if self.status == "done" and self.report_gz is not None else None,
         )
 
+    def record(self, fut: Future) -> None:
+        """Take a finished job's Outcome (or failure); the status changes last."""
+        self.finished = dt.datetime.now(dt.timezone.utc)
+        if fut.cancelled():
+            self.error, self.status = "the server stopped before the run started", "failed"
+            return
+        exc = fut.exception()
+        out: Outcome | None = fut.result() if exc is None else None
+        if out is not None:
+            self.worker_pid = out.pid
+        if out is None or out.error is not None:
+            self.error = out.error if out is not None else f"{type(exc).__name__}: {exc}"
+            self.status = "failed"
+            return
+        self.summary, self.report_gz = out.summary, out.report_gz
+        self.status = "done"
 
-def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
-    """A copy of `scenario` with the what-ifs applied; ValueError naming any unknown id."""
+
+def _after(when: dt.datetime | None, end: dt.datetime | None) -> bool:
+    """Whether `when` lies after an overridden end (naive and aware dates compared as the same clock)."""
+    if when is None or end is None:
+        return False
+    if (when.tzinfo is None) != (end.tzinfo is None):
+        end = end.replace(tzinfo=when.tzinfo)
+    return when > end
+
+
+def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[str]]:
+    """(problems, units removed): unknown ids and an empty order of battle, without copying anything."""
     problems: list[str] = []
     unit_ids = {u.id for u in scenario.units}
     for uid in ov.remove_units:
@@ -191,12 +246,8 @@ def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
     for eid in ov.remove_events:
         if eid not in events:
             problems.append(f"overrides.remove_events: unknown event '{eid}'")
-    if problems:
-        raise ValueError("; ".join(problems))
-    if not (ov.remove_units or ov.remove_air_groups or ov.remove_events or ov.end):
-        return scenario
-    doc = scenario.model_dump(mode="python")
     gone: set[str] = set(ov.remove_units)
+    gone |= {u.id for u in scenario.units if _after(u.arrival, ov.end)}
     changed = True
     while changed:  # subordinates go with their parent
         changed = False
@@ -204,17 +255,30 @@ def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
             if u.parent in gone and u.id not in gone:
                 gone.add(u.id)
                 changed = True
+    if not problems and gone and gone >= unit_ids:
+        problems.append("overrides.remove_units: would remove every unit")
+    return problems, gone
+
+
+def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
+    """A copy of `scenario` with the what-ifs applied (in a worker); ValueError naming any unknown id."""
+    problems, gone = check_overrides(scenario, ov)
+    if problems:
+        raise ValueError("; ".join(problems))
+    if not (ov.remove_units or ov.remove_air_groups or ov.remove_events or ov.end):
+        return scenario
+    doc = scenario.model_dump(mode="python")
     doc["units"] = [u for u in doc["units"] if u["id"] not in gone]
-    if not doc["units"]:
-        raise ValueError("overrides.remove_units: would remove every unit")
     for plan in doc["plans"]:
+        plan["phases"] = [ph for ph in plan["phases"] if not _after(ph.get("start"), ov.end)]
         for ph in plan["phases"]:
             ph["units"] = [u for u in ph["units"] if u not in gone]
         plan["phases"] = [ph for ph in plan["phases"] if ph["units"]]
     doc["plans"] = [p for p in doc["plans"] if p["phases"]]
     doc["claims"] = [c for c in doc["claims"] if c.get("unit") not in gone]
     doc["air_groups"] = [g for g in doc["air_groups"] if g["id"] not in set(ov.remove_air_groups)]
-    doc["events"] = [e for e in doc["events"] if e["id"] not in set(ov.remove_events)]
+    doc["events"] = [e for e in doc["events"]
+                     if e["id"] not in set(ov.remove_events) and not _after(e["date"], ov.end)]
     for e in doc["events"]:
         e["units"] = [u for u in e["units"] if u not in gone]
     if ov.end is not None:
@@ -237,133 +301,15 @@ def run_cost(scenario: Scenario, replications: int, end: dt.datetime | None) -> 
     return replications * run_steps(scenario, end) * max(1, len(scenario.units))
 
 
-def _default_runner(scenario: Scenario, replications: int, seed: int) -> Results:
-    from xuefeng.engine import simulate  # the web layer calls the engine's public entry only
-
-    return simulate(scenario, replications=replications, seed=seed, keep_series=1)
-
-
-def _summary(results: Results, scenario: Scenario) -> dict[str, Any]:
-    from xuefeng.analysis.summary import json_safe, summarise
-
-    return json_safe(summarise(results, scenario))
-
-
-def _hexmap(scenario: Scenario) -> Any:
-    try:
-        from xuefeng.geo import build_hexmap
-    except ImportError:  # pragma: no cover - the map part is part of the package
-        return None
-    return build_hexmap(scenario.theater)
-
-
-# --------------------------------------------------------------------------- middleware
-
-
-def _json_body(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-
-
-class GuardMiddleware:
-    """Token, Host and body-size checks for every HTTP request, before routing."""
-
-    def __init__(self, app: ASGIApp, token: str | None, max_body: int, extra_hosts: frozenset[str]) -> None:
-        self.app = app
-        self.token = token
-        self.max_body = max_body
-        self.extra_hosts = extra_hosts
-
-    def _authorised(self, scope: Scope, headers: dict[str, str]) -> tuple[bool, bool]:
-        """(ok, set_cookie)."""
-        assert self.token is not None
-        want = self.token.encode()
-        auth = headers.get("authorization", "")
-        if auth[:7].lower() == "bearer " and hmac.compare_digest(auth[7:].strip().encode(), want):
-            return True, False
-        if hmac.compare_digest(headers.get("x-xuefeng-token", "").encode(), want):
-            return True, False
-        for part in headers.get("cookie", "").split(";"):
-            k, _, v = part.strip().partition("=")
-            if k == TOKEN_COOKIE and hmac.compare_digest(v.encode(), want):
-                return True, False
-        if scope.get("method") == "GET":
-            from urllib.parse import parse_qs
-
-            qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            for v in qs.get("token", []):
-                if hmac.compare_digest(v.encode(), want):
-                    return True, True
-        return False, False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        set_cookie = False
-        if self.token is not None:
-            ok, set_cookie = self._authorised(scope, headers)
-            if not ok:
-                await _json_body(401, "missing or wrong token: send 'Authorization: Bearer <token>' or "
-                                      "'X-Xuefeng-Token: <token>'",
-                                 {"WWW-Authenticate": "Bearer"})(scope, receive, send)
-                return
-        else:
-            host = headers.get("host", "")
-            name = (host.rsplit(":", 1)[0] if not host.endswith("]") else host).lower()
-            if host and not is_loopback(name) and name not in self.extra_hosts:
-                await _json_body(400, f"host '{host}' not accepted: without a token the server answers "
-                                      "only for 127.0.0.1 / localhost")(scope, receive, send)
-                return
-        length = headers.get("content-length")
-        if length is not None:
-            try:
-                n = int(length)
-            except ValueError:
-                await _json_body(400, "bad Content-Length")(scope, receive, send)
-                return
-            if n > self.max_body:
-                await _json_body(413, f"request body too large ({n} bytes; at most {self.max_body})")(
-                    scope, receive, send)
-                return
-        # read the body up front, bounded (also when it comes chunked), then replay it
-        body = bytearray()
-        more = scope.get("method") in ("POST", "PUT", "PATCH", "DELETE")
-        while more:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                return
-            body.extend(msg.get("body", b""))
-            if len(body) > self.max_body:
-                await _json_body(413, f"request body too large (more than {self.max_body} bytes)")(
-                    scope, receive, send)
-                return
-            more = msg.get("more_body", False)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        async def send_wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                hs = list(message.get("headers", []))
-                hs.append((b"x-content-type-options", b"nosniff"))
-                hs.append((b"referrer-policy", b"no-referrer"))
-                hs.append((b"x-frame-options", b"DENY"))
-                if set_cookie and self.token is not None:
-                    hs.append((b"set-cookie", f"{TOKEN_COOKIE}={self.token}; HttpOnly; SameSite=Strict; "
-                                              "Path=/".encode("latin-1")))
-                message = {**message, "headers": hs}
-            await send(message)
-
-        await self.app(scope, replay, send_wrapped)
-
-
 # --------------------------------------------------------------------------- app
+
+
+def _page(request: Request, html_gz: bytes) -> Response:
+    """A stored (gzip-compressed) page: sent as it is to a client that takes gzip, else unpacked."""
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        return Response(html_gz, media_type="text/html; charset=utf-8",
+                        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return HTMLResponse(gzip.decompress(html_gz).decode(), headers={"Vary": "Accept-Encoding"})
 
 
 def create_app(token: str | None = None, *,
@@ -374,74 +320,87 @@ def create_app(token: str | None = None, *,
                max_body_bytes: int = MAX_BODY_BYTES,
                max_pending_runs: int = MAX_PENDING_RUNS,
                report_seed: int = 0,
-               extra_hosts: Iterable[str] = ()) -> FastAPI:
+               extra_hosts: Iterable[str] = (),
+               workers: int = DEFAULT_WORKERS) -> FastAPI:
     """The ASGI app.
 
-    token: if given, every request must carry it (see module docstring).
-    scenarios: name → Scenario to serve (default: the packaged scenarios, loaded on demand).
+    token: if given, every request must carry it in a header (see module docstring).
+    scenarios: name → Scenario to serve (default: the packaged scenarios, loaded on demand,
+        once by the server and once by each worker).
     default_scenario: the one GET / shows (default: the package's default scenario).
-    runner: `(scenario, replications, seed) -> Results` (default: the engine, keeping one
-        replication's series for the replay).
+    runner: `(scenario, replications, seed) -> Results`, run in a worker process, so a
+        module-level function (picklable); default: the engine, keeping one replication's
+        series for the replay.
     use_hexmap: draw the report's terrain as hex cells (else the scenario's terrain polygons).
     extra_hosts: Host names accepted besides loopback ones when there is no token
         (e.g. a name this machine is reached by through a local proxy).
+    workers: worker processes running runs at once (more wait in the queue).
+
+    The workers are spawned: a script that calls this and serves the app needs the usual
+    `if __name__ == "__main__":` guard (each worker imports the main module).
     """
     if token is not None and not token.strip():
         raise ValueError("token must not be empty")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     from xuefeng.scenario.registry import DEFAULT_SCENARIO
 
     default_name = default_scenario or (next(iter(scenarios)) if scenarios and DEFAULT_SCENARIO not in scenarios
                                         else DEFAULT_SCENARIO)
-    run_fn: Runner = runner or _default_runner
-    pool: dict[str, ThreadPoolExecutor] = {}
-    pool_lock = threading.Lock()
+    held: dict[str, RunQueue] = {}
+    held_lock = threading.Lock()
 
-    def executor() -> ThreadPoolExecutor:
-        """The run worker, (re)made on first use after each server start."""
-        with pool_lock:
-            if "ex" not in pool:
-                pool["ex"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xuefeng-run")
-            return pool["ex"]
+    def run_queue() -> RunQueue:
+        """The run queue and its workers, (re)made on first use after each server start."""
+        with held_lock:
+            if "q" not in held:
+                held["q"] = RunQueue(workers, scenarios=scenarios, runner=runner, use_hexmap=use_hexmap)
+            return held["q"]
+
     runs: OrderedDict[str, Run] = OrderedDict()
     runs_lock = threading.Lock()
     cache: dict[str, Any] = {}
     cache_lock = threading.Lock()
-    index_lock = threading.Lock()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        with pool_lock:
-            ex = pool.pop("ex", None)
-        if ex is not None:
-            ex.shutdown(wait=False, cancel_futures=True)
-        with runs_lock:
-            for r in runs.values():
-                if r.status == "queued":
-                    r.status, r.error = "failed", "the server stopped before the run started"
+        with held_lock:
+            q = held.pop("q", None)
+        with cache_lock:
+            cache.pop("index", None)  # a pending page job dies with the queue
+        if q is not None:
+            q.shutdown()  # queued runs are marked failed by their futures' callbacks
 
     app = FastAPI(
         lifespan=lifespan,
         title="Xuefeng",
         version="0.1.0",
         description="Campaign simulator: scenarios, runs and their replay. "
-                    f"Runs take 1 to {MAX_REPLICATIONS} replications; request bodies at most "
-                    f"{max_body_bytes} bytes.",
+                    f"Runs take 1 to {MAX_REPLICATIONS} replications, at most {MAX_RUN_STEPS:,} time steps "
+                    f"and {MAX_RUN_COST:,} unit-steps (replications × time steps × units), else 422; at most "
+                    f"{max_pending_runs} runs queued or running, else 429; request bodies at most "
+                    f"{max_body_bytes} bytes, else 413. Runs execute in {workers} worker process"
+                    f"{'es' if workers != 1 else ''}.",
         docs_url=None, redoc_url=None,
     )
     app.state.runs = runs
+    app.state.run_queue = run_queue
 
-    # ---- scenarios
+    # ---- scenarios: read once, then served from memory (the cheap routes never wait for a thread)
+    load_lock = threading.Lock()  # held while a scenario is read; the cache itself is read without it
+
     def names() -> list[tuple[str, str]]:
         """The served scenarios' names and titles, read once (no YAML parsed per request)."""
         if scenarios is not None:
             return [(n, s.meta.title) for n, s in scenarios.items()]
-        with cache_lock:
-            if "names" not in cache:
-                from xuefeng.scenario import list_scenarios
+        if "names" not in cache:
+            with load_lock:
+                if "names" not in cache:
+                    from xuefeng.scenario import list_scenarios
 
-                cache["names"] = list_scenarios()
-            return cache["names"]
+                    cache["names"] = list_scenarios()
+        return cache["names"]
 
     def get_scenario(name: str) -> Scenario:
         if not _NAME_RE.match(name) or name not in {n for n, _ in names()}:
@@ -449,15 +408,23 @@ def create_app(token: str | None = None, *,
         if scenarios is not None:
             return scenarios[name]
         key = f"scenario:{name}"
-        with cache_lock:
-            if key not in cache:
-                from xuefeng.scenario import ScenarioError, load_scenario
+        if key not in cache:
+            with load_lock:
+                if key not in cache:
+                    from xuefeng.scenario import ScenarioError, load_scenario
 
-                try:
-                    cache[key] = load_scenario(name)
-                except ScenarioError as e:
-                    raise HTTPException(422, f"scenario '{name}' does not load: {e}") from None
-            return cache[key]
+                    try:
+                        cache[key] = load_scenario(name)
+                    except ScenarioError as e:
+                        raise HTTPException(422, f"scenario '{name}' does not load: {e}") from None
+        return cache[key]
+
+    async def cached(key: str, make: Callable[[], Any]) -> Any:
+        """cache[key], made by `make` in a worker thread the first time (it may read files)."""
+        if key not in cache:
+            value = await run_in_threadpool(make)
+            cache.setdefault(key, value)
+        return cache[key]
 
     # ---- errors: JSON, never a traceback
     @app.exception_handler(StarletteHTTPException)
@@ -475,47 +442,57 @@ def create_app(token: str | None = None, *,
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - bugs
         return JSONResponse({"detail": "internal error (a bug): see the server's log"}, status_code=500)
 
+    def submit(job: Job, on_start: Any = None) -> Future:
+        try:
+            return run_queue().submit(job, on_start)
+        except RuntimeError:  # the queue was shut down: the server is stopping
+            raise HTTPException(503, "the server is stopping; no new run is taken") from None
+
     # ---- pages
-    def report_html(scenario: Scenario, results: Results) -> str:
-        from xuefeng.viz.report import build_report
+    @app.get("/", response_class=HTMLResponse, responses=_html_errors(422, 503))
+    async def index(request: Request) -> Response:
+        """The report of the default scenario (one replication), made once by a worker."""
+        await cached(f"scenario:{default_name}", lambda: get_scenario(default_name))
+        with cache_lock:
+            fut = cache.get("index")
+            if fut is None:
+                fut = cache["index"] = submit(Job(default_name, 1, report_seed, summary=False))
+        try:  # shielded: a client that goes away does not cancel the job others wait for
+            out: Outcome = await asyncio.shield(asyncio.wrap_future(fut))
+        except Exception as e:  # noqa: BLE001 - the worker died or the queue stopped
+            with cache_lock:
+                if cache.get("index") is fut:
+                    del cache["index"]
+            raise HTTPException(503, f"the page could not be made now ({e}); try again") from None
+        if out.report_gz is None:
+            with cache_lock:
+                if cache.get("index") is fut:
+                    del cache["index"]  # not kept: a later request tries again
+            if out.error is not None and not out.input_error:
+                raise HTTPException(500, "internal error (a bug): see the server's log")
+            raise HTTPException(422, f"scenario '{default_name}' cannot be shown: "
+                                     f"{out.error or 'the run kept no series to replay'}")
+        return _page(request, out.report_gz)
 
-        return build_report(scenario, results, _hexmap(scenario) if use_hexmap else None)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> HTMLResponse:
-        sc = get_scenario(default_name)
-        with index_lock:
-            html = cache.get("index")
-            if html is None:
-                from xuefeng.scenario import ScenarioError
-                from xuefeng.viz.data import VizError
-
-                try:
-                    html = report_html(sc, run_fn(sc, 1, report_seed))
-                except (ScenarioError, VizError) as e:  # the scenario loads but cannot be run or shown
-                    raise HTTPException(422, f"scenario '{default_name}' cannot be shown: {e}") from None
-                cache["index"] = html
-        return HTMLResponse(html)
-
-    @app.get("/runs/{run_id}/report", response_class=HTMLResponse, include_in_schema=False)
-    def run_report(run_id: str) -> HTMLResponse:
+    @app.get("/runs/{run_id}/report", response_class=HTMLResponse, responses=_html_errors(404, 422))
+    def run_report(request: Request, run_id: Annotated[str, Path(max_length=64)]) -> Response:
+        """The report page of a finished run."""
         run = _get_run(run_id)
-        if run.status != "done" or run.results is None or run.results.series is None or run.scenario_obj is None:
+        if run.status != "done" or run.report_gz is None:
             raise HTTPException(404, f"run '{run_id}' has no report (status: {run.status})")
-        return HTMLResponse(report_html(run.scenario_obj, run.results))
+        return _page(request, run.report_gz)
 
     # ---- API
-    @app.get("/api/scenarios", response_model=list[ScenarioListItem], responses=_ERRORS)
-    def list_scenarios() -> list[ScenarioListItem]:
+    @app.get("/api/scenarios", response_model=list[ScenarioListItem], responses=_errors())
+    async def list_scenarios() -> Response:
         """Packaged scenarios."""
-        return [ScenarioListItem(name=n, title=t) for n, t in names()]
+        return Response(await cached("list-json", lambda: json.dumps(
+            [{"name": n, "title": t} for n, t in names()]).encode()), media_type="application/json")
 
-    @app.get("/api/scenarios/{name}", responses={**_ERRORS, 422: {"model": ErrorBody}})
-    def scenario_detail(name: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
-        """One scenario: meta, sides, order of battle, events and claims."""
+    def detail(name: str) -> bytes:
         sc = get_scenario(name)
         m = sc.meta
-        return {
+        return json.dumps({
             "name": m.name, "title": m.title, "description": m.description,
             "start": m.start.isoformat(), "end": m.end.isoformat(), "time_step_hours": m.time_step_hours,
             "sides": [{"id": s.id, "name": s.name, "color": s.color,
@@ -530,7 +507,15 @@ def create_app(token: str | None = None, *,
                        for e in sc.events],
             "claims": [{"id": c.id, "source": c.source, "side": c.side, "category": c.category.value,
                         "unit": c.unit, "figure": c.figure, "note": c.note} for c in sc.claims],
-        }
+        }, allow_nan=False).encode()
+
+    @app.get("/api/scenarios/{name}", responses={200: {"content": {"application/json": {
+        "schema": {"type": "object"}}}, "description": "The scenario."}, **_errors(404, 422)})
+    async def scenario_detail(name: Annotated[str, Path(max_length=64)]) -> Response:
+        """One scenario: meta, sides, order of battle, events and claims."""
+        if not _NAME_RE.match(name) or name not in {n for n, _ in await cached("names-list", names)}:
+            raise HTTPException(404, f"unknown scenario '{name}'")
+        return Response(await cached(f"detail:{name}", lambda: detail(name)), media_type="application/json")
 
     def _get_run(run_id: str) -> Run:
         if not _RUN_ID_RE.match(run_id):
@@ -541,26 +526,13 @@ def create_app(token: str | None = None, *,
             raise HTTPException(404, f"unknown run '{run_id}'")
         return run
 
-    def _execute(run: Run, scenario: Scenario) -> None:
-        run.status = "running"
-        try:
-            res = run_fn(scenario, run.replications, run.seed)
-            run.summary = _summary(res, scenario)
-            run.results = res
-            run.scenario_obj = scenario
-            run.status = "done"
-        except Exception as e:  # noqa: BLE001 - a failed run is reported, not raised
-            run.error = f"{type(e).__name__}: {e}"
-            run.status = "failed"
-        finally:
-            run.finished = dt.datetime.now(dt.timezone.utc)
-
-    @app.post("/api/runs", status_code=202, response_model=RunCreated,
-              responses={**_ERRORS, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}})
-    def create_run(req: RunRequest) -> RunCreated:
-        """Start a run in the background; poll GET /api/runs/{id}."""
+    @app.post("/api/runs", status_code=202, response_model=RunCreated, responses=_errors(404, 422, 429, 503))
+    async def create_run(req: RunRequest) -> RunCreated:
+        """Queue a run for a worker process; poll GET /api/runs/{id}."""
         name = req.scenario or default_name
-        sc = get_scenario(name)
+        if not _NAME_RE.match(name) or name not in {n for n, _ in await cached("names-list", names)}:
+            raise HTTPException(404, f"unknown scenario '{name}'")
+        sc = await cached(f"scenario:{name}", lambda: get_scenario(name))
         steps = run_steps(sc, req.overrides.end)
         if steps > MAX_RUN_STEPS:
             raise HTTPException(422, f"run too long: {steps:,} time steps to overrides.end (at most "
@@ -570,10 +542,9 @@ def create_app(token: str | None = None, *,
             raise HTTPException(422, f"run too large: {cost:,} unit-steps (replications × time steps × units; "
                                      f"at most {MAX_RUN_COST:,}): ask for fewer replications or an earlier "
                                      "overrides.end")
-        try:
-            sc = apply_overrides(sc, req.overrides)
-        except ValueError as e:
-            raise HTTPException(422, str(e)) from None
+        problems, _ = check_overrides(sc, req.overrides)
+        if problems:
+            raise HTTPException(422, "; ".join(problems))
         with runs_lock:
             pending = sum(r.status in ("queued", "running") for r in runs.values())
             if pending >= max_pending_runs:
@@ -585,11 +556,21 @@ def create_app(token: str | None = None, *,
             finished = [k for k, r in runs.items() if r.status in ("done", "failed")]
             for k in finished[: max(0, len(runs) - MAX_RUNS_KEPT)]:
                 del runs[k]
-        executor().submit(_execute, run, sc)
+
+        def started() -> None:
+            run.status = "running"
+
+        try:
+            fut = submit(Job(name, req.replications, req.seed, req.overrides), started)
+        except HTTPException:
+            with runs_lock:
+                runs.pop(run.id, None)
+            raise
+        fut.add_done_callback(run.record)
         return RunCreated(id=run.id, status="queued", url=f"/api/runs/{run.id}")
 
-    @app.get("/api/runs/{run_id}", response_model=RunStatus, responses=_ERRORS)
-    def run_status(run_id: Annotated[str, Path(max_length=64)]) -> RunStatus:
+    @app.get("/api/runs/{run_id}", response_model=RunStatus, responses=_errors(404, 422))
+    async def run_status(run_id: Annotated[str, Path(max_length=64)]) -> RunStatus:
         """Status of a run and, once done, its summary (medians and 90% intervals)."""
         return _get_run(run_id).as_status()
 
@@ -607,16 +588,3 @@ def wait_for_run(app: FastAPI, run_id: str, timeout: float = 60.0) -> Run:
             return run
         time.sleep(0.02)
     raise TimeoutError(f"run {run_id} not finished after {timeout} s")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to `host` keeps the server on this machine."""
-    import ipaddress
-
-    h = host.strip("[]")
-    if h == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
