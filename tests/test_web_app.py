@@ -140,10 +140,10 @@ def test_raw_traversal_path_404(app):
 
 
 def test_index_serves_report_and_caches(client):
-    r1 = client.get("/")
+    r1 = client.get("/report")
     assert r1.status_code == 200 and r1.headers["content-type"].startswith("text/html")
     assert 'id="map"' in r1.text and 'id="time-slider"' in r1.text
-    assert client.get("/").text == r1.text
+    assert client.get("/report").text == r1.text
     assert r1.headers["x-content-type-options"] == "nosniff"
 
 
@@ -189,7 +189,7 @@ def test_pending_runs_bounded():
 
     gate = threading.Event()
 
-    def slow_runner(scenario, n, seed):
+    def slow_runner(scenario, n, seed, **_engine):
         gate.wait(10)
         from report_fixtures import toy_results
 
@@ -209,7 +209,7 @@ def test_pending_runs_bounded():
 def test_failed_run_reports_error_not_traceback():
     from report_fixtures import toy_scenario
 
-    def broken(scenario, n, seed):
+    def broken(scenario, n, seed, **_engine):
         raise RuntimeError("engine exploded")
 
     app = create_app(scenarios={"toy": toy_scenario()}, runner=broken, use_hexmap=False)

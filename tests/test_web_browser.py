@@ -19,7 +19,7 @@ def test_served_page_replays(browser):
     with live_server(toy_app()) as base:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         watch = PageWatch(page, base + "/")
-        page.goto(base + "/")
+        page.goto(base + "/report")
         exercise_report(page, expected, "red-1d", "served")
         assert watch.blocked == [], f"the page tried to fetch: {watch.blocked}"
         assert watch.errors == [], watch.errors
@@ -29,9 +29,9 @@ def test_served_page_replays(browser):
 def test_served_page_with_token(browser):
     with live_server(toy_app(token="tok-12345678")) as base:
         page = browser.new_page()
-        r = page.goto(base + "/")
+        r = page.goto(base + "/report")
         assert r.status == 401
-        r = page.goto(base + "/?token=tok-12345678")
+        r = page.goto(base + "/report?token=tok-12345678")
         assert r.status == 200
         page.wait_for_selector("#map .unit")
         # the cookie set by the first visit carries the token from now on

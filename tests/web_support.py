@@ -12,7 +12,7 @@ from report_fixtures import toy_results, toy_scenario
 from xuefeng.web.app import create_app
 
 
-def toy_runner(scenario, replications, seed):
+def toy_runner(scenario, replications, seed, **_engine):
     return toy_results(scenario, replications=replications, seed=seed)
 
 

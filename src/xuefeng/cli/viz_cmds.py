@@ -162,18 +162,29 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, metavar="PORT", help="Port to listen on."),
         token: str | None = typer.Option(None, "--token", envvar="XUEFENG_TOKEN", metavar="SECRET",
                                          help="Secret every request must carry (Authorization: Bearer ...)."),
+        scenario_dir: list[Path] = typer.Option([], "--scenario-dir", metavar="FOLDER",
+                                                help="A scenario folder (e.g. from `xuefeng scenario new`) to offer "
+                                                     "besides the packaged ones; repeatable."),
     ) -> None:
-        """Serve the replay page and the JSON API (see /openapi.json)."""
+        """Serve the workbench (choose a scenario, seed, replications and what-ifs; run; open the report),
+        the JSON API and its documentation at /docs."""
         from xuefeng.web.app import create_app, is_loopback
+        from xuefeng.web.workbench import load_scenario_dirs
 
         if token is not None and len(token.strip()) < 8:
             fail("--token: use at least 8 characters (a long random string, e.g. from `openssl rand -hex 16`)")
         if not is_loopback(host) and token is None:
             fail(f"--host {host} would let other machines reach the server: give --token T (or set "
                  "XUEFENG_TOKEN), and every request must then send 'Authorization: Bearer T'")
+        from xuefeng.scenario import list_scenarios
+
+        try:
+            local = load_scenario_dirs(scenario_dir, taken=[n for n, _ in list_scenarios()])
+        except ValueError as e:
+            fail(str(e))
         import uvicorn
 
-        app_ = create_app(token=token)
+        app_ = create_app(token=token, local_scenarios=local)
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"serving on http://{shown}:{port}/" + ("?token=..." if token else ""))
         try:

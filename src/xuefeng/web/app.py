@@ -3,12 +3,15 @@
 `create_app(token=None, ...)` builds the ASGI app; `xuefeng serve` runs it
 with uvicorn. Routes:
 
-    GET  /                      report of the default scenario (made on demand, cached)
+    GET  /                      the workbench: choose scenario, seed, replications, what-ifs; run (web/workbench.py)
+    GET  /report                report of the default scenario (made on demand, cached)
+    GET  /docs                  the API's interactive documentation (Swagger UI, served offline)
     GET  /runs/{id}/report      report of a finished run
     GET  /api/scenarios         packaged scenarios (name, title)
     GET  /api/scenarios/{name}  one scenario: meta, sides, order of battle, events, claims
-    POST /api/runs              start a run {scenario, seed, replications, overrides} -> {id}
-    GET  /api/runs/{id}         its status and, when done, its summary
+    GET  /api/scenarios/{name}/whatifs  its named what-ifs (whatifs.yaml)
+    POST /api/runs              start a run {scenario, seed, replications, whatifs, overrides} -> {id}
+    GET  /api/runs/{id}         its status, progress and, when done, its summary
     GET  /openapi.json          the API's description
 
 Safety rules (they hold for every route):
@@ -50,6 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xuefeng.results.model import Results
 from xuefeng.scenario.schema import Scenario
+from xuefeng.web.workbench import named_setup, packaged_whatifs, workbench_router
 
 #: Largest request body accepted (bytes); larger ones get 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -67,6 +71,8 @@ MAX_RUN_STEPS = 2922
 MAX_RUNS_KEPT = 32
 #: Most ids in one override list.
 MAX_OVERRIDE_ITEMS = 500
+#: Most named what-ifs one run may combine.
+MAX_WHATIFS = 16
 MAX_SEED = 2**63 - 1
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 TOKEN_COOKIE = "xuefeng_token"
@@ -76,7 +82,9 @@ _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", min_length=1, max_length=64)]
 
-Runner = Callable[[Scenario, int, int], Results]
+#: `runner(scenario, replications, seed, *, params, config, progress)`: params/config are the
+#: engine parameters and settings (what-ifs may change them); `progress(done, total)` after each step.
+Runner = Callable[..., Results]
 
 
 # --------------------------------------------------------------------------- API models
@@ -107,6 +115,10 @@ class RunRequest(BaseModel):
     replications: int = Field(default=1, ge=1, le=MAX_REPLICATIONS,
                               description=f"1 to {MAX_REPLICATIONS} replications.")
     overrides: Overrides = Field(default_factory=Overrides)
+    # -- workbench: named what-ifs (the scenario's whatifs.yaml), applied before `overrides`
+    whatifs: list[Identifier] = Field(default_factory=list, max_length=MAX_WHATIFS,
+                                      description="Named what-ifs of the scenario (GET /api/scenarios/{name}/whatifs), "
+                                                  "applied in order before `overrides`.")
 
 
 class RunCreated(BaseModel):
@@ -127,6 +139,10 @@ class RunStatus(BaseModel):
     error: str | None = None
     summary: dict[str, Any] | None = None
     report_url: str | None = None
+    # -- workbench
+    whatifs: list[str] = Field(default_factory=list)
+    progress: float = Field(default=0.0, ge=0.0, le=1.0,
+                            description="Share of the run's time steps simulated so far (1 when done).")
 
 
 class ScenarioListItem(BaseModel):
@@ -163,6 +179,8 @@ class Run:
     summary: dict[str, Any] | None = None
     results: Results | None = field(default=None, repr=False)
     scenario_obj: Scenario | None = field(default=None, repr=False)
+    whatifs: list[str] = field(default_factory=list)
+    progress: float = 0.0
 
     def as_status(self) -> RunStatus:
         return RunStatus(
@@ -173,6 +191,7 @@ class Run:
             error=self.error, summary=self.summary,
             report_url=f"/runs/{self.id}/report" if self.status == "done" and self.results is not None
             and self.results.series is not None else None,
+            whatifs=self.whatifs, progress=1.0 if self.status == "done" else min(1.0, self.progress),
         )
 
 
@@ -237,10 +256,12 @@ def run_cost(scenario: Scenario, replications: int, end: dt.datetime | None) -> 
     return replications * run_steps(scenario, end) * max(1, len(scenario.units))
 
 
-def _default_runner(scenario: Scenario, replications: int, seed: int) -> Results:
+def _default_runner(scenario: Scenario, replications: int, seed: int, *, params: Any = None, config: Any = None,
+                    progress: Callable[[int, int], None] | None = None) -> Results:
     from xuefeng.engine import simulate  # the web layer calls the engine's public entry only
 
-    return simulate(scenario, replications=replications, seed=seed, keep_series=1)
+    return simulate(scenario, replications=replications, seed=seed, keep_series=1, params=params, config=config,
+                    progress=progress)
 
 
 def _summary(results: Results, scenario: Scenario) -> dict[str, Any]:
@@ -374,7 +395,9 @@ def create_app(token: str | None = None, *,
                max_body_bytes: int = MAX_BODY_BYTES,
                max_pending_runs: int = MAX_PENDING_RUNS,
                report_seed: int = 0,
-               extra_hosts: Iterable[str] = ()) -> FastAPI:
+               extra_hosts: Iterable[str] = (),
+               local_scenarios: Mapping[str, Any] | None = None,
+               whatifs: Mapping[str, Mapping[str, Any]] | None = None) -> FastAPI:
     """The ASGI app.
 
     token: if given, every request must carry it (see module docstring).
@@ -385,6 +408,9 @@ def create_app(token: str | None = None, *,
     use_hexmap: draw the report's terrain as hex cells (else the scenario's terrain polygons).
     extra_hosts: Host names accepted besides loopback ones when there is no token
         (e.g. a name this machine is reached by through a local proxy).
+    local_scenarios: name → `workbench.LocalScenario` (scenario folders given to `serve
+        --scenario-dir`), served besides the others.
+    whatifs: scenario name → {what-if name → WhatIf} (default: each scenario's whatifs.yaml).
     """
     if token is not None and not token.strip():
         raise ValueError("token must not be empty")
@@ -432,20 +458,25 @@ def create_app(token: str | None = None, *,
     app.state.runs = runs
 
     # ---- scenarios
+    local = dict(local_scenarios or {})
+
     def names() -> list[tuple[str, str]]:
         """The served scenarios' names and titles, read once (no YAML parsed per request)."""
+        own = [(n, ls.scenario.meta.title) for n, ls in local.items()]
         if scenarios is not None:
-            return [(n, s.meta.title) for n, s in scenarios.items()]
+            return [(n, s.meta.title) for n, s in scenarios.items()] + own
         with cache_lock:
             if "names" not in cache:
                 from xuefeng.scenario import list_scenarios
 
                 cache["names"] = list_scenarios()
-            return cache["names"]
+            return cache["names"] + own
 
     def get_scenario(name: str) -> Scenario:
         if not _NAME_RE.match(name) or name not in {n for n, _ in names()}:
             raise HTTPException(404, f"unknown scenario '{name}'")
+        if name in local:
+            return local[name].scenario
         if scenarios is not None:
             return scenarios[name]
         key = f"scenario:{name}"
@@ -481,7 +512,7 @@ def create_app(token: str | None = None, *,
 
         return build_report(scenario, results, _hexmap(scenario) if use_hexmap else None)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
         sc = get_scenario(default_name)
         with index_lock:
@@ -541,10 +572,14 @@ def create_app(token: str | None = None, *,
             raise HTTPException(404, f"unknown run '{run_id}'")
         return run
 
-    def _execute(run: Run, scenario: Scenario) -> None:
+    def _execute(run: Run, scenario: Scenario, params: Any = None, config: Any = None) -> None:
         run.status = "running"
+
+        def progress(done: int, total: int) -> None:
+            run.progress = done / total if total else 0.0
+
         try:
-            res = run_fn(scenario, run.replications, run.seed)
+            res = run_fn(scenario, run.replications, run.seed, params=params, config=config, progress=progress)
             run.summary = _summary(res, scenario)
             run.results = res
             run.scenario_obj = scenario
@@ -570,6 +605,10 @@ def create_app(token: str | None = None, *,
             raise HTTPException(422, f"run too large: {cost:,} unit-steps (replications × time steps × units; "
                                      f"at most {MAX_RUN_COST:,}): ask for fewer replications or an earlier "
                                      "overrides.end")
+        params = config = None
+        if req.whatifs:  # workbench: the named what-ifs first (they may change engine parameters too)
+            setup = named_setup(sc, whatifs_of(name), req.whatifs)
+            sc, params, config = setup.scenario, setup.params, setup.config
         try:
             sc = apply_overrides(sc, req.overrides)
         except ValueError as e:
@@ -580,18 +619,36 @@ def create_app(token: str | None = None, *,
                 raise HTTPException(429, f"{pending} runs are queued or running; wait for one to finish")
             run = Run(id=uuid.uuid4().hex, scenario=name, seed=req.seed, replications=req.replications,
                       overrides=req.overrides.model_dump(mode="json", exclude_defaults=True),
-                      created=dt.datetime.now(dt.timezone.utc))
+                      created=dt.datetime.now(dt.timezone.utc), whatifs=list(req.whatifs))
             runs[run.id] = run
             finished = [k for k, r in runs.items() if r.status in ("done", "failed")]
             for k in finished[: max(0, len(runs) - MAX_RUNS_KEPT)]:
                 del runs[k]
-        executor().submit(_execute, run, sc)
+        executor().submit(_execute, run, sc, params, config)
         return RunCreated(id=run.id, status="queued", url=f"/api/runs/{run.id}")
 
     @app.get("/api/runs/{run_id}", response_model=RunStatus, responses=_ERRORS)
     def run_status(run_id: Annotated[str, Path(max_length=64)]) -> RunStatus:
         """Status of a run and, once done, its summary (medians and 90% intervals)."""
         return _get_run(run_id).as_status()
+
+    # ---- the workbench page, its what-if list and the offline API docs (web/workbench.py)
+    def whatifs_of(name: str) -> Mapping[str, Any]:
+        get_scenario(name)  # 404 for unknown names
+        if whatifs is not None:
+            return whatifs.get(name, {})
+        if name in local:
+            return local[name].whatifs
+        if scenarios is not None:
+            return {}
+        key = f"whatifs:{name}"
+        with cache_lock:
+            if key not in cache:
+                cache[key] = packaged_whatifs(name)
+            return cache[key]
+
+    app.include_router(workbench_router(whatifs_of, openapi_url=app.openapi_url or "/openapi.json",
+                                        title=app.title))
 
     app.add_middleware(GuardMiddleware, token=token, max_body=max_body_bytes,
                        extra_hosts=frozenset(h.lower() for h in extra_hosts))
