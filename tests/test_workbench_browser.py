@@ -51,6 +51,7 @@ def test_workbench_runs_a_small_ensemble(browser, scenario_dir):
         options = page.locator("#scenario option").all_inner_texts()
         assert any("(west-hunan-1945)" in o for o in options), options  # the packaged ones
         assert any("(mini)" in o for o in options), options  # and the folder given to the server
+        assert page.eval_on_selector("#scenario", "e => e.value") == "west-hunan-1945"  # the default first
         page.select_option("#scenario", "mini")
         page.wait_for_selector('#whatifs input[value="no-blue-air"]')
         page.wait_for_selector(f'#remove-units input[value="{REMOVED}"]', state="attached")

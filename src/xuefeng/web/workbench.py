@@ -151,13 +151,15 @@ window.ui = SwaggerUIBundle(cfg);
 
 
 def workbench_router(whatifs_of: Callable[[str], Mapping[str, Any]], *, openapi_url: str,
-                     title: str) -> APIRouter:
-    """The workbench's routes; `whatifs_of(name)` gives a served scenario's named what-ifs (404 if unknown)."""
+                     title: str, default_scenario: str) -> APIRouter:
+    """The workbench's routes; `whatifs_of(name)` gives a served scenario's named what-ifs (404 if
+    unknown); the page starts on `default_scenario`."""
     router = APIRouter()
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     def workbench() -> HTMLResponse:
-        return HTMLResponse(_static("workbench.html").decode("utf-8"))
+        page = _static("workbench.html").decode("utf-8")
+        return HTMLResponse(page.replace("<body>", f'<body data-default-scenario="{html.escape(default_scenario)}">', 1))
 
     for url, (fname, media) in PAGE_FILES.items():
         def serve_file(fname: str = fname, media: str = media) -> Response:

@@ -210,6 +210,8 @@ async function init() {
       o.textContent = s.title + " (" + s.name + ")";
       sel.appendChild(o);
     }
+    const preferred = document.body.dataset.defaultScenario;
+    if (list.some((s) => s.name === preferred)) sel.value = preferred;
     if (list.length) await loadScenario(sel.value);
     document.body.dataset.ready = "true";
   } catch (e) {
