@@ -648,7 +648,8 @@ def create_app(token: str | None = None, *,
             return cache[key]
 
     app.include_router(workbench_router(whatifs_of, openapi_url=app.openapi_url or "/openapi.json",
-                                        title=app.title, default_scenario=default_name))
+                                        title=app.title, default_scenario=default_name,
+                                        responses={**_ERRORS, 422: {"model": ErrorBody}}))
 
     app.add_middleware(GuardMiddleware, token=token, max_body=max_body_bytes,
                        extra_hosts=frozenset(h.lower() for h in extra_hosts))

@@ -151,9 +151,10 @@ window.ui = SwaggerUIBundle(cfg);
 
 
 def workbench_router(whatifs_of: Callable[[str], Mapping[str, Any]], *, openapi_url: str,
-                     title: str, default_scenario: str) -> APIRouter:
+                     title: str, default_scenario: str,
+                     responses: dict[int | str, dict[str, Any]] | None = None) -> APIRouter:
     """The workbench's routes; `whatifs_of(name)` gives a served scenario's named what-ifs (404 if
-    unknown); the page starts on `default_scenario`."""
+    unknown); the page starts on `default_scenario`; `responses`: the app's documented error answers."""
     router = APIRouter()
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -166,7 +167,7 @@ def workbench_router(whatifs_of: Callable[[str], Mapping[str, Any]], *, openapi_
             return Response(_static(fname), media_type=media)
         router.add_api_route(f"/{url}", serve_file, methods=["GET"], include_in_schema=False)
 
-    @router.get("/api/scenarios/{name}/whatifs", response_model=list[WhatIfItem])
+    @router.get("/api/scenarios/{name}/whatifs", response_model=list[WhatIfItem], responses=responses)
     def scenario_whatifs(name: Annotated[str, PathParam(max_length=64)]) -> list[WhatIfItem]:
         """The scenario's named what-ifs (its whatifs.yaml): give their names as `whatifs` in POST /api/runs."""
         return [WhatIfItem(name=n, title=w.title, note=w.note) for n, w in whatifs_of(name).items()]
