@@ -66,7 +66,7 @@ def test_default_app_serves_default_scenario_report():
     app = create_app()
     with TestClient(app, base_url="http://127.0.0.1") as c:
         assert DEFAULT_SCENARIO in [s["name"] for s in c.get("/api/scenarios").json()]
-        r = c.get("/")
+        r = c.get("/report")
         assert r.status_code == 200 and 'id="map"' in r.text and 'class="hex ' in r.text
         rid = c.post("/api/runs", json={"replications": 2, "seed": 1}).json()["id"]
         run = wait_for_run(app, rid, timeout=120)

@@ -143,10 +143,10 @@ def test_raw_traversal_path_404(app):
 
 
 def test_index_serves_report_and_caches(client):
-    r1 = client.get("/")
+    r1 = client.get("/report")
     assert r1.status_code == 200 and r1.headers["content-type"].startswith("text/html")
     assert 'id="map"' in r1.text and 'id="time-slider"' in r1.text
-    assert client.get("/").text == r1.text
+    assert client.get("/report").text == r1.text
     assert r1.headers["x-content-type-options"] == "nosniff"
 
 
@@ -242,7 +242,7 @@ def test_every_answered_status_is_in_openapi(tmp_path):
             seen.add(("post", "/api/runs", r.status_code))
             rid = r.json()["id"]
             wait_for_run(app, rid)
-            pages = [("/", "/"), ("/runs/{run_id}/report", f"/runs/{rid}/report"),
+            pages = [("/report", "/report"), ("/runs/{run_id}/report", f"/runs/{rid}/report"),
                      ("/api/scenarios", "/api/scenarios"), ("/api/scenarios/{name}", "/api/scenarios/toy"),
                      ("/api/runs/{run_id}", f"/api/runs/{rid}")]
             for template, url in pages:

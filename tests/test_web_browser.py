@@ -19,7 +19,7 @@ def test_served_page_replays(browser):
     with live_server(toy_app()) as base:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         watch = PageWatch(page, base + "/")
-        page.goto(base + "/")
+        page.goto(base + "/report")
         exercise_report(page, expected, "red-1d", "served")
         assert watch.blocked == [], f"the page tried to fetch: {watch.blocked}"
         assert watch.errors == [], watch.errors
@@ -33,10 +33,10 @@ def test_served_page_with_token(browser):
         page = browser.new_page()
         urls: list[str] = []
         page.on("request", lambda req: urls.append(req.url))
-        r = page.goto(base + "/")
+        r = page.goto(base + "/report")
         assert r.status == 401
-        assert page.goto(base + "/?token=" + token).status == 401  # not accepted in a URL
-        page.goto(base + "/")
+        assert page.goto(base + "/report?token=" + token).status == 401  # not accepted in a URL
+        page.goto(base + "/report")
         page.fill("#token", "wrong-token")
         page.click("button[type=submit]")
         page.wait_for_function("document.getElementById('token-message').textContent.length > 0")

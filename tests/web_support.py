@@ -16,7 +16,7 @@ from report_fixtures import toy_results, toy_scenario
 from xuefeng.web.app import create_app
 
 
-def toy_runner(scenario, replications, seed):
+def toy_runner(scenario, replications, seed, **_engine):
     return toy_results(scenario, replications=replications, seed=seed)
 
 
@@ -24,7 +24,7 @@ def toy_runner(scenario, replications, seed):
 GATE_WAIT_S = 60
 
 
-def gated_runner(gate: str, scenario, replications, seed):
+def gated_runner(gate: str, scenario, replications, seed, **_engine):
     """The toy runner, held until the file `gate` exists; it first creates `gate.started.<seed>`
     holding its pid, so a test sees which runs a worker has started. Use with functools.partial."""
     from pathlib import Path
@@ -40,15 +40,42 @@ def gated_runner(gate: str, scenario, replications, seed):
 DYING_SEED = 13
 
 
-def dying_runner(scenario, replications, seed):
+def dying_runner(scenario, replications, seed, **_engine):
     """The toy runner, except that seed DYING_SEED kills the worker process (as an OOM kill would)."""
     if seed == DYING_SEED:
         os._exit(1)
     return toy_runner(scenario, replications, seed)
 
 
-def broken_runner(scenario, replications, seed):
+def broken_runner(scenario, replications, seed, **_engine):
     raise RuntimeError("engine exploded")
+
+
+def recording_runner(record: str, scenario, replications, seed, *, params=None, config=None, progress=None):
+    """The toy runner that appends to the file `record` one JSON line of what it was given (the
+    last unit's infantry, the medical base incidence or None for the engine's defaults) and
+    reports its progress. Use with functools.partial."""
+    import json
+
+    with open(record, "a") as f:
+        f.write(json.dumps({"last_infantry": scenario.units[-1].strength.infantry,
+                            "incidence": None if params is None else params.medical.base_incidence_per_day})
+                + "\n")
+    if progress is not None:
+        progress(1, 2)
+        progress(2, 2)
+    return toy_runner(scenario, replications, seed)
+
+
+def halfway_runner(gate: str, scenario, replications, seed, *, progress=None, **_engine):
+    """Reports a quarter of its steps done, then waits for the file `gate` (functools.partial)."""
+    from pathlib import Path
+
+    progress(1, 4)
+    deadline = time.monotonic() + GATE_WAIT_S
+    while not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return toy_runner(scenario, replications, seed)
 
 
 def toy_app(token: str | None = None, runner=toy_runner, **kw):

@@ -169,12 +169,17 @@ def register(app: typer.Typer) -> None:
             help="Worker processes running runs at once, beside the server (default 1; more runs wait in "
                  "a queue). Capped by the usable CPU cores."),
         force_workers: bool = typer.Option(False, "--force-workers", help="Start more workers than CPU cores."),
+        scenario_dir: list[Path] = typer.Option([], "--scenario-dir", metavar="FOLDER",
+                                                help="A scenario folder (e.g. from `xuefeng scenario new`) to offer "
+                                                     "besides the packaged ones; repeatable."),
     ) -> None:
-        """Serve the replay page and the JSON API (see /openapi.json and docs/server.md).
+        """Serve the workbench (choose a scenario, seed, replications and what-ifs; run; open the report),
+        the JSON API and its documentation at /docs (docs/server.md, docs/workbench.md).
 
         Runs execute in worker processes, never in the server's; they end with the server."""
         from xuefeng.web.app import create_app, is_loopback
         from xuefeng.web.runs import DEFAULT_WORKERS
+        from xuefeng.web.workbench import load_scenario_dirs
 
         if token is not None and len(token.strip()) < 8:
             fail("--token: use at least 8 characters (a long random string, e.g. from `openssl rand -hex 16`)")
@@ -186,11 +191,17 @@ def register(app: typer.Typer) -> None:
             from xuefeng.cli.ensemble_cmds import local_workers
 
             k = local_workers(workers, None, force_workers)
+        from xuefeng.scenario import list_scenarios
+
+        try:
+            local = load_scenario_dirs(scenario_dir, taken=[n for n, _ in list_scenarios()])
+        except ValueError as e:
+            fail(str(e))
         import uvicorn
 
         from xuefeng.web.auth import log_config
 
-        app_ = create_app(token=token, workers=k)
+        app_ = create_app(token=token, workers=k, local_scenarios=local)
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"serving on http://{shown}:{port}/ ({k} run worker{'s' if k != 1 else ''})"
                    + ("; send the token in a header, a browser asks for it" if token else ""))

@@ -3,12 +3,15 @@
 `create_app(token=None, ...)` builds the ASGI app; `xuefeng serve` runs it
 with uvicorn. Routes:
 
-    GET  /                      report of the default scenario (made once by a worker, cached)
+    GET  /                      the workbench: choose scenario, seed, replications, what-ifs; run (web/workbench.py)
+    GET  /report                report of the default scenario (made once by a worker, cached)
+    GET  /docs                  the API's interactive documentation (Swagger UI, served offline)
     GET  /runs/{id}/report      report of a finished run
-    GET  /api/scenarios         packaged scenarios (name, title)
+    GET  /api/scenarios         served scenarios (name, title)
     GET  /api/scenarios/{name}  one scenario: meta, sides, order of battle, events, claims
-    POST /api/runs              queue a run {scenario, seed, replications, overrides} -> {id}
-    GET  /api/runs/{id}         its status (queued, running, done, failed) and, when done, its summary
+    GET  /api/scenarios/{name}/whatifs  its named what-ifs (whatifs.yaml)
+    POST /api/runs              queue a run {scenario, seed, replications, whatifs, overrides} -> {id}
+    GET  /api/runs/{id}         its status (queued, running, done, failed), progress and, when done, its summary
     GET  /openapi.json          the API's description; every status code a route can answer is in it
 
 Runs execute in worker processes (`xuefeng.web.runs`: `workers` of them, 1 by
@@ -60,6 +63,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from xuefeng.scenario.schema import Scenario
 from xuefeng.web.auth import LOOPBACK_HOSTS, GuardMiddleware, is_loopback
 from xuefeng.web.runs import DEFAULT_WORKERS, Job, Outcome, Runner, RunQueue
+from xuefeng.web.workbench import packaged_whatifs, workbench_router
 
 __all__ = ["LOOPBACK_HOSTS", "create_app", "is_loopback", "wait_for_run"]
 
@@ -79,6 +83,8 @@ MAX_RUN_STEPS = 2922
 MAX_RUNS_KEPT = 32
 #: Most ids in one override list.
 MAX_OVERRIDE_ITEMS = 500
+#: Most named what-ifs one run may combine.
+MAX_WHATIFS = 16
 MAX_SEED = 2**63 - 1
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
@@ -117,6 +123,9 @@ class RunRequest(BaseModel):
     replications: int = Field(default=1, ge=1, le=MAX_REPLICATIONS,
                               description=f"1 to {MAX_REPLICATIONS} replications.")
     overrides: Overrides = Field(default_factory=Overrides)
+    whatifs: list[Identifier] = Field(default_factory=list, max_length=MAX_WHATIFS,
+                                      description="Named what-ifs of the scenario (GET /api/scenarios/{name}/whatifs), "
+                                                  "applied in order before `overrides`.")
 
 
 class RunCreated(BaseModel):
@@ -137,6 +146,9 @@ class RunStatus(BaseModel):
     error: str | None = None
     summary: dict[str, Any] | None = None
     report_url: str | None = None
+    whatifs: list[str] = Field(default_factory=list)
+    progress: float = Field(default=0.0, ge=0.0, le=1.0,
+                            description="Share of the run's time steps simulated so far (1 when done).")
 
 
 class ScenarioListItem(BaseModel):
@@ -193,6 +205,9 @@ class Run:
     report_gz: bytes | None = field(default=None, repr=False)
     #: pid of the worker process that ran it
     worker_pid: int | None = None
+    whatifs: list[str] = field(default_factory=list)
+    #: share of the time steps simulated, as the worker reports it
+    progress: float = 0.0
 
     def as_status(self) -> RunStatus:
         return RunStatus(
@@ -202,6 +217,7 @@ class Run:
             finished=self.finished.isoformat(timespec="seconds") if self.finished else None,
             error=self.error, summary=self.summary,
             report_url=f"/runs/{self.id}/report" if self.status == "done" and self.report_gz is not None else None,
+            whatifs=self.whatifs, progress=1.0 if self.status == "done" else min(1.0, self.progress),
         )
 
     def record(self, fut: Future) -> None:
@@ -321,20 +337,27 @@ def create_app(token: str | None = None, *,
                max_pending_runs: int = MAX_PENDING_RUNS,
                report_seed: int = 0,
                extra_hosts: Iterable[str] = (),
-               workers: int = DEFAULT_WORKERS) -> FastAPI:
+               workers: int = DEFAULT_WORKERS,
+               local_scenarios: Mapping[str, Any] | None = None,
+               whatifs: Mapping[str, Mapping[str, Any]] | None = None) -> FastAPI:
     """The ASGI app.
 
     token: if given, every request must carry it in a header (see module docstring).
     scenarios: name → Scenario to serve (default: the packaged scenarios, loaded on demand,
         once by the server and once by each worker).
     default_scenario: the one GET / shows (default: the package's default scenario).
-    runner: `(scenario, replications, seed) -> Results`, run in a worker process, so a
+    runner: `(scenario, replications, seed, *, params, config, progress) -> Results` (params and
+        config: the engine parameters and settings, which what-ifs may change; progress(done,
+        total) after each step), run in a worker process, so a
         module-level function (picklable); default: the engine, keeping one replication's
         series for the replay.
     use_hexmap: draw the report's terrain as hex cells (else the scenario's terrain polygons).
     extra_hosts: Host names accepted besides loopback ones when there is no token
         (e.g. a name this machine is reached by through a local proxy).
     workers: worker processes running runs at once (more wait in the queue).
+    local_scenarios: name → `workbench.LocalScenario` (scenario folders given to `serve
+        --scenario-dir`), served besides the others; workers load them from their folders.
+    whatifs: scenario name → {what-if name → WhatIf} (default: each scenario's whatifs.yaml).
 
     The workers are spawned: a script that calls this and serves the app needs the usual
     `if __name__ == "__main__":` guard (each worker imports the main module).
@@ -390,21 +413,26 @@ def create_app(token: str | None = None, *,
     # ---- scenarios: read once, then served from memory (the cheap routes never wait for a thread)
     load_lock = threading.Lock()  # held while a scenario is read; the cache itself is read without it
 
+    local = dict(local_scenarios or {})
+    own = [(n, ls.scenario.meta.title) for n, ls in local.items()]
+
     def names() -> list[tuple[str, str]]:
         """The served scenarios' names and titles, read once (no YAML parsed per request)."""
         if scenarios is not None:
-            return [(n, s.meta.title) for n, s in scenarios.items()]
+            return [(n, s.meta.title) for n, s in scenarios.items()] + own
         if "names" not in cache:
             with load_lock:
                 if "names" not in cache:
                     from xuefeng.scenario import list_scenarios
 
-                    cache["names"] = list_scenarios()
+                    cache["names"] = list_scenarios() + own
         return cache["names"]
 
     def get_scenario(name: str) -> Scenario:
         if not _NAME_RE.match(name) or name not in {n for n, _ in names()}:
             raise HTTPException(404, f"unknown scenario '{name}'")
+        if name in local:
+            return local[name].scenario
         if scenarios is not None:
             return scenarios[name]
         key = f"scenario:{name}"
@@ -442,14 +470,14 @@ def create_app(token: str | None = None, *,
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - bugs
         return JSONResponse({"detail": "internal error (a bug): see the server's log"}, status_code=500)
 
-    def submit(job: Job, on_start: Any = None) -> Future:
+    def submit(job: Job, on_start: Any = None, on_progress: Any = None) -> Future:
         try:
-            return run_queue().submit(job, on_start)
+            return run_queue().submit(job, on_start, on_progress)
         except RuntimeError:  # the queue was shut down: the server is stopping
             raise HTTPException(503, "the server is stopping; no new run is taken") from None
 
     # ---- pages
-    @app.get("/", response_class=HTMLResponse, responses=_html_errors(422, 503))
+    @app.get("/report", response_class=HTMLResponse, responses=_html_errors(422, 503))
     async def index(request: Request) -> Response:
         """The report of the default scenario (one replication), made once by a worker."""
         await cached(f"scenario:{default_name}", lambda: get_scenario(default_name))
@@ -545,13 +573,18 @@ def create_app(token: str | None = None, *,
         problems, _ = check_overrides(sc, req.overrides)
         if problems:
             raise HTTPException(422, "; ".join(problems))
+        known = await cached(f"whatifs:{name}", lambda: whatifs_of(name))
+        unknown = [w for w in req.whatifs if w not in known]
+        if unknown:  # applied and checked by the worker: the handler only knows their names
+            raise HTTPException(422, f"whatifs: unknown what-if '{unknown[0]}' for scenario '{name}' "
+                                     f"(known: {', '.join(known) or 'none'})")
         with runs_lock:
             pending = sum(r.status in ("queued", "running") for r in runs.values())
             if pending >= max_pending_runs:
                 raise HTTPException(429, f"{pending} runs are queued or running; wait for one to finish")
             run = Run(id=uuid.uuid4().hex, scenario=name, seed=req.seed, replications=req.replications,
                       overrides=req.overrides.model_dump(mode="json", exclude_defaults=True),
-                      created=dt.datetime.now(dt.timezone.utc))
+                      created=dt.datetime.now(dt.timezone.utc), whatifs=list(req.whatifs))
             runs[run.id] = run
             finished = [k for k, r in runs.items() if r.status in ("done", "failed")]
             for k in finished[: max(0, len(runs) - MAX_RUNS_KEPT)]:
@@ -560,8 +593,14 @@ def create_app(token: str | None = None, *,
         def started() -> None:
             run.status = "running"
 
+        def progressed(share: float) -> None:
+            run.progress = share
+
+        source = str(local[name].path) if name in local else name
+        job = Job(source, req.replications, req.seed, req.overrides, id=run.id,
+                  whatifs=tuple(known[w] for w in req.whatifs))
         try:
-            fut = submit(Job(name, req.replications, req.seed, req.overrides), started)
+            fut = submit(job, started, progressed)
         except HTTPException:
             with runs_lock:
                 runs.pop(run.id, None)
@@ -573,6 +612,26 @@ def create_app(token: str | None = None, *,
     async def run_status(run_id: Annotated[str, Path(max_length=64)]) -> RunStatus:
         """Status of a run and, once done, its summary (medians and 90% intervals)."""
         return _get_run(run_id).as_status()
+
+    # ---- the workbench page, its what-if list and the offline API docs (web/workbench.py)
+    def whatifs_of(name: str) -> Mapping[str, Any]:
+        get_scenario(name)  # 404 for unknown names
+        if whatifs is not None:
+            return whatifs.get(name, {})
+        if name in local:
+            return local[name].whatifs
+        if scenarios is not None:
+            return {}
+        key = f"whatifs:{name}"
+        if key not in cache:
+            with load_lock:
+                if key not in cache:
+                    cache[key] = packaged_whatifs(name)
+        return cache[key]
+
+    app.include_router(workbench_router(whatifs_of, openapi_url=app.openapi_url or "/openapi.json",
+                                        title=app.title, default_scenario=default_name,
+                                        responses=_errors(404, 422)))
 
     app.add_middleware(GuardMiddleware, token=token, max_body=max_body_bytes,
                        extra_hosts=frozenset(h.lower() for h in extra_hosts))

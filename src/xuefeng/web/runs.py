@@ -21,6 +21,9 @@ report and sends back just that.
 - A worker that dies (killed, out of memory) fails the runs in progress with a
   message (the executor cannot tell which worker held which) and the pool is
   rebuilt for the next one.
+- A worker reports each run's progress (the share of its time steps simulated)
+  on a queue the server reads in a thread of its own, at most every
+  `PROGRESS_STEP` of the run.
 """
 
 from __future__ import annotations
@@ -42,8 +45,11 @@ from typing import Any
 DEFAULT_WORKERS = 1
 #: gzip level of the stored report pages (a West Hunan report: 0.76 MB of HTML, 0.11 MB stored).
 REPORT_GZIP_LEVEL = 6
+#: A worker reports a run's progress when it has grown by this share of its time steps.
+PROGRESS_STEP = 0.02
 
-Runner = Callable[[Any, int, int], Any]
+#: `runner(scenario, replications, seed, *, params, config, progress)` -> Results
+Runner = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,10 @@ class Job:
     overrides: Any = None  # xuefeng.web.app.Overrides
     summary: bool = True
     report: bool = True
+    #: the run's id, for its progress reports (None: none sent)
+    id: str | None = None
+    #: named what-ifs (xuefeng.analysis.whatif.WhatIf), applied in order before the overrides
+    whatifs: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,20 +86,22 @@ _SCENARIOS: Mapping[str, Any] | None = None
 _LOADED: dict[str, Any] = {}
 _RUNNER: Runner | None = None
 _USE_HEXMAP = True
+_PROGRESS: Any = None  # the server's progress queue
 
 
 def _init_worker(scenarios: Mapping[str, Any] | None, runner: Runner | None, use_hexmap: bool,
-                 parent_pid: int) -> None:
-    global _SCENARIOS, _RUNNER, _USE_HEXMAP
+                 parent_pid: int, progress: Any = None) -> None:
+    global _SCENARIOS, _RUNNER, _USE_HEXMAP, _PROGRESS
     from xuefeng.analysis.lifeline import tie_to_parent
 
     tie_to_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _SCENARIOS, _RUNNER, _USE_HEXMAP = scenarios, runner, use_hexmap
+    _SCENARIOS, _RUNNER, _USE_HEXMAP, _PROGRESS = scenarios, runner, use_hexmap, progress
 
 
 def _scenario(name: str) -> Any:
-    if _SCENARIOS is not None:
+    """A served scenario: from the app's mapping, else by name or folder (loaded once)."""
+    if _SCENARIOS is not None and name in _SCENARIOS:
         return _SCENARIOS[name]
     if name not in _LOADED:  # parsed once per worker, not per run
         from xuefeng.scenario import load_scenario
@@ -98,22 +110,49 @@ def _scenario(name: str) -> Any:
     return _LOADED[name]
 
 
-def _default_runner(scenario: Any, replications: int, seed: int) -> Any:
+def _default_runner(scenario: Any, replications: int, seed: int, *, params: Any = None, config: Any = None,
+                    progress: Callable[[int, int], None] | None = None) -> Any:
     from xuefeng.engine import simulate  # the web layer calls the engine's public entry only
 
-    return simulate(scenario, replications=replications, seed=seed, keep_series=1)
+    return simulate(scenario, replications=replications, seed=seed, keep_series=1, params=params, config=config,
+                    progress=progress)
+
+
+def _reporter(job_id: str | None) -> Callable[[int, int], None] | None:
+    """progress(done, total) that sends (job id, share) to the server every PROGRESS_STEP."""
+    if job_id is None or _PROGRESS is None:
+        return None
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        share = done / total if total else 0.0
+        if share - last[0] >= PROGRESS_STEP:
+            last[0] = share
+            try:
+                _PROGRESS.put_nowait((job_id, share))
+            except Exception:  # noqa: BLE001 - progress is a courtesy, never a failure
+                pass
+
+    return progress
 
 
 def run_job(job: Job) -> Outcome:
     """Run one job in this (worker) process; every failure becomes an Outcome with an error."""
+    from xuefeng.analysis.whatif import Setup, apply_whatif, preflight
     from xuefeng.scenario import ScenarioError
     from xuefeng.viz.data import VizError
     from xuefeng.web.app import Overrides, apply_overrides
 
     pid = os.getpid()
     try:
-        sc = apply_overrides(_scenario(job.scenario), job.overrides or Overrides())
-        results = (_RUNNER or _default_runner)(sc, job.replications, job.seed)
+        setup = Setup.baseline(_scenario(job.scenario))
+        for w in job.whatifs:  # the one override mechanism every command uses
+            setup = apply_whatif(setup, w)
+        if job.whatifs:
+            preflight(setup, "whatifs")
+        sc = apply_overrides(setup.scenario, job.overrides or Overrides())
+        results = (_RUNNER or _default_runner)(sc, job.replications, job.seed, params=setup.params,
+                                               config=setup.config, progress=_reporter(job.id))
         summary = None
         if job.summary:
             from xuefeng.analysis.summary import json_safe, summarise
@@ -146,8 +185,9 @@ def _report_html(scenario: Any, results: Any) -> str:
 class RunQueue:
     """A FIFO of jobs fed to at most `workers` worker processes.
 
-    `submit(job, on_start)` returns a Future of the job's Outcome at once; `on_start()` is
-    called when the job is handed to a worker. Nothing here blocks a request handler.
+    `submit(job, on_start, on_progress)` returns a Future of the job's Outcome at once;
+    `on_start()` is called when the job is handed to a worker, `on_progress(share)` as the
+    worker reports (for jobs with an id). Nothing here blocks a request handler.
     """
 
     def __init__(self, workers: int = DEFAULT_WORKERS, *, scenarios: Mapping[str, Any] | None = None,
@@ -155,7 +195,11 @@ class RunQueue:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
-        self._initargs = (dict(scenarios) if scenarios is not None else None, runner, use_hexmap, os.getpid())
+        ctx = multiprocessing.get_context("spawn")
+        self._progress_q = ctx.Queue()
+        self._on_progress: dict[str, Callable[[float], None]] = {}
+        self._initargs = (dict(scenarios) if scenarios is not None else None, runner, use_hexmap, os.getpid(),
+                          self._progress_q)
         self._jobs: queue.Queue[tuple[Job, Future, Callable[[], None] | None] | None] = queue.Queue()
         self._free = threading.Semaphore(workers)
         self._lock = threading.Lock()
@@ -165,7 +209,8 @@ class RunQueue:
         self._thread: threading.Thread | None = None
 
     # -- public
-    def submit(self, job: Job, on_start: Callable[[], None] | None = None) -> Future:
+    def submit(self, job: Job, on_start: Callable[[], None] | None = None,
+               on_progress: Callable[[float], None] | None = None) -> Future:
         fut: Future = Future()
         with self._lock:
             if self._closed:
@@ -173,6 +218,11 @@ class RunQueue:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._dispatch, name="xuefeng-run-queue", daemon=True)
                 self._thread.start()
+                threading.Thread(target=self._read_progress, name="xuefeng-run-progress", daemon=True).start()
+            if job.id is not None and on_progress is not None:
+                self._on_progress[job.id] = on_progress
+        if job.id is not None:
+            fut.add_done_callback(lambda _f, k=job.id: self._on_progress.pop(k, None))
         self._jobs.put((job, fut, on_start))
         return fut
 
@@ -196,10 +246,25 @@ class RunQueue:
             if item is not None:
                 item[1].cancel()
         self._jobs.put(None)
+        self._progress_q.put(None)
         self._stop_pool()  # frees the dispatcher if it waits for a busy worker
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._stop_pool()
+
+    # -- progress reader thread
+    def _read_progress(self) -> None:
+        while True:
+            try:
+                item = self._progress_q.get()
+            except (EOFError, OSError, ValueError):  # the queue was closed: the server stops
+                return
+            if item is None:
+                return
+            job_id, share = item
+            cb = self._on_progress.get(job_id)
+            if cb is not None:
+                cb(float(share))
 
     # -- dispatcher thread
     def _dispatch(self) -> None:
