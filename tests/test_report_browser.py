@@ -54,8 +54,9 @@ def test_report_file_replays_offline(browser, tmp_path, replications):
     page.close()
 
 
-def test_west_hunan_report_offline(browser, tmp_path):
-    """The real theater (hex terrain, many units) loads without errors and replays."""
+def _west_hunan_page(browser, tmp_path):
+    """The real theater's report (hex terrain, wandering units) opened in a page: (scenario,
+    results, page, watch)."""
     from report_fixtures import wandering_results
     from xuefeng.geo import build_hexmap
     from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
@@ -67,6 +68,12 @@ def test_west_hunan_report_offline(browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     watch = PageWatch(page, path.as_uri())
     page.goto(path.as_uri())
+    return sc, res, page, watch
+
+
+def test_west_hunan_report_offline(browser, tmp_path):
+    """The real theater (hex terrain, many units) loads without errors and replays."""
+    sc, res, page, watch = _west_hunan_page(browser, tmp_path)
     moving = next(u.id for u in sc.units if u.location is not None and u.echelon.value == "division")
     exercise_report(page, manoeuvre_count(res), moving, "report-west-hunan")
     assert watch.blocked == [] and watch.errors == [], (watch.blocked, watch.errors)
@@ -87,17 +94,7 @@ def test_west_hunan_map_legend_scale_and_names_without_collisions(browser, tmp_p
     """The default view of the real theater: legend, scale bar, north arrow, names of ranges,
     rivers and towns, no two visible names overlapping and none under a unit symbol; unit
     names appear once zoomed in."""
-    from report_fixtures import wandering_results
-    from xuefeng.geo import build_hexmap
-    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
-
-    sc = load_scenario(DEFAULT_SCENARIO)
-    res = wandering_results(sc)
-    path = tmp_path / "wh.html"
-    path.write_text(build_report(sc, res, build_hexmap(sc.theater)), encoding="utf-8")
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    watch = PageWatch(page, path.as_uri())
-    page.goto(path.as_uri())
+    sc, res, page, watch = _west_hunan_page(browser, tmp_path)
     page.wait_for_selector("#map .unit")
     assert page.locator("#map #map-legend .legend-item").count() >= 8
     legend = page.locator("#map-legend").inner_html()

@@ -95,25 +95,6 @@ def packaged_whatifs(name: str) -> Mapping[str, Any]:
         raise HTTPException(422, f"scenario '{name}': {e}") from None
 
 
-def named_setup(scenario: Any, known: Mapping[str, Any], names: list[str]) -> Any:
-    """The scenario, engine parameters and settings with the named what-ifs applied, checked
-    once by compiling (as `xuefeng whatif` does); 422 naming the what-if otherwise."""
-    from xuefeng.analysis.whatif import OverrideError, Setup, apply_whatif, preflight
-
-    setup = Setup.baseline(scenario)
-    for n in names:
-        if n not in known:
-            raise HTTPException(422, f"whatifs: unknown what-if '{n}' for scenario '{scenario.meta.name}' "
-                                     f"(known: {', '.join(known) or 'none'})")
-    try:
-        for n in names:
-            setup = apply_whatif(setup, known[n])
-        preflight(setup, "whatifs")
-    except OverrideError as e:
-        raise HTTPException(422, str(e)) from None
-    return setup
-
-
 def _static(name: str) -> bytes:
     return resources.files("xuefeng.web").joinpath("static", name).read_bytes()
 
