@@ -303,7 +303,7 @@ class EngagementModel:
     duration: dict[str, float] = field(default_factory=dict)
     #: era bin -> quantiles of the km a winning attacker advanced in CDB90 (ongoing.ADVANCE_LEVELS),
     #: stated for a battle of 10^4 men: a battle of `men` advances (men / 10^4)^advance_size_exponent
-    #: times as far (ongoing.fit_advance)
+    #: times as far (ongoing.advance_size_exponent)
     advance: dict[str, list[float]] = field(default_factory=dict)
     advance_size_exponent: float = 0.0
 
