@@ -29,6 +29,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
+# the key under which the token page (auth.py), this page and /docs keep a typed token
+from xuefeng.web.auth import TOKEN_STORAGE_KEY
+
 #: The workbench's own files: URL name → (packaged file under web/static, media type).
 PAGE_FILES = {
     "workbench.js": ("workbench.js", "text/javascript; charset=utf-8"),
@@ -40,9 +43,6 @@ DOCS_ASSETS = {
     "swagger-ui.css": ("swagger-ui.css", "text/css; charset=utf-8"),
     "favicon.png": ("favicon.png", "image/png"),
 }
-#: Where the page and /docs keep a token the user typed (the browser tab's sessionStorage).
-TOKEN_STORAGE_KEY = "xuefeng-token"
-
 
 class WhatIfItem(BaseModel):
     name: str
