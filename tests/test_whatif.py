@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from xuefeng.analysis.whatif import (
     OverrideError,
     Setup,
+    WhatIf,
     apply_set,
     apply_whatif,
     load_whatifs,
@@ -199,3 +200,42 @@ def test_whatif_json_carries_a_change_that_holds_a_date() -> None:
 
     out = _json.loads(_json.dumps(json_safe({"set": {"arrival": _dt.datetime(1944, 12, 21, 12)}})))
     assert out == {"set": {"arrival": "1944-12-21T12:00:00"}}
+
+
+def test_removing_units_takes_subordinates_and_every_reference(wh) -> None:
+    """A `remove: units` change takes the unit's subordinates with it and drops them from plan
+    phases, claims and events (a scenario naming a missing unit would not validate)."""
+    parent = next(u for u in wh.units if any(v.parent == u.id for v in wh.units)
+                  and any(u.id in ph.units for p in wh.plans for ph in p.phases))
+    below = {v.id for v in wh.units if v.parent == parent.id}
+    w = WhatIf("out", "one formation out", ({"remove": "units", "where": {"id": parent.id}},))
+    sc = apply_whatif(Setup.baseline(wh), w).scenario
+    ids = {u.id for u in sc.units}
+    assert parent.id not in ids and not (below & ids)
+    named = {x for p in sc.plans for ph in p.phases for x in ph.units} | {c.unit for c in sc.claims} \
+        | {x for e in sc.events for x in e.units}
+    assert not ({parent.id} | below) & named
+
+
+def test_an_earlier_end_drops_what_happens_after_it(wh) -> None:
+    end = wh.meta.start + dt.timedelta(days=10)
+    sc = apply_set(Setup.baseline(wh), "meta.end", end.isoformat()).scenario
+    assert sc.meta.end == end
+    assert all(u.arrival is None or u.arrival <= end for u in sc.units)
+    assert all(e.date <= end for e in sc.events)
+    assert all(ph.start is None or ph.start <= end for p in sc.plans for ph in p.phases)
+
+
+def test_web_overrides_are_what_ifs(wh) -> None:
+    """The web API's overrides go through the same mechanism as `xuefeng whatif`: the same
+    changes give the same scenario, and a unit listed with its superior goes with it."""
+    from xuefeng.web.app import Overrides, apply_overrides
+
+    parent = next(u for u in wh.units if any(v.parent == u.id for v in wh.units))
+    child = next(v for v in wh.units if v.parent == parent.id)
+    event = wh.events[0].id
+    ov = Overrides(remove_units=[child.id, parent.id], remove_events=[event])
+    by_web = apply_overrides(wh, ov)
+    by_whatif = apply_whatif(Setup.baseline(wh), WhatIf("x", "x", (
+        {"remove": "units", "where": {"id": parent.id}}, {"remove": "events", "where": {"id": event}}))).scenario
+    assert by_web.model_dump() == by_whatif.model_dump()

@@ -26,6 +26,10 @@ Named what-ifs are data: `whatifs.yaml` beside a scenario's `scenario.yaml`:
           - remove: <scenario list>, where: {field: value}
 
 `where` matches items whose (dotted) fields equal all the given values.
+Removing units takes out with them their subordinates and every place that
+names them (plan phases — a phase or plan left without units goes —, claims,
+events). Setting `meta.end` earlier drops what would only happen after it:
+units arriving later, plan phases starting later, later events.
 
 The baseline and every variant run the same replication ids with the same
 seed (common random numbers), so a change that does nothing gives exactly
@@ -100,7 +104,63 @@ def apply_set(setup: Setup, path: str, value: Any) -> Setup:
         return dataclasses.replace(setup, config=_set_side(setup, parts, value, path))
     data = setup.scenario.model_dump(mode="json")
     _set_in(data, parts, value, path)
+    if parts == ["meta", "end"]:
+        _drop_after_end(data, value)
     return dataclasses.replace(setup, scenario=_validate(data, f"{path}={value!r}"))
+
+
+def _when(x: Any) -> Any:
+    """A date of scenario data (a datetime or its ISO text) as a datetime; None if it is none."""
+    import datetime as dt
+
+    if x is None or isinstance(x, dt.datetime):
+        return x
+    try:
+        return dt.datetime.fromisoformat(str(x))
+    except ValueError:
+        return None  # not a date: the schema's check names it
+
+
+def happens_after(when: Any, end: Any) -> bool:
+    """Whether `when` lies after `end` (naive and aware dates compared as the same clock)."""
+    when, end = _when(when), _when(end)
+    if when is None or end is None:
+        return False
+    if (when.tzinfo is None) != (end.tzinfo is None):
+        end = end.replace(tzinfo=when.tzinfo)
+    return when > end
+
+
+def _drop_after_end(data: dict[str, Any], end: Any) -> None:
+    """An earlier end: what would only happen after it does not happen."""
+    _withdraw_units(data, {u.get("id") for u in data.get("units", []) if happens_after(u.get("arrival"), end)})
+    for plan in data.get("plans", []):
+        plan["phases"] = [ph for ph in plan.get("phases", []) if not happens_after(ph.get("start"), end)]
+    data["plans"] = [p for p in data.get("plans", []) if p.get("phases")]
+    data["events"] = [e for e in data.get("events", []) if not happens_after(e.get("date"), end)]
+
+
+def _withdraw_units(data: dict[str, Any], gone: set[Any]) -> None:
+    """Take units out of scenario data with their subordinates and every place that names them."""
+    if not gone:
+        return
+    units = data.get("units", [])
+    changed = True
+    while changed:  # subordinates go with their parent
+        changed = False
+        for u in units:
+            if u.get("parent") in gone and u.get("id") not in gone:
+                gone.add(u.get("id"))
+                changed = True
+    data["units"] = [u for u in units if u.get("id") not in gone]
+    for plan in data.get("plans", []):
+        for ph in plan.get("phases", []):
+            ph["units"] = [u for u in ph.get("units", []) if u not in gone]
+        plan["phases"] = [ph for ph in plan.get("phases", []) if ph.get("units")]
+    data["plans"] = [p for p in data.get("plans", []) if p.get("phases")]
+    data["claims"] = [c for c in data.get("claims", []) if c.get("unit") not in gone]
+    for e in data.get("events", []):
+        e["units"] = [u for u in e.get("units", []) if u not in gone]
 
 
 def _known(names: Sequence[str]) -> str:
@@ -335,7 +395,9 @@ def apply_change(setup: Setup, change: dict[str, Any], where_: str) -> Setup:
         hit = [x for x in parent[last] if _matches(x, where)]
         if not hit:
             raise OverrideError(f"{where_}: no item of {coll} matches {where}")
-        if "remove" in change:
+        if "remove" in change and coll == "units":
+            _withdraw_units(data, {x.get("id") for x in hit})
+        elif "remove" in change:
             parent[last] = [x for x in parent[last] if not _matches(x, where)]
         else:
             for item in hit:

@@ -238,15 +238,6 @@ class Run:
         self.status = "done"
 
 
-def _after(when: dt.datetime | None, end: dt.datetime | None) -> bool:
-    """Whether `when` lies after an overridden end (naive and aware dates compared as the same clock)."""
-    if when is None or end is None:
-        return False
-    if (when.tzinfo is None) != (end.tzinfo is None):
-        end = end.replace(tzinfo=when.tzinfo)
-    return when > end
-
-
 def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[str]]:
     """(problems, units removed): unknown ids and an empty order of battle, without copying anything."""
     problems: list[str] = []
@@ -262,8 +253,10 @@ def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[s
     for eid in ov.remove_events:
         if eid not in events:
             problems.append(f"overrides.remove_events: unknown event '{eid}'")
+    from xuefeng.analysis.whatif import happens_after
+
     gone: set[str] = set(ov.remove_units)
-    gone |= {u.id for u in scenario.units if _after(u.arrival, ov.end)}
+    gone |= {u.id for u in scenario.units if happens_after(u.arrival, ov.end)}
     changed = True
     while changed:  # subordinates go with their parent
         changed = False
@@ -276,30 +269,43 @@ def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[s
     return problems, gone
 
 
+def overrides_whatif(scenario: Scenario, ov: Overrides) -> Any:
+    """The run's overrides as a what-if (xuefeng.analysis.whatif): the one mechanism every
+    command uses, so a removal or an earlier end means the same here as in `xuefeng whatif`.
+    A unit listed with one of its superiors goes with that one (its own change would match
+    nothing left)."""
+    from xuefeng.analysis.whatif import WhatIf
+
+    parent = {u.id: u.parent for u in scenario.units}
+    listed = set(ov.remove_units)
+
+    def under_listed(uid: str) -> bool:
+        seen: set[str] = set()
+        p = parent.get(uid)
+        while p is not None and p not in seen:
+            if p in listed:
+                return True
+            seen.add(p)
+            p = parent.get(p)
+        return False
+
+    changes: list[dict[str, Any]] = [{"remove": "units", "where": {"id": u}}
+                                     for u in dict.fromkeys(ov.remove_units) if not under_listed(u)]
+    changes += [{"remove": "air_groups", "where": {"id": g}} for g in ov.remove_air_groups]
+    changes += [{"remove": "events", "where": {"id": e}} for e in ov.remove_events]
+    if ov.end is not None:
+        changes.append({"set": {"meta.end": ov.end.isoformat()}})
+    return WhatIf(name="overrides", title="the run's overrides", changes=tuple(changes))
+
+
 def apply_overrides(scenario: Scenario, ov: Overrides) -> Scenario:
-    """A copy of `scenario` with the what-ifs applied (in a worker); ValueError naming any unknown id."""
-    problems, gone = check_overrides(scenario, ov)
+    """A copy of `scenario` with the overrides applied; ValueError naming any unknown id."""
+    from xuefeng.analysis.whatif import Setup, apply_whatif
+
+    problems, _ = check_overrides(scenario, ov)
     if problems:
         raise ValueError("; ".join(problems))
-    if not (ov.remove_units or ov.remove_air_groups or ov.remove_events or ov.end):
-        return scenario
-    doc = scenario.model_dump(mode="python")
-    doc["units"] = [u for u in doc["units"] if u["id"] not in gone]
-    for plan in doc["plans"]:
-        plan["phases"] = [ph for ph in plan["phases"] if not _after(ph.get("start"), ov.end)]
-        for ph in plan["phases"]:
-            ph["units"] = [u for u in ph["units"] if u not in gone]
-        plan["phases"] = [ph for ph in plan["phases"] if ph["units"]]
-    doc["plans"] = [p for p in doc["plans"] if p["phases"]]
-    doc["claims"] = [c for c in doc["claims"] if c.get("unit") not in gone]
-    doc["air_groups"] = [g for g in doc["air_groups"] if g["id"] not in set(ov.remove_air_groups)]
-    doc["events"] = [e for e in doc["events"]
-                     if e["id"] not in set(ov.remove_events) and not _after(e["date"], ov.end)]
-    for e in doc["events"]:
-        e["units"] = [u for u in e["units"] if u not in gone]
-    if ov.end is not None:
-        doc["meta"]["end"] = ov.end
-    return Scenario.model_validate(doc)
+    return apply_whatif(Setup(scenario=scenario, params=None, config=None), overrides_whatif(scenario, ov)).scenario
 
 
 def run_steps(scenario: Scenario, end: dt.datetime | None) -> int:

@@ -150,7 +150,7 @@ def run_job(job: Job) -> Outcome:
             setup = apply_whatif(setup, w)
         if job.whatifs:
             preflight(setup, "whatifs")
-        sc = apply_overrides(setup.scenario, job.overrides or Overrides())
+        sc = apply_overrides(setup.scenario, job.overrides or Overrides())  # what-if changes too
         results = (_RUNNER or _default_runner)(sc, job.replications, job.seed, params=setup.params,
                                                config=setup.config, progress=_reporter(job.id))
         summary = None
