@@ -27,10 +27,9 @@ CDB90_DEV = _find_cdb90_dev()
 def dev_csv() -> Path:
     """The shared dev data. The project's data is not part of the repository (it lives in
     the shared folder beside it); where a checkout has no such folder, the tests that need
-    the real battles cannot run and say so — the rest of the suite, which uses small
-    hand-made CDB90 rows, still covers reading, fitting and the commands."""
+    the real battles fail and say how to point them at it (a skip would pass unseen)."""
     if CDB90_DEV is None or not CDB90_DEV.is_file():
-        pytest.skip("CDB90 dev data not found: set XUEFENG_CDB90_DEV to cdb90-dev.csv "
+        pytest.fail("CDB90 dev data not found: set XUEFENG_CDB90_DEV to cdb90-dev.csv "
                     "(it lies in shared/data/cdb90/ beside the repository)")
     return CDB90_DEV
 

@@ -8,6 +8,7 @@ can check exact figures.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -214,3 +215,13 @@ def wandering_results(scenario: Scenario, steps: int = 40, replications: int = 1
                    replication_ids=np.arange(R, dtype=np.int64), ledger=ledger,
                    civilian_casualties=np.zeros(R), aircrew_lost=np.zeros((R, len(sides))),
                    outcome=outcome, events=pd.DataFrame(), series=series)
+
+
+def west_hunan_case() -> tuple[Scenario, Any, Results]:
+    """The default scenario, its hex map and wandering results: the real theater for report,
+    map and browser tests."""
+    from xuefeng.geo import build_hexmap
+    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    return sc, build_hexmap(sc.theater), wandering_results(sc)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from report_fixtures import toy_results, toy_scenario, wandering_results
+from report_fixtures import toy_results, toy_scenario, west_hunan_case
 from xuefeng.viz.cartography import (
     GEOD,
     Box,
@@ -25,11 +25,7 @@ from xuefeng.viz.cartography import (
 
 @pytest.fixture(scope="module")
 def west_hunan():
-    from xuefeng.geo import build_hexmap
-    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
-
-    sc = load_scenario(DEFAULT_SCENARIO)
-    return sc, build_hexmap(sc.theater), wandering_results(sc)
+    return west_hunan_case()
 
 
 # --------------------------------------------------------------------------- projection

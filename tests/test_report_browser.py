@@ -57,14 +57,11 @@ def test_report_file_replays_offline(browser, tmp_path, replications):
 def _west_hunan_page(browser, tmp_path):
     """The real theater's report (hex terrain, wandering units) opened in a page: (scenario,
     results, page, watch)."""
-    from report_fixtures import wandering_results
-    from xuefeng.geo import build_hexmap
-    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
+    from report_fixtures import west_hunan_case
 
-    sc = load_scenario(DEFAULT_SCENARIO)
-    res = wandering_results(sc)
+    sc, hexmap, res = west_hunan_case()
     path = tmp_path / "wh.html"
-    path.write_text(build_report(sc, res, build_hexmap(sc.theater)), encoding="utf-8")
+    path.write_text(build_report(sc, res, hexmap), encoding="utf-8")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     watch = PageWatch(page, path.as_uri())
     page.goto(path.as_uri())

@@ -7,17 +7,13 @@ import re
 import numpy as np
 import pytest
 
-from report_fixtures import manoeuvre_count, wandering_results
+from report_fixtures import manoeuvre_count, west_hunan_case
 from xuefeng.viz.report import build_report
 
 
 @pytest.fixture(scope="module")
 def west_hunan():
-    from xuefeng.geo import build_hexmap
-    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
-
-    sc = load_scenario(DEFAULT_SCENARIO)
-    return sc, build_hexmap(sc.theater), wandering_results(sc)
+    return west_hunan_case()
 
 
 def test_map_draws_the_theater(west_hunan):

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from web_support import free_port, gated_runner, toy_app
+from web_support import free_port, gated_runner, toy_app, wait_until
 from xuefeng.web.app import wait_for_run
 
 LOCAL = "http://127.0.0.1"
@@ -23,13 +23,7 @@ WAIT_S = 120
 
 
 def _wait_until(pred, what: str, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    return wait_until(pred, what, timeout)
 
 
 def _started(gate: Path) -> list[Path]:

@@ -113,20 +113,20 @@ def test_unknown_whatif_refused_before_any_work():
 def test_progress_reported_while_running(tmp_path):
     """The worker's progress reaches the run's status while it runs."""
     import functools
-    import time
 
-    from web_support import halfway_runner
+    from web_support import halfway_runner, wait_until
 
     gate = tmp_path / "gate"
     app = make(runner=functools.partial(halfway_runner, str(gate)))
     with TestClient(app, base_url=LOCAL) as c:
         try:
             rid = c.post("/api/runs", json={}).json()["id"]
-            deadline = time.monotonic() + 30
-            s = c.get(f"/api/runs/{rid}").json()
-            while s["progress"] < 0.25 and time.monotonic() < deadline:
-                time.sleep(0.05)
-                s = c.get(f"/api/runs/{rid}").json()
+
+            def reported():
+                st = c.get(f"/api/runs/{rid}").json()
+                return st if st["progress"] >= 0.25 else None
+
+            s = wait_until(reported, "progress reported")
             assert s["status"] == "running" and s["progress"] == 0.25
         finally:
             gate.touch()

@@ -78,6 +78,17 @@ def halfway_runner(gate: str, scenario, replications, seed, *, progress=None, **
     return toy_runner(scenario, replications, seed)
 
 
+def wait_until(pred, what: str, timeout: float = 30.0):
+    """pred()'s first true value, polled every 20 ms; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.02)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
 def toy_app(token: str | None = None, runner=toy_runner, **kw):
     sc = toy_scenario()
     return create_app(token, scenarios={"toy": sc}, default_scenario="toy", runner=runner,

@@ -140,18 +140,25 @@ def _drop_after_end(data: dict[str, Any], end: Any) -> None:
     data["events"] = [e for e in data.get("events", []) if not happens_after(e.get("date"), end)]
 
 
+def with_subordinates(parent_of: dict[Any, Any], ids: set[Any]) -> set[Any]:
+    """`ids` and every unit under them (`parent_of`: unit id -> its parent's id or None)."""
+    out = set(ids)
+    changed = True
+    while changed:
+        changed = False
+        for uid, parent in parent_of.items():
+            if parent in out and uid not in out:
+                out.add(uid)
+                changed = True
+    return out
+
+
 def _withdraw_units(data: dict[str, Any], gone: set[Any]) -> None:
     """Take units out of scenario data with their subordinates and every place that names them."""
     if not gone:
         return
     units = data.get("units", [])
-    changed = True
-    while changed:  # subordinates go with their parent
-        changed = False
-        for u in units:
-            if u.get("parent") in gone and u.get("id") not in gone:
-                gone.add(u.get("id"))
-                changed = True
+    gone = with_subordinates({u.get("id"): u.get("parent") for u in units}, gone)
     data["units"] = [u for u in units if u.get("id") not in gone]
     for plan in data.get("plans", []):
         for ph in plan.get("phases", []):

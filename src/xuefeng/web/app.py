@@ -253,17 +253,10 @@ def check_overrides(scenario: Scenario, ov: Overrides) -> tuple[list[str], set[s
     for eid in ov.remove_events:
         if eid not in events:
             problems.append(f"overrides.remove_events: unknown event '{eid}'")
-    from xuefeng.analysis.whatif import happens_after
+    from xuefeng.analysis.whatif import happens_after, with_subordinates
 
-    gone: set[str] = set(ov.remove_units)
-    gone |= {u.id for u in scenario.units if happens_after(u.arrival, ov.end)}
-    changed = True
-    while changed:  # subordinates go with their parent
-        changed = False
-        for u in scenario.units:
-            if u.parent in gone and u.id not in gone:
-                gone.add(u.id)
-                changed = True
+    gone = set(ov.remove_units) | {u.id for u in scenario.units if happens_after(u.arrival, ov.end)}
+    gone = with_subordinates({u.id: u.parent for u in scenario.units}, gone)
     if not problems and gone and gone >= unit_ids:
         problems.append("overrides.remove_units: would remove every unit")
     return problems, gone
@@ -274,23 +267,12 @@ def overrides_whatif(scenario: Scenario, ov: Overrides) -> Any:
     command uses, so a removal or an earlier end means the same here as in `xuefeng whatif`.
     A unit listed with one of its superiors goes with that one (its own change would match
     nothing left)."""
-    from xuefeng.analysis.whatif import WhatIf
+    from xuefeng.analysis.whatif import WhatIf, with_subordinates
 
     parent = {u.id: u.parent for u in scenario.units}
     listed = set(ov.remove_units)
-
-    def under_listed(uid: str) -> bool:
-        seen: set[str] = set()
-        p = parent.get(uid)
-        while p is not None and p not in seen:
-            if p in listed:
-                return True
-            seen.add(p)
-            p = parent.get(p)
-        return False
-
-    changes: list[dict[str, Any]] = [{"remove": "units", "where": {"id": u}}
-                                     for u in dict.fromkeys(ov.remove_units) if not under_listed(u)]
+    changes: list[dict[str, Any]] = [{"remove": "units", "where": {"id": u}} for u in dict.fromkeys(ov.remove_units)
+                                     if u not in with_subordinates(parent, listed - {u})]
     changes += [{"remove": "air_groups", "where": {"id": g}} for g in ov.remove_air_groups]
     changes += [{"remove": "events", "where": {"id": e}} for e in ov.remove_events]
     if ov.end is not None:

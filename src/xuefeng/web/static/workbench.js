@@ -61,15 +61,18 @@ function checkbox(container, group, value, label, title) {
   container.appendChild(l);
 }
 
+function noteIfEmpty(container, items, text) {
+  if (items.length) return;
+  const p = document.createElement("p");
+  p.className = "note";
+  p.textContent = text;
+  container.appendChild(p);
+}
+
 function fill(containerId, group, items, label) {
   const c = $(containerId);
   c.replaceChildren();
-  if (!items.length) {
-    const p = document.createElement("p");
-    p.className = "note";
-    p.textContent = "none";
-    c.appendChild(p);
-  }
+  noteIfEmpty(c, items, "none");
   for (const it of items) checkbox(c, group, it.id, label(it), it.description || "");
 }
 
@@ -86,12 +89,7 @@ async function loadScenario(name) {
   $("end").placeholder = sc.end;
   const w = $("whatifs");
   w.replaceChildren();
-  if (!whatifs.length) {
-    const p = document.createElement("p");
-    p.className = "note";
-    p.textContent = "This scenario has no named what-ifs (no whatifs.yaml).";
-    w.appendChild(p);
-  }
+  noteIfEmpty(w, whatifs, "This scenario has no named what-ifs (no whatifs.yaml).");
   for (const it of whatifs) checkbox(w, "whatif", it.name, it.title, it.note);
   const sides = Object.fromEntries(sc.sides.map((s) => [s.id, s.name]));
   fill("remove-units", "remove-unit", sc.units, (u) => u.name + " (" + (sides[u.side] || u.side) + ")");
