@@ -135,6 +135,9 @@ class Side:
         self.attacked = False  # has had units attacking
         self.retreat = False  # offensive called off
         self.aircrew_lost = 0.0
+        # fading record of decided fights won and lost (ai.record_fights)
+        self.fights_won = 0.0
+        self.fights_lost = 0.0
         # per-step tallies
         self.halted = False
         self.retreating = False
@@ -751,10 +754,31 @@ class CampaignModel(mesa.Model):
                     omen += u.men_now
         return emen >= p.superior_min_enemy_men and pmen + omen >= p.superior_ratio * emen
 
+    def record_fights(self, engagements) -> None:
+        """Each side's fading record of decided fights: an attack that carried or a defence that
+        held counts for a side, the opposite against it (ai.record_fights)."""
+        p = self.p.ai
+        keep = math.exp(-self.c.step_hours / p.stall_hours) if p.stall_hours > 0 else 0.0
+        for sd in self.sides:
+            sd.fights_won *= keep
+            sd.fights_lost *= keep
+        for d in sorted(engagements, key=lambda u: u.index):
+            if not d.decided:
+                continue
+            for sd in self.sides:
+                hostile = bool(self.c.enemy_side_matrix[d.side, sd.index])
+                if sd.index == d.side:
+                    sd.fights_won += 0.0 if d.att_won else 1.0
+                    sd.fights_lost += 1.0 if d.att_won else 0.0
+                elif hostile:
+                    sd.fights_won += 1.0 if d.att_won else 0.0
+                    sd.fights_lost += 0.0 if d.att_won else 1.0
+
     def culmination(self) -> None:
         """A side calls off its offensive, from its attackers' state: when enough of them are
         spent (broken or out of action), or the supply they live on, their strength or their
-        morale is too low, or the enemy within a day's march outnumbers them."""
+        morale is too low, or the enemy within a day's march outnumbers them — once it is no
+        longer winning more fights than it loses (record_fights)."""
         p = self.p.ai
         for sd in self.sides:
             n_is = n_stuck = n_live = 0
@@ -782,7 +806,8 @@ class CampaignModel(mesa.Model):
             opp = sum(e.men_now for e in self.units if e.alive and e.side != sd.index and any(
                 math.hypot(T.x[u.cell] - T.x[e.cell], T.y[u.cell] - T.y[e.cell]) <= p.front_radius_km for u in att))
             front = own / max(opp, 1.0) if opp > 0 else math.inf
-            if sd.attacked and n_is > 0 and not sd.retreat and (
+            stalled = p.stall_hours <= 0 or sd.fights_won <= sd.fights_lost
+            if sd.attacked and n_is > 0 and not sd.retreat and stalled and (
                     stuck >= p.culmination_fraction or fed < p.retreat_supply
                     or strength < p.retreat_strength or mor < p.retreat_morale or front < p.retreat_ratio):
                 sd.retreat = True
@@ -923,6 +948,7 @@ class CampaignModel(mesa.Model):
                 d.new_cell = self.retreat_cell(d, [a for a, _ in attackers])
             elif d.decided:
                 d.won = True
+        self.record_fights(engagements)
         # winning attackers advance into their primary target's cell
         for a in self.units:
             if a.attacking:

@@ -232,3 +232,65 @@ def test_step_model_scores_as_the_battle_model_on_cdb90() -> None:
         assert s.accuracy == pytest.approx(ref.accuracy) and s.brier == pytest.approx(ref.brier)
         assert s.within2_att == pytest.approx(ref.within2_att) and s.within2_def == pytest.approx(ref.within2_def)
         assert s.mdale_att == pytest.approx(ref.mdale_att, rel=1e-6)
+
+
+def _two_sides():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(side_onehot=np.array([[1.0, 0.0], [0.0, 1.0]]),
+                           enemy_side_matrix=np.array([[False, True], [True, False]]))
+
+
+def test_fights_record_credits_the_attacker_and_the_defence_that_held() -> None:
+    """An attack that carries counts for the attacking side and against the defender's; one
+    repulsed counts the other way; an undecided fight counts for nobody."""
+    from types import SimpleNamespace
+
+    from xuefeng.engine.ai import AIParams, record_fights
+
+    c = _two_sides()
+    s = SimpleNamespace(fights_won=np.zeros((3, 2)), fights_lost=np.zeros((3, 2)))
+    # unit 0 of side 0 defends; unit 1 of side 1 defends
+    att_won = np.array([[True, False], [False, False], [False, False]])
+    decided = np.array([[True, False], [True, False], [False, False]])
+    record_fights(c, s, AIParams(), att_won, decided, 6.0)
+    assert s.fights_won.tolist() == [[0, 1], [1, 0], [0, 0]]
+    assert s.fights_lost.tolist() == [[1, 0], [0, 1], [0, 0]]
+
+
+@pytest.mark.parametrize("dt", [3.0, 6.0, 12.0])
+def test_fights_record_fades_the_same_whatever_the_step(dt: float) -> None:
+    from types import SimpleNamespace
+
+    from xuefeng.engine.ai import AIParams, record_fights
+
+    p = AIParams()
+    s = SimpleNamespace(fights_won=np.array([[4.0, 0.0]]), fights_lost=np.array([[0.0, 2.0]]))
+    none = np.zeros((1, 2), bool)
+    for _ in range(int(48 / dt)):
+        record_fights(_two_sides(), s, p, none, none, dt)
+    assert s.fights_won[0, 0] == pytest.approx(4.0 * np.exp(-48 / p.stall_hours))
+
+
+def test_an_offensive_winning_its_fights_is_not_called_off() -> None:
+    """The attackers' state says call it off (no supply); it is called off only once it is no
+    longer winning more fights than it loses (kernels.doctrine_halt's `stalled`)."""
+    from xuefeng.engine import kernels
+    from xuefeng.engine.ai import SIDE_DOCTRINE, AIParams
+    from xuefeng.engine.postures import ATTACK
+
+    p = AIParams()
+    doctrine = [np.full(2, float(getattr(p, n))) for n in SIDE_DOCTRINE]
+    R, U = 1, 2
+    ones = np.ones((R, U))
+    res = {}
+    for stalled in (False, True):
+        side_retreat = np.zeros((R, 2), bool)
+        out = kernels.doctrine_halt(
+            ones, ones, np.ones((R, U), bool), np.zeros((R, U), bool), np.full((R, U), ATTACK),
+            np.ones((R, U), bool), np.ones((R, U), bool), ones, np.zeros((R, U)), ones, ones,
+            np.zeros((R, U), bool), np.zeros((R, U), bool), ones * 1000, np.full(U, 1000.0), np.array([0, 1]), 2,
+            np.ones((R, 2), bool), side_retreat, np.full((R, 2), np.inf), np.full((R, 2), stalled), -1, *doctrine)
+        res[stalled] = out[2][0].tolist()
+    assert res[False] == [False, False]
+    assert res[True] == [True, True]

@@ -26,12 +26,17 @@ pursuit parameters, SIDE_DOCTRINE, may differ by side: engine.yaml `sides.<side>
   `resume_ratio` and `resume_supply`;
 * call off the offensive (general retreat to the start positions; the side
   that holds the victory objective instead stops where it stands), from the
-  attackers' state alone: when at least `culmination_fraction` of a side's
-  attack-phase units are broken or out of action, or the supply they live on
-  falls below `retreat_supply`, or their men below `retreat_strength` of
-  their full strength, or their mean morale below `retreat_morale`, or their
-  men below `retreat_ratio` times the enemy men within `front_radius_km` of
-  them (the enemy has gathered enough to stop them);
+  attackers' state alone, once it has stalled: when at least
+  `culmination_fraction` of a side's attack-phase units are broken or out of
+  action, or the supply they live on falls below `retreat_supply`, or their
+  men below `retreat_strength` of their full strength, or their mean morale
+  below `retreat_morale`, or their men below `retreat_ratio` times the enemy
+  men within `front_radius_km` of them (the enemy has gathered enough to stop
+  them) — and it has stalled: over the last `stall_hours` or so (a fading
+  record) the side has not won more of its decided engagements (attacks
+  that carried, defences that held) than it lost. A commander presses a worn
+  offensive that is still winning its fights and calls off one that is worn
+  and thrown back;
 * counterattack / envelop: a defending unit in contact attacks when its local
   ratio reaches `counter_ratio` (several units converging from different
   cells envelop: combat.py);
@@ -47,6 +52,7 @@ pursuit parameters, SIDE_DOCTRINE, may differ by side: engine.yaml `sides.<side>
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,6 +123,11 @@ class AIParams:
     front_radius_km: float = 30.0
     """Radius around the attacking units within which enemy men count against the offensive
     (assumption: about a day's march — the forces that can join the battle within a day)."""
+    stall_hours: float = 120.0
+    """Time constant (hours) of a side's fading record of decided fights won and lost
+    (record_fights); an offensive that has won more than it lost over about this time is not called
+    off (assumption: five days — a few engagements' outcomes, CDB90's battles of the 1920-45 era
+    lasting about a day each). 0 disables the gate."""
     retreat_strength: float = 0.6
     """Share of the attack-phase units' full strength below which the offensive is called off
     (assumption: a division at 60% can no longer attack)."""
@@ -155,6 +166,29 @@ class AIParams:
 def local_power(c, s, alive: np.ndarray, men: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(own power, enemy power in contact, touching, touching a withdrawing enemy), each (R,U)."""
     return kernels.local_power(*kernels.adjacency_args(c), s.cell, alive, men, s.posture == WITHDRAWAL, c.enemy)
+
+
+def record_fights(c, s, p: AIParams, att_won: np.ndarray, decided: np.ndarray, dt_hours: float) -> None:
+    """Add this step's decided engagements (by defender, (R,U)) to each side's fading record of
+    fights won and lost (s.fights_won, s.fights_lost): an attack that wins or a defence that
+    holds counts for a side, an attack repulsed or a position lost against it. The record fades
+    with time constant p.stall_hours, so it does not depend on the step length."""
+    keep = math.exp(-dt_hours / p.stall_hours) if p.stall_hours > 0 else 0.0
+    held = decided & ~att_won
+    lost_d = mm(att_won, c.side_onehot)  # (R,S) positions lost, by the defender's side
+    held_d = mm(held, c.side_onehot)  # (R,S) attacks repulsed, by the defender's side
+    esm = c.enemy_side_matrix.astype(float)  # an engagement's attackers are its defender's enemies
+    s.fights_won = s.fights_won * keep + held_d + lost_d @ esm
+    s.fights_lost = s.fights_lost * keep + lost_d + held_d @ esm
+
+
+def offensive_stalled(s, p: AIParams) -> np.ndarray:
+    """(R,S) whether each side's offensive has stalled: over the last stall_hours or so (the fading
+    record, record_fights) it has not won more of its decided fights than it lost. 0 stall_hours:
+    always (the call-off then follows the attackers' state alone)."""
+    if p.stall_hours <= 0:
+        return np.ones_like(s.side_retreat)
+    return s.fights_won <= s.fights_lost
 
 
 def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log) -> None:
@@ -237,9 +271,10 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     own_att, opp_att = kernels.men_facing(c.x_km[s.cell], c.y_km[s.cell], alive, (base == ATTACK) & in_att_phase,
                                           men, c.side, c.n_sides, p.front_radius_km)
     front_ratio = np.where(opp_att > 0, own_att / np.maximum(opp_att, 1.0), np.inf)
+    stalled = offensive_stalled(s, p)
     post, free, call_off, sup, strength, mor, stuck = kernels.doctrine_halt(
         own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.flow, s.morale, s.halted, s.broken,
-        men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, front_ratio, c.victory_holder,
+        men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, front_ratio, stalled, c.victory_holder,
         *(c.side_doctrine[name] for name in SIDE_DOCTRINE))
     if call_off.any():
         rr, ss = np.nonzero(call_off)
@@ -251,7 +286,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
                                 ("strength", strength[r_, s_] < d["retreat_strength"]),
                                 ("morale", mor[r_, s_] < d["retreat_morale"]),
                                 ("outnumbered", front_ratio[r_, s_] < d["retreat_ratio"])) if v]
-            why.append("offensive called off: " + ", ".join(w))
+            why.append("offensive called off: " + ", ".join(w) + " (stalled)" * bool(p.stall_hours > 0))
         log("retreat", rr, None, ss, why)
     # envelop: a free defending unit strikes an enemy that a friend already holds in contact,
     # from its own cell (converging attacks earn combat.envelop_surprise), when the men near

@@ -34,7 +34,7 @@ from xuefeng.engine import guerrillas as guer_mod
 from xuefeng.engine import kernels
 from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
-from xuefeng.engine.ai import orders
+from xuefeng.engine.ai import orders, record_fights
 from xuefeng.engine.compile import (DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, WEATHER_CODES,
                                     Compiled)
 from xuefeng.engine.movement import move_units
@@ -358,6 +358,7 @@ class Simulation:
                              + cp.momentum_gain * (cr.won.astype(float) - cr.beaten.astype(float)), -1, 1)
         # combat moves: defenders retreat, winners advance
         s.cell = np.where(alive, cr.new_cell, s.cell)
+        record_fights(c, s, p.ai, cr.att_won, cr.decided, float(c.step_hours))
         if self.log_eng > 0 and cr.defender[: self.log_eng].any():
             rr, uu = np.nonzero(cr.defender[: self.log_eng])
             won = cr.att_won[rr, uu]

@@ -191,13 +191,14 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
 
 @njit(cache=True, nogil=True)
 def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fed, flow, morale, halted, broken, men,
-                  men0, side, n_sides, side_attacked, side_retreat, front_ratio, victory_holder, halt_ratio,
+                  men0, side, n_sides, side_attacked, side_retreat, front_ratio, stalled, victory_holder, halt_ratio,
                   halt_supply, resume_ratio, resume_supply, culmination_fraction, retreat_supply, retreat_strength,
                   retreat_morale, retreat_ratio, counter_ratio, counter_supply, pursue_ratio):
     """Doctrine before envelopment (ai.py): halts and resumptions, each side's offensive
     culmination and its calling off (from the attackers' state: broken share, supply they live
     on, strength, morale, and their men against the enemy's that can meet them, front_ratio
-    (R,S)), the fall-back of a called-off offensive, counterattack and pursuit.
+    (R,S)) once it has stalled (stalled (R,S): no ground gained, ai.offensive_stalled), the
+    fall-back of a called-off offensive, counterattack and pursuit.
     The doctrine parameters (halt_ratio ... pursue_ratio) are arrays over the sides (ai.SIDE_DOCTRINE).
     Updates halted and side_retreat in place; returns the posture so far, the units free to
     envelop, and per side (R,S) whether the offensive was called off now, the attackers' mean
@@ -251,7 +252,7 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
             mor[r, k] = mor[r, k] / max(n_sup[k], 1.0) if n_sup[k] > 0 else 0.0
             strength[r, k] = men_is[k] / max(full_is[k], 1.0)
             stuck[r, k] = n_stuck[k] / max(n_is[k], 1.0)
-            call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and (
+            call_off[r, k] = side_attacked[r, k] and n_is[k] > 0 and not side_retreat[r, k] and stalled[r, k] and (
                 stuck[r, k] >= culmination_fraction[k] or sup[r, k] < retreat_supply[k]
                 or strength[r, k] < retreat_strength[k] or mor[r, k] < retreat_morale[k]
                 or front_ratio[r, k] < retreat_ratio[k])

@@ -53,6 +53,8 @@ class State:
     phase_effective: np.ndarray  # (R,P) step effective (big = not yet)
     side_attacked: np.ndarray  # (R,S) bool: the side has had units attacking
     side_retreat: np.ndarray  # (R,S) bool: offensive called off
+    fights_won: np.ndarray  # (R,S) the side's recently decided engagements won, fading (ai.record_fights)
+    fights_lost: np.ndarray  # (R,S) and lost
     rain: np.ndarray  # (R,) bool today's weather: rain (mud, low cloud)
     overcast: np.ndarray  # (R,) bool today's weather: low cloud without rain (aircraft grounded)
     depot_stock: np.ndarray  # (R,D)
@@ -107,6 +109,7 @@ def initial_state(c, R: int) -> State:
         ledger=np.zeros((R, U, len(LEDGER))),
         phase_issued=np.full((R, P), -1, np.int64), phase_effective=np.full((R, P), 10 ** 9, np.int64),
         side_attacked=np.zeros((R, S), bool), side_retreat=np.zeros((R, S), bool),
+        fights_won=np.zeros((R, S)), fights_lost=np.zeros((R, S)),
         rain=np.zeros(R, bool),
         overcast=np.zeros(R, bool),
         depot_stock=np.broadcast_to(c.depot_stock0, (R, c.n_depots)).copy(),
