@@ -53,6 +53,7 @@ from xuefeng.engine import movement as movement_rules
 from xuefeng.engine import supply as supply_rules
 from xuefeng.engine.compile import DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, Compiled, compile_scenario
 from xuefeng.engine.movement import max_hops
+from xuefeng.engine.core import threat_clock
 from xuefeng.results.model import CATEGORIES, Outcome, Results
 
 ATTACK, HASTY, PREPARED, FORTIFIED, DELAY, WITHDRAWAL, RESERVE = range(7)
@@ -414,6 +415,7 @@ class Unit(mesa.Agent):
         self.cas = 0.0
         self.beaten = self.won = self.defended = self.att_won = self.decided = False
         self.new_cell = self.cell
+        self.follow_cell = self.cell
         self.cell_cas = 0.0
         self.contacts = []
         if self.alive:
@@ -945,16 +947,16 @@ class CampaignModel(mesa.Model):
         for d, attackers in engagements.items():
             if d.att_won:
                 d.beaten = True
-                d.new_cell = self.retreat_cell(d, [a for a, _ in attackers])
+                d.new_cell, d.follow_cell = self.retreat_cell(d, [a for a, _ in attackers])
             elif d.decided:
                 d.won = True
         self.record_fights(engagements)
-        # winning attackers advance into their primary target's cell
+        # winning attackers advance as far as their primary target falls back
         for a in self.units:
             if a.attacking:
                 tgt = a.primary_target()
                 if tgt.att_won:
-                    a.new_cell = tgt.cell
+                    a.new_cell = tgt.follow_cell
         # close air support on enemy units in contact
         if any(x > 0 for x in air["cas"]):
             self.close_support(air)
@@ -1023,10 +1025,11 @@ class CampaignModel(mesa.Model):
         self.log("engagement", d, "attackers won; defender retreats" if win
                  else ("attack repulsed" if dec else "fighting goes on"))
 
-    def retreat_cell(self, d: Unit, attackers: list[Unit]) -> int:
+    def retreat_cell(self, d: Unit, attackers: list[Unit]) -> tuple[int, int]:
         """A beaten defender falls back the distance drawn from CDB90's advances of winning
         attackers, cell by cell away from its attackers and toward its depots (the engine's
-        rule, combat.retreat_cells, on one unit)."""
+        rule, combat.retreat_cells, on one unit); also the cell before its end, where winners
+        that follow it stand."""
         T, p, c = self.T, self.p.combat, self.c
         ax = sum(T.x[a.cell] for a in attackers) / len(attackers)
         ay = sum(T.y[a.cell] for a in attackers) / len(attackers)
@@ -1034,8 +1037,9 @@ class CampaignModel(mesa.Model):
         km = ongoing.advance_km(self.advance_q, u, np.array([d.eng_men]), self.advance_b) \
             if len(self.advance_q) else np.array([c.cell_km])
         n = np.clip(np.rint(km / c.cell_km), 1, p.max_retreat_cells).astype(np.int64)
-        return int(combat_rules.retreat_cells(c, p, np.array([d.cell]), np.array([d.side]), np.array([ax]),
-                                              np.array([ay]), n)[0])
+        end, before = combat_rules.retreat_cells(c, p, np.array([d.cell]), np.array([d.side]), np.array([ax]),
+                                                 np.array([ay]), n)
+        return int(end[0]), int(before[0])
 
     def close_support(self, air: dict[str, list[float]]) -> None:
         """Close-support sorties hit enemy units in contact, shared by their men."""
@@ -1136,7 +1140,8 @@ class CampaignModel(mesa.Model):
                           and u.posture != WITHDRAWAL)
                 hold = sum(u.men for u in within if u.side == c.victory_holder)
                 near = att > 0 and att > hold
-                self.threat_hours = self.threat_hours + c.step_hours if near else 0.0
+                self.threat_hours = float(threat_clock(np.array(self.threat_hours), np.array(near), c.step_hours,
+                                                       np.array(self.random.random())))
                 threatened = not taken and self.threat_hours >= c.victory_threat_hours
                 if threatened:
                     self.log("objective_taken", None, f"victory objective untenable: enemy within "

@@ -164,7 +164,8 @@ def test_an_enemy_force_near_the_objective_for_long_enough_takes_it() -> None:
     near = simulate(_threat(50.0), 2, seed=0, config=EngineConfig())
     assert near.outcome.objective_lost.all()
     hours = (near.outcome.end_time - np.datetime64(near.start.replace(tzinfo=None))).astype("timedelta64[h]")
-    assert (hours.astype(int) == 48).all()
+    # seen first at a step's end, its stay began at some moment of that step: 48-54 h
+    assert ((hours.astype(int) >= 48) & (hours.astype(int) <= 54)).all()
     for r in (20.0, None):
         far = simulate(_threat(r), 2, seed=0, config=EngineConfig())
         assert not far.outcome.objective_lost.any()
@@ -184,7 +185,9 @@ def _small_campaign() -> object:
 
 def test_check_model_on_a_small_scenario(tmp_path) -> None:
     """`xuefeng check-model` runs every check on a scenario folder, prints them as JSON and
-    exits 0 exactly when all hold; the unopposed attacker takes the objective."""
+    exits 0 exactly when all hold; the unopposed attacker takes the objective. 400 replications:
+    the attacker wins about 60% here, and without common random numbers across step lengths a
+    0.10 tolerance on P(victory) needs a few hundred (the run takes seconds)."""
     import yaml
 
     sc = _small_campaign()
@@ -192,7 +195,7 @@ def test_check_model_on_a_small_scenario(tmp_path) -> None:
     folder.mkdir()
     (folder / "scenario.yaml").write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude={"engine_settings"}),
                                                          sort_keys=False))
-    r = CliRunner().invoke(app, ["check-model", str(folder), "-n", "12", "--json", "--workers", "1"])
+    r = CliRunner().invoke(app, ["check-model", str(folder), "-n", "400", "--json", "--workers", "1"])
     assert r.exit_code in (0, 1), r.stdout + r.stderr
     out = json.loads(r.stdout)
     names = {c["name"] for c in out["checks"]}
@@ -294,3 +297,34 @@ def test_an_offensive_winning_its_fights_is_not_called_off() -> None:
         res[stalled] = out[2][0].tolist()
     assert res[False] == [False, False]
     assert res[True] == [True, True]
+
+
+@pytest.mark.parametrize("step", [3.0, 6.0, 12.0])
+def test_threat_clock_takes_as_long_whatever_the_step(step: float) -> None:
+    """A force that stays D hours in the threat radius, arriving at a random moment of a step, is
+    seen to have stayed H hours with a probability that does not depend on the step length:
+    about P(D >= H)."""
+    from xuefeng.engine.core import threat_clock
+
+    rng = np.random.default_rng(1)
+    n = 20000
+    H = 24.0
+    D = rng.uniform(0, 48, n)  # true stay
+    start = rng.uniform(0, step, n)  # arrival, after the last step's end
+    hours = np.zeros(n)
+    hit = np.zeros(n, bool)
+    for k in range(1, int(60 / step) + 2):
+        t = k * step
+        inside = (t >= start) & (t <= start + D)
+        hours = threat_clock(hours, inside, step, rng.uniform(size=n))
+        hit |= hours >= H
+    assert hit.mean() == pytest.approx((D >= H).mean(), abs=0.02)
+
+
+def test_threat_clock_is_not_reset_by_a_brief_interruption() -> None:
+    from xuefeng.engine.core import threat_clock
+
+    h = threat_clock(np.array([18.0]), np.array([False]), 6.0, np.array([0.5]))
+    assert h[0] == 12.0
+    assert threat_clock(h, np.array([True]), 6.0, np.array([0.5]))[0] == 18.0
+    assert threat_clock(np.array([0.0]), np.array([True]), 6.0, np.array([0.25]))[0] == 7.5

@@ -7,6 +7,7 @@ import pytest
 
 from engine_scenarios import FixedEngagement, base, build, phase, plan, unit
 from xuefeng.engine import EngineConfig, EngineParams, SideConfig, Simulation, compile_scenario
+from xuefeng.engine.postures import ATTACK
 from xuefeng.results.model import CATEGORIES
 
 K = {c: i for i, c in enumerate(CATEGORIES)}
@@ -285,16 +286,22 @@ def test_free_unit_envelops_an_enemy_held_in_contact() -> None:
     d["plans"] = [plan("red", phase("attack", ["red"], "attack", "east")),
                   plan("blue", phase("hold", ["holder", "flank"], "hasty_defence"))]
     sc = build(d)
-    c, sim = run_sim(sc, 0, params=NO_SPREAD)
+    # red presses its attack at any odds: outnumbered two to one it would otherwise call its
+    # offensive off after its first repulse, and nobody would be held in contact
+    c, sim = run_sim(sc, 0, params=NO_SPREAD.with_overrides({"ai": {"retreat_ratio": 0.0}}))
     start = sim.s.cell[0, 2]
-    chased = False
+    chased = moved = struck = False
     for _ in range(16):
         sim.step()
-        chased |= bool(sim.s.chase[0, 2] >= 0)
+        s = sim.s
+        chasing = bool(s.chase[0, 2] >= 0)
+        chased |= chasing
+        moved |= bool(s.cell[0, 2] != start)
+        # while it envelops, the flank unit stands next to (or on) the red unit, attacking
+        struck |= chasing and bool(c.adj[s.cell[0, 2], s.cell[0, 0]]) and int(s.posture[0, 2]) == ATTACK
     assert chased
-    assert sim.s.cell[0, 2] != start
-    # the flank unit ends next to (or on) the red unit, attacking
-    assert c.adj[sim.s.cell[0, 2], sim.s.cell[0, 0]]
+    assert moved
+    assert struck
 
 
 def test_a_motorised_unit_out_of_supply_slows_to_foot_pace() -> None:

@@ -128,9 +128,13 @@ class AIParams:
     (record_fights); an offensive that has won more than it lost over about this time is not called
     off (assumption: five days — a few engagements' outcomes, CDB90's battles of the 1920-45 era
     lasting about a day each). 0 disables the gate."""
-    retreat_strength: float = 0.6
-    """Share of the attack-phase units' full strength below which the offensive is called off
-    (assumption: a division at 60% can no longer attack)."""
+    retreat_strength: float = 0.0
+    """Share of the attack-phase units' full strength below which the offensive is called off;
+    0 (the default) is off. A side may set it as its doctrine. Off by default because the other
+    rules already count exhaustion — at the unit (breakpoints: broken units, culmination_fraction)
+    and against the enemy (retreat_ratio) — while this one ignores the enemy: it called off an
+    offensive by a doubled army at 60% of its strength, still larger than the single army at full
+    strength (assumption; found by the attacker-x2 model check; 0.6 before)."""
     halted_fraction: float = 0.34
     """`enemy_halted`: fewer than this share of the enemy's attack-phase units still attacking
     (assumption: two-thirds of the attackers stopped is an offensive halted)."""

@@ -219,19 +219,22 @@ def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.nda
 
 
 def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray, ay: np.ndarray,
-                  n_cells: np.ndarray) -> np.ndarray:
-    """Where beaten defenders end up: `n_cells` steps each from `cell`. A beaten unit falls back
+                  n_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where beaten defenders end up, `n_cells` steps each from `cell`, and the cell of their
+    path just before it (where a winning attacker that followed them stands). A beaten unit falls back
     along its line of communication: each step goes to the passable neighbour nearest the
     side's depots (rear_ctg) among those no nearer its attackers' mean position (ax, ay); where
     none is (or the side has no depots), to the neighbour furthest from the attackers. A unit
     with no way back stays. (Falling back 'away from the attackers' alone sent units beaten by a
     flank attack deeper into enemy country.)"""
     cur = cell.copy()
+    prev = cell.copy()
     for k in range(int(n_cells.max()) if n_cells.size else 0):
         go = n_cells > k
         if not go.any():
             break
         cc = cur[go]
+        prev[go] = cc
         nbc = c.nbr[cc]  # (n,6)
         away = np.hypot(c.x_km[nbc] - ax[go, None], c.y_km[nbc] - ay[go, None])
         here = np.hypot(c.x_km[cc] - ax[go], c.y_km[cc] - ay[go])
@@ -245,7 +248,7 @@ def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np
                          np.where(ok, away, -np.inf))
         rear = np.take_along_axis(nbc, np.argmax(score, axis=-1)[..., None], axis=-1)[..., 0]
         cur[go] = np.where(np.isfinite(score.max(-1)), rear, cc)
-    return cur
+    return cur, prev
 
 
 def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
@@ -362,12 +365,15 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         km = ongoing.advance_km(advance_q, u[br, bd, 4], eng_men[br, bd], advance_size_exponent) \
             if len(advance_q) else np.full(br.shape, c.cell_km)
         n_cells = np.clip(np.rint(km / c.cell_km), 1, p.max_retreat_cells).astype(np.int64)
-        new_cell[br, bd] = retreat_cells(c, p, s.cell[br, bd], c.side[bd], ax[br, bd], ay[br, bd], n_cells)
-        # winning attackers advance into their primary target's cell
+        follow = s.cell.copy()  # (R,U): where the winners of the engagement at each defender end up
+        new_cell[br, bd], follow[br, bd] = retreat_cells(c, p, s.cell[br, bd], c.side[bd], ax[br, bd], ay[br, bd],
+                                                         n_cells)
+        # winning attackers advance as far as their primary target falls back (CDB90's advance is
+        # the winner's), to the last cell of its path before where it stops
         ar, aa = np.nonzero(attacking)
         tgt = primary_target(c, s, contact, men, ar, aa)
         adv_ok = att_won[ar, tgt]
-        new_cell[ar[adv_ok], aa[adv_ok]] = s.cell[ar[adv_ok], tgt[adv_ok]]
+        new_cell[ar[adv_ok], aa[adv_ok]] = follow[ar[adv_ok], tgt[adv_ok]]
     s.eng_hours = hours
     # close air support on enemy units in contact, in proportion to their men and to the
     # sorties flown (no cap: a larger air force hits more); liaison multiplies its effect

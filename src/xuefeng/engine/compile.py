@@ -743,7 +743,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     # random block layout (fixed per compiled scenario)
     layout = [("win", U), ("cas_att", U), ("cas_def", U), ("cas_air", U), ("retreat", U), ("disease", U),
               ("guerrilla", U),
-              ("delay", P), ("weather", 1), ("air", G), ("airlift", 1)]
+              ("delay", P), ("weather", 1), ("air", G), ("airlift", 1), ("threat", 1 + len(obj_ids))]
     slices, off = {}, 0
     for nm, n in layout:
         slices[nm] = slice(off, off + n)

@@ -58,6 +58,18 @@ def default_engagement_model() -> Any:
     return EngagementModel.default()
 
 
+def threat_clock(hours: np.ndarray, dominating: np.ndarray, step_hours: float, u: np.ndarray) -> np.ndarray:
+    """Hours an enemy has dominated an objective's threat radius, net, a continuous-time clock
+    seen only at the steps' ends. Each later step it dominates adds the step's hours; each step it
+    does not takes them off (never below zero), so a brief interruption does not reset it. The
+    first step it is seen counts (1.5 - u) steps, u uniform: a stay of D hours spans D / step
+    step-ends on average, and this credit makes P(clock reaches H) = P(D >= H) whatever the step
+    (counting one whole step let 12-hour steps take an objective after shorter stays than 3-hour
+    ones; counting the part of a step since arrival, never known, missed the longer ones)."""
+    return np.where(dominating, np.where(hours > 0, hours + step_hours, (1.5 - u) * step_hours),
+                    np.maximum(hours - step_hours, 0.0))
+
+
 class Simulation:
     """A batch of replications of one compiled scenario."""
 
@@ -412,11 +424,12 @@ class Simulation:
                 new = getattr(s, k)
                 setattr(s, k, np.where(fz.reshape((-1,) + (1,) * (new.ndim - 1)), old, new))
         self._frozen = np.zeros(R, bool)
-        self._outcome_step()
+        self._outcome_step(block[:, c.rng_slices["threat"]])
         self._record()
         self._compact()
 
-    def _outcome_step(self) -> None:
+    def _outcome_step(self, u_threat: np.ndarray) -> None:
+        """Victory and further objectives; u_threat (R, 1 + objectives): uniforms of the threat clocks."""
         c, s, t = self.c, self._s, self._s.t
         active = ~s.done
         men = s.men()
@@ -435,7 +448,7 @@ class Simulation:
                 att_men = np.where(pressing, men, 0.0).sum(1)
                 hold_men = np.where(within & (c.side == c.victory_holder)[None, :], men, 0.0).sum(1)
                 near = (att_men > 0) & (att_men > hold_men)
-                s.threat_hours = np.where(active & near, s.threat_hours + c.step_hours, 0.0)
+                s.threat_hours = threat_clock(s.threat_hours, active & near, c.step_hours, u_threat[:, 0])
                 threatened = active & ~taken & ~s.objective_taken & (t <= c.victory_by_step) \
                     & (s.threat_hours >= c.victory_threat_hours)
                 if threatened.any():
@@ -466,8 +479,8 @@ class Simulation:
                 pressing = within & enemy & ~s.broken & (s.posture != WITHDRAWAL)
                 e_men = np.where(pressing, men, 0.0).sum(1)
                 h_men = np.where(within & ~enemy, men, 0.0).sum(1)
-                s.objective_threat[:, k] = np.where(active & (e_men > 0) & (e_men > h_men),
-                                                    s.objective_threat[:, k] + c.step_hours, 0.0)
+                s.objective_threat[:, k] = threat_clock(s.objective_threat[:, k], active & (e_men > 0) & (e_men > h_men),
+                                                        c.step_hours, u_threat[:, 1 + k])
                 lost |= open_ & (s.objective_threat[:, k] >= c.objective_threat_hours[k])
             if lost.any():
                 self._log("objective_lost", np.nonzero(lost)[0], None, holder, f"objective '{oid}' lost")
