@@ -328,3 +328,20 @@ def test_threat_clock_is_not_reset_by_a_brief_interruption() -> None:
     assert h[0] == 12.0
     assert threat_clock(h, np.array([True]), 6.0, np.array([0.5]))[0] == 18.0
     assert threat_clock(np.array([0.0]), np.array([True]), 6.0, np.array([0.25]))[0] == 7.5
+
+
+def test_a_winner_follows_the_beaten_defender_to_where_it_stops() -> None:
+    """CDB90's advance is the winner's: the beaten defender falls back n cells and the cell its
+    winners reach is the last of its path before that (its own cell when it falls back one)."""
+    from xuefeng.engine.combat import CombatParams, retreat_cells
+    from xuefeng.engine.compile import compile_scenario
+
+    c = compile_scenario(_small_campaign())
+    start = np.array([int(c.start_cell[2])] * 3)  # the blue defender's cell
+    ax = np.full(3, c.x_km[c.start_cell[0]])
+    ay = np.full(3, c.y_km[c.start_cell[0]])
+    end, before = retreat_cells(c, CombatParams(), start, np.full(3, int(c.side[2])), ax, ay, np.array([1, 2, 4]))
+    assert before[0] == start[0]
+    for k in (1, 2):
+        assert end[k] != start[k]
+        assert c.adj[before[k], end[k]] and before[k] != end[k]
