@@ -222,3 +222,23 @@ def test_batch_size_bounds_the_unit_pair_arrays() -> None:
     big = batch_size(500)
     assert 64 <= big < BATCH and big * 500 * 500 * 16 <= max(PAIR_BYTES, 64 * 500 * 500 * 16)
     assert batch_size(5000) == 64  # never fewer
+
+
+def test_men_facing_counts_the_attackers_reserves_as_it_counts_the_enemy() -> None:
+    """An offensive's gathered men are its attack-phase units and its other units within the
+    radius of them (as every enemy unit within the radius counts against it), so a first wave
+    with its second echelon close behind is not 'outnumbered' by the enemy near it."""
+    # side 0: attacker at 0 km, reserve 20 km behind, a far unit 80 km off; side 1: two units near
+    x = np.array([[0.0, -20.0, -80.0, 10.0, 25.0]])
+    y = np.zeros_like(x)
+    alive = np.ones_like(x, dtype=bool)
+    attacking = np.array([[True, False, False, False, False]])
+    men = np.array([[10000.0, 8000.0, 5000.0, 9000.0, 6000.0]])
+    side = np.array([0, 0, 0, 1, 1])
+    own, opp = kernels.men_facing(x, y, alive, attacking, men, side, 2, 30.0)
+    assert own[0, 0] == 18000.0  # attacker + reserve within 30 km, not the far unit
+    assert opp[0, 0] == 15000.0  # both enemy units within 30 km of the attacker
+    assert own[0, 1] == 0.0 and opp[0, 1] == 0.0  # side 1 has no offensive
+    dead = alive.copy(); dead[0, 1] = False
+    own2, _ = kernels.men_facing(x, y, dead, attacking, men, side, 2, 30.0)
+    assert own2[0, 0] == 10000.0

@@ -31,6 +31,12 @@ def copy_with(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
     return d / "scenario.yaml", text
 
 
+def params_block() -> str:
+    """The packaged engine.yaml's `params:` block (its last), to replace with a test's own."""
+    text = (PACKAGED / "engine.yaml").read_text()
+    return text[text.index("\nparams:\n"):]
+
+
 def line_of(text: str, needle: str) -> int:
     return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
 
@@ -71,7 +77,7 @@ def test_bad_setting_is_located_in_engine_yaml(case: str, tmp_path: Path) -> Non
     ("{movement: {terrain_exertion: [1, 2]}}", "movement.terrain_exertion: expected a list of 8 numbers"),
 ])
 def test_parameter_overrides_are_checked(override: str, words: str, tmp_path: Path) -> None:
-    f, _ = copy_with(tmp_path, "params: {}", f"params: {override}")
+    f, _ = copy_with(tmp_path, params_block(), f"\nparams: {override}\n")
     with pytest.raises(EngineSettingsError, match="params"):
         check_engine_settings(load_scenario(f))
     for args in (["validate", str(f)], ["run", str(f)], ["ensemble", str(f), "-n", "2"]):
@@ -81,7 +87,7 @@ def test_parameter_overrides_are_checked(override: str, words: str, tmp_path: Pa
 
 
 def test_good_overrides_reach_the_engine(tmp_path: Path) -> None:
-    f, _ = copy_with(tmp_path, "params: {}", "params: {movement: {max_hops_per_6h: 5}, ai: {halt_ratio: 1}}")
+    f, _ = copy_with(tmp_path, params_block(), "\nparams: {movement: {max_hops_per_6h: 5}, ai: {halt_ratio: 1}}\n")
     c = compile_scenario(load_scenario(f))
     assert c.params.movement.max_hops_per_6h == 5 and isinstance(c.params.movement.max_hops_per_6h, int)
     assert c.params.ai.halt_ratio == 1.0
@@ -160,3 +166,50 @@ def test_a_unit_may_march_otherwise_than_its_side() -> None:
     d["plans"] = [plan("red", phase("go", ["p", "i"], "attack", "east"))]
     c = compile_scenario(build(d), config=EngineConfig(sides={"red": SideConfig(march_mode="foot")}))
     assert [int(c.mode[c.unit_ids.index(u)]) for u in ("p", "i", "b")] == [1, 0, 0]
+
+
+#: The engine defaults that were tuned to West Hunan, and the tuned value West Hunan's engine.yaml
+#: now sets for itself (docs/ardennes.md, "Untuned engine defaults").
+WEST_HUNAN_TUNED = {
+    ("ai", "halt_ratio"): 0.4,
+    ("ai", "retreat_ratio"): 0.8,
+    ("combat", "cas_men_per_sortie"): 0.15,
+    ("medical", "base_incidence_per_day"): 0.0026,
+    ("movement", "contact_withdrawal_speed"): 0.22,
+    ("civilians", "combat_rate"): 0.018,
+    ("civilians", "occupation_rate_per_day"): 0.005,
+}
+
+
+def test_no_engine_default_is_tuned():
+    """Tuning belongs to a scenario: an engine default whose docstring says 'tuned' calibrates
+    every scenario to one campaign."""
+    from xuefeng.engine import parameter_table
+
+    tuned = [f"{r['sub_model']}.{r['name']}" for r in parameter_table() if "tuned" in r["doc"].lower()]
+    assert tuned == []
+
+
+def test_west_hunan_sets_its_tuned_values():
+    """West Hunan keeps its calibration in its own engine.yaml, and the engine's defaults differ
+    from it (so the scenario, not the engine, carries it)."""
+    from xuefeng.engine.compile import EngineParams, find_engine_config
+    from xuefeng.scenario import DEFAULT_SCENARIO, load_scenario
+    from xuefeng.scenario.registry import scenario_dir
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    cfg = find_engine_config(sc)
+    default = EngineParams()
+    for (sub, name), value in WEST_HUNAN_TUNED.items():
+        assert cfg.params.get(sub, {}).get(name) == value, f"{sub}.{name}"
+        assert getattr(getattr(default, sub), name) != value, f"{sub}.{name}"
+    # each moved value carries its comment saying it is tuned, and to what
+    lines = (scenario_dir(DEFAULT_SCENARIO) / "engine.yaml").read_text().splitlines()
+    for (sub, name), _ in WEST_HUNAN_TUNED.items():
+        at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{name}:"))
+        comment = []
+        for line in reversed(lines[:at]):
+            if not line.strip().startswith("#"):
+                break
+            comment.append(line)
+        assert "tuned" in " ".join(comment), f"{sub}.{name} has no comment saying it is tuned"

@@ -260,6 +260,9 @@ def test_guerrillas_reduce_supply_throughput() -> None:
 
 
 def test_civilians_hurt_only_in_populated_cells_with_combat() -> None:
+    # the engine counts no civilians unless a scenario gives its rates (civilians.py)
+    rates = EngineParams().with_overrides({"civilians": {"combat_rate": 0.018, "occupation_rate_per_day": 0.005}})
+
     def civ(pop: int | None, fight: bool) -> float:
         sc = combat_scenario(20000, 8000)
         d = sc.model_dump(mode="json")
@@ -269,7 +272,7 @@ def test_civilians_hurt_only_in_populated_cells_with_combat() -> None:
         # red is the home side nowhere near: give blue's home to the whole map by putting red far off
         if not fight:
             d["plans"] = [plan("blue", phase("hold", ["def"], "hasty_defence"))]
-        _, sim = run_sim(build(d), 24)
+        _, sim = run_sim(build(d), 24, params=rates)
         return float(sim.s.civilians[0])
 
     with_pop_fight = civ(50000, True)

@@ -46,3 +46,27 @@ def test_a_further_objective_is_scored_and_the_campaign_goes_on(tmp_path) -> Non
     two = concat([simulate(sc, 2, 0, keep_series=0), simulate(sc, 2, 0, keep_series=0, first_replication=2)])
     assert np.array_equal(two.outcome.objectives_lost["hold-west"], lost)
     assert np.array_equal(two.outcome.called_off_time, r.outcome.called_off_time)
+
+
+def test_a_lost_objective_retaken_by_its_holder_counts_as_held(tmp_path) -> None:
+    """'Holds (is not taken, or is relieved)': a town lost and later reached again by its holder
+    with no enemy in it is relieved; one lost and never regained is not held."""
+    sc = scenario()
+    plain = simulate(sc, 2, 0, keep_series=0)
+    assert plain.outcome.objectives_lost["hold-west"].all()
+    assert evaluate(plain, "objective_held.hold-west").values.tolist() == [0.0, 0.0]
+    d = sc.model_dump(mode="json")
+    # a blue force 25 km east of 'west' strikes back at it once red has walked through it
+    d["units"].append(unit("relief", "blue", 27.5, 110.35, men=20000))
+    d["plans"][1]["phases"].append(phase("relieve", ["relief"], "attack", "west", start="1950-05-02T00:00:00"))
+    r = simulate(build(d), 4, 0, keep_series=0)
+    assert r.outcome.objectives_lost["hold-west"].all()
+    back = r.outcome.objectives_relieved["hold-west"]
+    assert back.all()
+    assert evaluate(r, "objective_held.hold-west").values.tolist() == [1.0] * 4
+    with pytest.raises(QuantityError, match="known: hold-west"):
+        evaluate(r, "objective_held.nowhere")
+    save(r, tmp_path / "run")
+    assert np.array_equal(load(tmp_path / "run").outcome.objectives_relieved["hold-west"], back)
+    two = concat([simulate(build(d), 2, 0, keep_series=0), simulate(build(d), 2, 0, keep_series=0, first_replication=2)])
+    assert np.array_equal(two.outcome.objectives_relieved["hold-west"], back)

@@ -77,7 +77,10 @@ def test_change_a_units_strength(wh):
 def test_change_an_engine_parameter_goes_into_the_scenario_and_runs_as_the_whatif_does(wh):
     path = "params.medical.base_incidence_per_day"
     v = xf.change(wh, {path: 0})
-    assert v.engine_settings.params == {"medical": {"base_incidence_per_day": 0.0}}
+    # the change replaces that one value; the scenario's other (tuned) parameters stay
+    want = {k: dict(d) for k, d in wh.engine_settings.params.items()}
+    want.setdefault("medical", {})["base_incidence_per_day"] = 0.0
+    assert v.engine_settings.params == want
     expected = whatif.apply_set(whatif.Setup.baseline(wh), path, 0)
     assert whatif.Setup.baseline(v).params == expected.params
     assert whatif.Setup.baseline(v).params.medical.base_incidence_per_day == 0.0

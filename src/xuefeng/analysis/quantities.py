@@ -10,6 +10,9 @@ dotted name evaluated to one value per replication.
     objective_lost                 1 if the victory condition's objective fell
     objective_lost.<id>            1 if a further victory condition's objective
                                    (the scenario's victory list after the first) fell
+    objective_held.<id>            1 if that objective held: never lost, or lost and
+                                   later held again by its holder (retaken, or the
+                                   siege lifted: "is not taken, or is relieved")
     called_off_time                when the attacker's offensive was called off
     advance_km                     furthest advance (engine's definition)
     advance_fraction               advance_km / great-circle distance between
@@ -231,6 +234,17 @@ def evaluate(results: Results, quantity: str, scenario=None, *,
                                     "condition is plain 'objective_lost')")
             return Values(np.asarray(o.objectives_lost[rest[0]], dtype=bool).astype(float), "bool")
         return Values(np.asarray(o.objective_lost, dtype=bool).astype(float), "bool")
+    if head == "objective_held":
+        need(1)
+        if rest[0] not in o.objectives_lost:
+            raise QuantityError(f"objective_held.{rest[0]}: no such further objective in this run "
+                                f"(known: {', '.join(o.objectives_lost) or 'none'})")
+        if rest[0] not in o.objectives_relieved:
+            raise QuantityError(f"objective_held.{rest[0]}: these results do not record relief "
+                                "(written before it was recorded); run the scenario again")
+        lost = np.asarray(o.objectives_lost[rest[0]], dtype=bool)
+        back = np.asarray(o.objectives_relieved[rest[0]], dtype=bool)
+        return Values((~lost | back).astype(float), "bool")
     if head == "called_off_time":
         need(0)
         if o.called_off_time is None:

@@ -73,11 +73,12 @@ SIDE_DOCTRINE: tuple[str, ...] = ("halt_ratio", "halt_supply", "resume_ratio", "
 
 @dataclass(frozen=True)
 class AIParams:
-    halt_ratio: float = 0.4
-    """Local power ratio below which an attacking unit halts (assumption, tuned: 1940s doctrine
-    wanted ~3:1 to attack a position, but the Japanese army of 1945 pressed attacks at poor odds;
-    at 0.4:1 even it stopped. Tuned so that the West Hunan offensive keeps attacking the Chinese
-    line for weeks, as the seed's 51st Division fighting 'for more than 20 days' shows)."""
+    halt_ratio: float = 1.0
+    """Local power ratio below which an attacking unit halts (assumption: a neutral ratio rule -
+    an attacker no longer stronger than what it attacks stops; 1940s doctrine wanted ~3:1 to
+    start an attack on a position, and resume_ratio asks more than this to start again). An army
+    whose doctrine pressed attacks at poorer odds sets its own value in its scenario's
+    engine.yaml (`params` or `sides.<side>.doctrine`)."""
     resume_ratio: float = 1.2
     """Local ratio at which a halted unit resumes its attack (assumption)."""
     halt_supply: float = 0.2
@@ -115,11 +116,11 @@ class AIParams:
     """Mean morale of the attack-phase units below which the offensive is called off
     (assumption: morale falls with losses and repulses and recovers out of contact, so an
     offensive that keeps being thrown back loses heart)."""
-    retreat_ratio: float = 0.8
+    retreat_ratio: float = 1.0
     """The offensive is called off when its attack-phase units' men fall below this multiple of
-    the enemy men within front_radius_km of them (assumption, tuned: an attacker facing a
-    quarter more men than it has gathered against it gives up; 1.0 ended the West Hunan
-    offensive about a week before the seed's dates, 0.7 changed nothing more)."""
+    the enemy men within front_radius_km of them (assumption: a neutral ratio rule - an
+    attacker that has gathered no more men than the enemy has against it has lost the
+    superiority an offensive needs, and gives up)."""
     front_radius_km: float = 30.0
     """Radius around the attacking units within which enemy men count against the offensive
     (assumption: about a day's march — the forces that can join the battle within a day)."""

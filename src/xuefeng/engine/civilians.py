@@ -27,15 +27,17 @@ RATE_HOURS = 6.0
 
 @dataclass(frozen=True)
 class CivilianParams:
-    combat_rate: float = 0.018
-    """Share of a cell's population hurt per 6 hours of full-scale engagement in it (assumption,
-    tuned to the seed's 8,563 civilian casualties: fighting in and around villages, shelling
-    and air attack on occupied villages)."""
+    combat_rate: float = 0.0
+    """Share of a cell's population hurt per 6 hours of full-scale engagement in it (assumption:
+    none unless a scenario gives its rate - how many civilians fighting hurts depends on
+    warning, evacuation, shelter and the weapons used, for which no general figure exists;
+    a campaign's engine.yaml sets it with its source)."""
     casualty_scale: float = 300.0
     """Battle casualties in 6 hours that make an engagement 'full-scale' (assumption)."""
-    occupation_rate_per_day: float = 0.005
+    occupation_rate_per_day: float = 0.0
     """Share of a populated enemy-home cell's people hurt per day by an occupying unit
-    (assumption, tuned with combat_rate: requisition, forced labour, reprisals)."""
+    (assumption: none unless a scenario gives its rate, like combat_rate: requisition, forced
+    labour and reprisals depend on the occupier's conduct)."""
     default_town_population: float = 0.0
     """Population of towns whose population is not given (assumption: none counted)."""
 

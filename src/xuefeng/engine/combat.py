@@ -145,14 +145,13 @@ class CombatParams:
     campaign's march and pursuit rules should carry out, not one jump)."""
     min_men: float = 100.0
     """A unit with fewer men is out of action (cannot fight, move or hold ground) (assumption)."""
-    cas_men_per_sortie: float = 0.15
+    cas_men_per_sortie: float = 0.2
     """Enemy battle casualties per close-support sortie on troops in contact, before the
-    liaison multiplier (assumption, tuned: strafing, bombs and napalm on dispersed infantry
-    under cover in mountains; the Japanese records in the seed count only 1,876-4,411 battle
-    casualties in all (their first announcement 11,000), so air attack cannot have hit many.
-    Tuned with medical.base_incidence_per_day so that West Hunan's Japanese total losses fall
-    inside the sources' 18,000-40,000: 0.15 gives about 2,000 Japanese casualties from close
-    support, 0.5 about 6,000). Casualties grow with the sorties flown, without a cap."""
+    liaison multiplier (assumption, a weapon-effect estimate: a fighter-bomber sortie delivers
+    about two 250-500 kg bombs and a strafing pass; against troops dug in and dispersed at
+    about one man per 1,500 m2 a bomb's lethal area of a few hundred m2 hits ~0.2 men, and
+    about half the bombs fall on the position: ~0.2 men per sortie). Casualties grow with
+    the sorties flown, without a cap."""
 
 
 @dataclass

@@ -474,6 +474,11 @@ class Simulation:
             enemy = (c.side != holder)[None, :]
             open_ = active & ~s.objectives_lost[:, k] & (t <= c.objective_by_step[k])
             lost = open_ & (at & enemy).any(1) & ~(at & ~enemy).any(1)
+            # a lost objective is relieved when its holder stands in it again with no enemy there
+            # (and, with a threat radius, no longer outnumbered by the pressing enemy around it):
+            # a town retaken, or a besieged garrison reached and the siege lifted
+            regained = active & s.objectives_lost[:, k] & ~s.objectives_relieved[:, k] \
+                & (at & ~enemy).any(1) & ~(at & enemy).any(1)
             if c.objective_threat_km[k] > 0:
                 within = alive & (c.objective_dist_km[k][s.cell] <= c.objective_threat_km[k])
                 pressing = within & enemy & ~s.broken & (s.posture != WITHDRAWAL)
@@ -482,6 +487,11 @@ class Simulation:
                 s.objective_threat[:, k] = threat_clock(s.objective_threat[:, k], active & (e_men > 0) & (e_men > h_men),
                                                         c.step_hours, u_threat[:, 1 + k])
                 lost |= open_ & (s.objective_threat[:, k] >= c.objective_threat_hours[k])
+                regained &= e_men <= h_men
+            if regained.any():
+                self._log("objective_relieved", np.nonzero(regained)[0], None, holder,
+                          f"objective '{oid}' relieved")
+                s.objectives_relieved[:, k] |= regained
             if lost.any():
                 self._log("objective_lost", np.nonzero(lost)[0], None, holder, f"objective '{oid}' lost")
                 s.objectives_lost[:, k] |= lost
@@ -547,6 +557,7 @@ class Simulation:
             called_off_time=np.where(s.calloff_step >= 0, times[np.maximum(s.calloff_step, 0)], nat
                                      ).astype("datetime64[s]"),
             objectives_lost={oid: s.objectives_lost[:, k].copy() for k, oid in enumerate(c.objective_ids)},
+            objectives_relieved={oid: s.objectives_relieved[:, k].copy() for k, oid in enumerate(c.objective_ids)},
             daily_men=s.daily_men.copy(), daily_casualties=s.daily_casualties.copy(),
         )
         return Results(

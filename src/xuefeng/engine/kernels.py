@@ -164,8 +164,12 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 @njit(cache=True, nogil=True)
 def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
-    """Per replication and side (R,S): the live men of the side's attack-phase units, and the
-    live enemy men within `radius` km of any of them (the forces that can meet its offensive)."""
+    """Per replication and side (R,S): the live men the side has gathered for its offensive -
+    its attack-phase units and its other units within `radius` km of any of them (reserves and
+    follow-on echelons that can join within a day) - and the live enemy men within `radius` km
+    of any of its attack-phase units (the forces that can meet it). Both sides are counted the
+    same way, whatever their units' phases, so an offensive whose first wave alone is engaged
+    is not judged outnumbered by every enemy near it."""
     R, U = x_cell.shape
     own = np.zeros((R, n_sides))
     opp = np.zeros((R, n_sides))
@@ -176,6 +180,18 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
         for k in range(n_sides):
             if own[r, k] == 0.0:
                 continue
+            for e in range(U):
+                if not alive[r, e] or attacking[r, e]:
+                    continue
+                if side[e] == k:
+                    # a friend not in the attack: counts if within radius of one of the attackers
+                    for u in range(U):
+                        if alive[r, u] and attacking[r, u] and side[u] == k:
+                            dx = x_cell[r, u] - x_cell[r, e]
+                            dy = y_cell[r, u] - y_cell[r, e]
+                            if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
+                                own[r, k] += men[r, e]
+                                break
             for e in range(U):
                 if not alive[r, e] or side[e] == k:
                     continue

@@ -23,14 +23,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class MedicalParams:
-    base_incidence_per_day: float = 0.0026
+    base_incidence_per_day: float = 0.0015
     """New sick per man per day at season factor 1, rest, full supply, flat ground
-    (assumption, tuned: the 20th Army's 24,640-27,372 sick of ~80,000 men in ~55 days
-    (seed) is ~0.6%/day with exertion, mountains and hunger included; 0.0026 gives a
-    median of ~15,000 Japanese sick in the default scenario (seed 0, 200 replications),
-    under the sources, keeping sick plus battle casualties inside the sources'
-    18,000-40,000 total; a higher rate weakens the army and ends its offensive before
-    the seed's dates)."""
+    (assumption: about half a disease admission per man per year, the order of the US
+    Army's World War II disease admission rates overseas; a scenario's side disease_factor
+    and its climate's season factors scale it for its army and theatre)."""
     exertion_weight: float = 1.0
     """Extra incidence at full exertion (marching/fighting all step) (assumption)."""
     terrain_power: float = 1.0

@@ -36,11 +36,10 @@ class MovementModelParams:
     rain_factor: float = 1.4
     """Off-road and track hours multiplier on a rain day (assumption: mud on paddy-field paths
     and mountain tracks; geo applies it to off-road and track edges only)."""
-    contact_withdrawal_speed: float = 0.22
-    """Speed of a unit withdrawing while in contact with the enemy, as a fraction (assumption,
-    tuned: a fighting withdrawal leapfrogs rear guards; the seed's Japanese took about four
-    weeks, under pursuit and flank attacks, from the failure of their offensive in early May to
-    their start lines on 7 June; 0.22 puts the median return at the end of May in West Hunan)."""
+    contact_withdrawal_speed: float = 0.5
+    """Speed of a unit withdrawing while in contact with the enemy, as a fraction (assumption:
+    a fighting withdrawal by bounds moves half the force while the other half covers it, so
+    the whole goes at about half its march rate)."""
     low_supply_speed_floor: float = 0.6
     """Speed factor of a unit on foot with no supply (assumption: hungry columns march ~40% slower)."""
     low_supply_speed_floor_motor: float = 0.2

@@ -70,6 +70,7 @@ class State:
     advanced: np.ndarray  # (R,) bool: the attacker got beyond its start line
     off_end_step: np.ndarray  # (R,) int (-1)
     objectives_lost: np.ndarray  # (R,K) bool: the scenario's further objectives lost
+    objectives_relieved: np.ndarray  # (R,K) bool: lost, then held again by their holder (retaken or relieved)
     objective_threat: np.ndarray  # (R,K) hours an enemy has dominated each objective's threat radius, running
     daily_men: np.ndarray  # (R,days,S) men on the map at each day's start, by side
     daily_casualties: np.ndarray  # (R,days,S) battle casualties (killed, wounded, missing, captured) each day
@@ -119,6 +120,7 @@ def initial_state(c, R: int) -> State:
         done=np.zeros(R, bool), end_step=np.full(R, c.n_steps, np.int64),
         max_adv=np.full(R, -np.inf), advanced=np.zeros(R, bool), off_end_step=np.full(R, -1, np.int64),
         objectives_lost=np.zeros((R, len(c.objective_ids)), bool),
+        objectives_relieved=np.zeros((R, len(c.objective_ids)), bool),
         objective_threat=np.zeros((R, len(c.objective_ids))), calloff_step=np.full(R, -1, np.int64),
         daily_men=np.zeros((R, c.n_steps * c.step_hours // 24 + 1, S)),
         daily_casualties=np.zeros((R, c.n_steps * c.step_hours // 24 + 1, S)),

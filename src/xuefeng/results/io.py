@@ -184,6 +184,8 @@ def _outcome_frame(r: Results) -> pd.DataFrame:
         df["called_off_time"] = np.asarray(o.called_off_time).astype("datetime64[s]")
     for oid, lost in o.objectives_lost.items():
         df[f"objective_lost.{oid}"] = np.asarray(lost, dtype=bool)
+    for oid, back in o.objectives_relieved.items():
+        df[f"objective_relieved.{oid}"] = np.asarray(back, dtype=bool)
     if o.daily_men is not None and o.daily_casualties is not None:
         for i, sd in enumerate(r.sides):
             for d in range(o.daily_men.shape[1]):
@@ -343,6 +345,8 @@ def load(folder: str | Path) -> Results:
                          if "called_off_time" in out.columns else None),
         objectives_lost={c.split(".", 1)[1]: out[c].to_numpy(dtype=bool) for c in out.columns
                          if c.startswith("objective_lost.")},
+        objectives_relieved={c.split(".", 1)[1]: out[c].to_numpy(dtype=bool) for c in out.columns
+                             if c.startswith("objective_relieved.")},
         daily_men=_daily(out, sides, "men"), daily_casualties=_daily(out, sides, "casualties"),
     )
     return Results(
@@ -397,6 +401,9 @@ def concat(parts: Sequence[Results]) -> Results:
                          if all(p.outcome.called_off_time is not None for p in parts) else None),
         objectives_lost={k: cat(lambda p, k=k: p.outcome.objectives_lost[k]) for k in first.outcome.objectives_lost
                          if all(k in p.outcome.objectives_lost for p in parts)},
+        objectives_relieved={k: cat(lambda p, k=k: p.outcome.objectives_relieved[k])
+                             for k in first.outcome.objectives_relieved
+                             if all(k in p.outcome.objectives_relieved for p in parts)},
         daily_men=(cat(lambda p: p.outcome.daily_men)
                    if all(p.outcome.daily_men is not None for p in parts) else None),
         daily_casualties=(cat(lambda p: p.outcome.daily_casualties)

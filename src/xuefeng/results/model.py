@@ -68,6 +68,9 @@ class Outcome:
         never was); None for results written before it was recorded.
     objectives_lost: the scenario's further hold_objective conditions (its
         victory list after the first), by id: lost or not, per replication.
+    objectives_relieved: by id, whether a lost further objective was later held
+        again by its holder (retaken, or the siege lifted); empty for results
+        written before it was recorded.
     daily_men, daily_casualties: (replication, campaign day, side) men on the
         map at each day's start and that day's battle casualties (killed,
         wounded, missing and captured), day 0 the start date; None for results
@@ -82,6 +85,7 @@ class Outcome:
     arrival_time: np.ndarray  # (R, U) datetime64[s]
     called_off_time: np.ndarray | None = None  # (R,) datetime64[s]
     objectives_lost: dict[str, np.ndarray] = field(default_factory=dict)  # id -> (R,) bool
+    objectives_relieved: dict[str, np.ndarray] = field(default_factory=dict)  # id -> (R,) bool
     daily_men: np.ndarray | None = None  # (R, day, side) men on the map at each day's start
     daily_casualties: np.ndarray | None = None  # (R, day, side) battle casualties each day
 
