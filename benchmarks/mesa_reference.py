@@ -801,12 +801,18 @@ class CampaignModel(mesa.Model):
             mor = mor / n_live if n_live > 0 else 0.0
             strength = men / max(men0, 1.0)
             stuck = n_stuck / max(n_is, 1)
-            # the offensive's men against the enemy men within a day's march of any of them
+            # the men the offensive has gathered (its attackers and its other units within a day's
+            # march of them) against the enemy men within a day's march of any of its attackers
             att = [u for u in self.units if u.side == sd.index and u.base == ATTACK and u.alive and u.in_att_phase]
-            own = sum(u.men_now for u in att)
             T = self.T
-            opp = sum(e.men_now for e in self.units if e.alive and e.side != sd.index and any(
-                math.hypot(T.x[u.cell] - T.x[e.cell], T.y[u.cell] - T.y[e.cell]) <= p.front_radius_km for u in att))
+
+            def near(e: Unit) -> bool:
+                return any(math.hypot(T.x[u.cell] - T.x[e.cell], T.y[u.cell] - T.y[e.cell]) <= p.front_radius_km
+                           for u in att)
+
+            own = sum(u.men_now for u in att) + sum(
+                e.men_now for e in self.units if e.alive and e.side == sd.index and e not in att and near(e))
+            opp = sum(e.men_now for e in self.units if e.alive and e.side != sd.index and near(e))
             front = own / max(opp, 1.0) if opp > 0 else math.inf
             stalled = p.stall_hours <= 0 or sd.fights_won <= sd.fights_lost
             if sd.attacked and n_is > 0 and not sd.retreat and stalled and (

@@ -289,9 +289,10 @@ def test_free_unit_envelops_an_enemy_held_in_contact() -> None:
     d["plans"] = [plan("red", phase("attack", ["red"], "attack", "east")),
                   plan("blue", phase("hold", ["holder", "flank"], "hasty_defence"))]
     sc = build(d)
-    # red presses its attack at any odds: outnumbered two to one it would otherwise call its
-    # offensive off after its first repulse, and nobody would be held in contact
-    c, sim = run_sim(sc, 0, params=NO_SPREAD.with_overrides({"ai": {"retreat_ratio": 0.0}}))
+    # red presses its attack at any odds (no halt, no call-off): outnumbered two to one it would
+    # otherwise halt or call its offensive off after its first repulse, and nobody would be held
+    # in contact
+    c, sim = run_sim(sc, 0, params=NO_SPREAD.with_overrides({"ai": {"retreat_ratio": 0.0, "halt_ratio": 0.0}}))
     start = sim.s.cell[0, 2]
     chased = moved = struck = False
     for _ in range(16):
