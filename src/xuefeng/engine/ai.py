@@ -26,7 +26,7 @@ pursuit parameters, SIDE_DOCTRINE, may differ by side: engine.yaml `sides.<side>
   `resume_ratio` and `resume_supply`;
 * call off the offensive (general retreat to the start positions; the side
   that holds the victory objective instead stops where it stands), from the
-  attackers' state alone, once it has stalled: when at least
+  attackers' state alone: when at least
   `culmination_fraction` of a side's attack-phase units are broken or out of
   action, or the supply they live on falls below `retreat_supply`, or their
   men below `retreat_strength` of their full strength, or their mean morale
