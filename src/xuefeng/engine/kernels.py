@@ -163,6 +163,18 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 
 @njit(cache=True, nogil=True)
+def _near_attackers(x_cell, y_cell, alive, attacking, side, r, k, e, radius):
+    """Whether unit e stands within `radius` km of one of side k's live attackers (replication r)."""
+    for u in range(x_cell.shape[1]):
+        if alive[r, u] and attacking[r, u] and side[u] == k:
+            dx = x_cell[r, u] - x_cell[r, e]
+            dy = y_cell[r, u] - y_cell[r, e]
+            if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
 def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
     """Per replication and side (R,S): the live men the side has gathered for its offensive -
     its attack-phase units and its other units within `radius` km of any of them (reserves and
@@ -181,27 +193,13 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
             if own[r, k] == 0.0:
                 continue
             for e in range(U):
-                if not alive[r, e] or attacking[r, e]:
+                if not alive[r, e] or (side[e] == k and attacking[r, e]):
                     continue
-                if side[e] == k:
-                    # a friend not in the attack: counts if within radius of one of the attackers
-                    for u in range(U):
-                        if alive[r, u] and attacking[r, u] and side[u] == k:
-                            dx = x_cell[r, u] - x_cell[r, e]
-                            dy = y_cell[r, u] - y_cell[r, e]
-                            if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
-                                own[r, k] += men[r, e]
-                                break
-            for e in range(U):
-                if not alive[r, e] or side[e] == k:
-                    continue
-                for u in range(U):
-                    if alive[r, u] and attacking[r, u] and side[u] == k:
-                        dx = x_cell[r, u] - x_cell[r, e]
-                        dy = y_cell[r, u] - y_cell[r, e]
-                        if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
-                            opp[r, k] += men[r, e]
-                            break
+                if _near_attackers(x_cell, y_cell, alive, attacking, side, r, k, e, radius):
+                    if side[e] == k:  # a friend not in the attack, within reach of its attackers
+                        own[r, k] += men[r, e]
+                    else:
+                        opp[r, k] += men[r, e]
     return own, opp
 
 
