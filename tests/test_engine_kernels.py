@@ -242,3 +242,53 @@ def test_men_facing_counts_the_attackers_reserves_as_it_counts_the_enemy() -> No
     dead = alive.copy(); dead[0, 1] = False
     own2, _ = kernels.men_facing(x, y, dead, attacking, men, side, 2, 30.0)
     assert own2[0, 0] == 10000.0
+
+
+def _connected_reference(nbr, cells_own, cells_enemy, depots):
+    """Plain search: cells reachable from the depots over cells no enemy holds alone."""
+    own = set(cells_own)
+    blocked = {e for e in cells_enemy if e not in own}
+    seen = set(depots)
+    todo = list(depots)
+    while todo:
+        c0 = todo.pop()
+        for nb in nbr[c0]:
+            if nb >= 0 and nb not in seen and nb not in blocked:
+                seen.add(nb)
+                todo.append(nb)
+    return [c in seen for c in cells_own]
+
+
+def test_supply_connected_skips_the_search_only_where_nothing_can_be_cut_off() -> None:
+    """Scattered enemies cut nothing off (the search is skipped); rings of six and chains to the
+    map's edge are searched: the kernel agrees with a plain search on random and ringed layouts."""
+    from engine_scenarios import base, build, unit
+
+    from xuefeng.engine.compile import compile_scenario
+
+    d = base()
+    d["units"] = [unit("r", "red", 27.5, 110.15), unit("b", "blue", 27.5, 110.75)]
+    c = compile_scenario(build(d))
+    nbr = c.nbr
+    C = nbr.shape[0]
+    rng = np.random.default_rng(3)
+    R, n_own, n_enemy = 60, 4, 12
+    U = n_own + n_enemy
+    side = np.array([0] * n_own + [1] * n_enemy)
+    cell = np.zeros((R, U), np.int64)
+    for r in range(R):
+        own = rng.choice(C, n_own, replace=False)
+        if r % 3 == 0:  # an own unit ringed by six enemies
+            ring = [x for x in nbr[own[0]] if x != own[0]][:6]
+            enemy = np.concatenate([ring, rng.choice(C, n_enemy - len(ring))])[:n_enemy]
+        else:
+            enemy = rng.choice(C, n_enemy)
+        cell[r] = np.concatenate([own, enemy])
+    depot_cell = np.array([int(cell[0, 1])])
+    alive = np.ones((R, U), bool)
+    enemy_m = side[:, None] != side[None, :]
+    out = kernels.supply_connected(nbr, cell, alive, side, enemy_m, 2, depot_cell, np.array([0]), np.ones((R, 1)), True)
+    for r in range(R):
+        want = _connected_reference(nbr, list(cell[r, :n_own]), list(cell[r, n_own:]), [int(depot_cell[0])])
+        assert out[r, :n_own].tolist() == want, r
+    assert not out[::3, 0].all()  # some ringed units are cut off

@@ -644,6 +644,58 @@ def nearest_depot(depot_ctg, cell, depot_side, side, stock):
 
 
 @njit(cache=True, nogil=True)
+def _may_separate(nbr, cell, alive, side, k, r, own, blocked, stack, mark):
+    """Whether side k's blocked cells (enemy cells it does not share; `blocked`) could cut any
+    cell off from another: on a hex map a set of cells separates others only if it holds a ring
+    of at least six cells joined as neighbours, or a chain of them touching the map's edge. So
+    when every group of joined blocked cells has fewer than six and none lies on the edge,
+    nothing is cut off and the search can be skipped (the cost of the search was most of the
+    lines-of-communication check). `stack` and `mark` are scratch arrays of the map's size;
+    `mark` is left all False."""
+    U = cell.shape[1]
+    risky = False
+    for e in range(U):
+        if alive[r, e] and side[e] != k and blocked[cell[r, e]]:
+            c0 = cell[r, e]
+            for j in range(6):
+                if nbr[c0, j] < 0 or nbr[c0, j] == c0:
+                    risky = True  # on the map's edge
+    if not risky:
+        for e in range(U):
+            if not (alive[r, e] and side[e] != k):
+                continue
+            c0 = cell[r, e]
+            if not blocked[c0] or mark[c0]:
+                continue
+            mark[c0] = True
+            stack[0] = c0
+            top = 1
+            size = 0
+            while top > 0:
+                top -= 1
+                c1 = stack[top]
+                size += 1
+                for j in range(6):
+                    nb = nbr[c1, j]
+                    if nb >= 0 and blocked[nb] and not mark[nb]:
+                        mark[nb] = True
+                        stack[top] = nb
+                        top += 1
+            if size >= 6:
+                risky = True
+                break
+    for e in range(U):  # clear the marks (only blocked cells were marked)
+        if alive[r, e] and side[e] != k:
+            c0 = cell[r, e]
+            mark[c0] = False
+            for j in range(6):
+                nb = nbr[c0, j]
+                if nb >= 0:
+                    mark[nb] = False
+    return risky
+
+
+@njit(cache=True, nogil=True)
 def supply_connected(nbr, cell, alive, side, enemy, n_sides, depot_cell, depot_side, stock, own_zoc_free):
     """(R,U) bool: each unit's cell can be reached from a stocked depot of its side over cells no
     enemy unit holds alone, nor any enemy unit's neighbour unless one of the side's own units stands
@@ -679,6 +731,16 @@ def supply_connected(nbr, cell, alive, side, enemy, n_sides, depot_cell, depot_s
                             nb = nbr[c0, j]
                             if nb >= 0 and nb != c0 and not own[nb]:
                                 blocked[nb] = True
+            if own_zoc_free and not _may_separate(nbr, cell, alive, side, k, r, own, blocked, queue, seen):
+                # nothing can be cut off: every unit is reached if any stocked depot is
+                reach = False
+                for d in range(depot_cell.shape[0]):
+                    if depot_side[d] == k and stock[r, d] > 0:
+                        reach = True
+                for u in range(U):
+                    if side[u] == k:
+                        out[r, u] = reach
+                continue
             seen[:] = False
             head = 0
             tail = 0
