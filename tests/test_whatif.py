@@ -46,6 +46,7 @@ def test_parse_assignment() -> None:
     assert parse_assignment("units.a.strength.infantry=20000") == ("units.a.strength.infantry", 20000)
     assert parse_assignment("sides.x.march_mode=motor") == ("sides.x.march_mode", "motor")
     assert parse_assignment("units.a.committed=false") == ("units.a.committed", False)
+    assert parse_assignment("params.air.presence_sorties_per_day=1e6") == ("params.air.presence_sorties_per_day", 1e6)
     with pytest.raises(OverrideError, match="PATH=VALUE"):
         parse_assignment("units.a.strength")
 

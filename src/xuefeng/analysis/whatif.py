@@ -92,6 +92,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
         value = raw  # e.g. 1945-04-31 or '!!int abc': kept as text, the target's type check judges it
+    if isinstance(value, str):
+        try:  # YAML 1.1 reads 1e6 as text; a number is what anyone typing it means
+            value = float(value) if value.strip().lower() not in ("nan", "inf", "-inf", "infinity") else value
+        except ValueError:
+            pass
     return path, value
 
 
