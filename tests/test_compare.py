@@ -153,6 +153,17 @@ def test_compare_runs_a_scenario_against_a_recorded_series(tmp_path) -> None:
     eng = next(r for r in data["rows"] if r["model"] == "engine" and r["side"] == "red")
     assert set(eng["cumulative"]) == {"5", "10", "15"} and eng["cumulative"]["15"]["model"] > 0
     assert out.exists() and out.stat().st_size > 1000
+    # the one override mechanism: --set changes the engine's row (not the baselines') and is recorded
+    halved = CliRunner().invoke(app, [*args, "--json", "--set", "params.combat.intensity=0.5"])
+    assert halved.exit_code == 0, halved.output
+    hd = _json.loads(halved.stdout)
+    assert hd["set"] == ["params.combat.intensity=0.5"] and data["set"] == []
+    eng_h = next(r for r in hd["rows"] if r["model"] == "engine" and r["side"] == "red")
+    assert eng_h["cumulative"]["15"]["model"] < eng["cumulative"]["15"]["model"]
+    assert next(r for r in hd["rows"] if r["model"] == "square (fitted)")["a"] == \
+        next(r for r in data["rows"] if r["model"] == "square (fitted)")["a"]
+    wrong = CliRunner().invoke(app, [*args, "--set", "params.combat.nope=1"])
+    assert wrong.exit_code == 2 and "nope" in wrong.output
     head = ["compare", str(folder), "--series", str(rec), "--side", "red=red"]
     bad = CliRunner().invoke(app, [*head, "--side", "green=blue", "--days", "5", "-n", "2"])
     assert bad.exit_code == 2 and "not a side" in bad.output

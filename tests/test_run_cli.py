@@ -280,3 +280,27 @@ def test_unwritable_out_is_a_user_error(scen, fake_engine, tmp_path):
     blocker.write_text("x")
     assert_user_error(invoke("run", scen, "--out", blocker), "not a folder")
     assert_user_error(invoke("run", scen, "--out", blocker / "sub"), "cannot write")
+
+
+def test_history_applies_set_through_the_one_override_mechanism(scen, monkeypatch):
+    """`history --set` runs the engine with the override applied (the params reach the engine)
+    and records it in the JSON; a bad path exits 2 before anything runs."""
+    seen = []
+
+    def fake(scenario, replications, seed, keep_series, progress, setup=None):
+        seen.append(setup)
+        return make_results(replications, seed=seed)
+
+    monkeypatch.setattr(run_cmds, "_simulate", fake)
+    import xuefeng.analysis.whatif as whatif  # the synthetic results' scenario is not one the engine compiles
+
+    monkeypatch.setattr(whatif, "preflight", lambda setup, what: None)
+    res = invoke("history", scen, "--json", "--set", "params.combat.intensity=0.5")
+    assert res.exit_code in (0, 1), res.output
+    assert seen[-1] is not None and seen[-1].params.combat.intensity == 0.5
+    assert json.loads(res.stdout)["set"] == ["params.combat.intensity=0.5"]
+    res = invoke("history", scen, "--json")
+    assert seen[-1] is None and json.loads(res.stdout)["set"] == []
+    n = len(seen)
+    assert_user_error(invoke("history", scen, "--set", "params.combat.nope=1"), "nope")
+    assert len(seen) == n

@@ -105,17 +105,18 @@ def _baselines(series: Path, side: list[str], days_text: str, json_output: bool)
 
 
 def _compare(scenario: str, series: Path, side: list[str], days_text: str, first_day: int, replications: str,
-             seed: str, out: Path | None, json_output: bool) -> None:
+             seed: str, out: Path | None, json_output: bool, whatifs: list[str] | None = None,
+             sets: list[str] | None = None) -> None:
     from xuefeng.analysis.lanchester import fit_all
     from xuefeng.analysis.series import measures, plot, simulated_series
     from xuefeng.cli.outputs import check_file
-    from xuefeng.cli.run_cmds import _load, _run_engine, check_memory, parse_replications, parse_seed
+    from xuefeng.cli.run_cmds import _load, _run_engine, check_memory, overrides, parse_replications, parse_seed
 
     n = parse_replications(replications)
     seed_v = parse_seed(seed)
     sides, days, record = read_record(series, side, days_text)
     lo = int(record.days[0])
-    scen = _load(scenario)
+    scen, setup = overrides(scenario, _load(scenario), whatifs, sets)
     known = [s_.id for s_ in scen.meta.sides]
     for s_ in sides:
         if s_ not in known:
@@ -123,7 +124,7 @@ def _compare(scenario: str, series: Path, side: list[str], days_text: str, first
     if out is not None:
         check_file(out, suffixes=(".png", ".svg", ".pdf"))
     check_memory(scen, n, 0)
-    results = _run_engine(scen, n, seed_v, 0, show_progress=not json_output)
+    results = _run_engine(scen, n, seed_v, 0, show_progress=not json_output, setup=setup)
     try:
         sim = simulated_series(results, record, first_day)
     except ValueError as e:
@@ -143,10 +144,13 @@ def _compare(scenario: str, series: Path, side: list[str], days_text: str, first
     if out is not None:
         plot(record, sim, fits, out)
     if json_output:
-        print(json.dumps({"scenario": scen.meta.name, "replications": n, "seed": seed_v, "series": str(series),
+        print(json.dumps({"scenario": scen.meta.name, "replications": n, "seed": seed_v,
+                          "whatifs": list(whatifs or []), "set": list(sets or []), "series": str(series),
                           "first_day": first_day, "days": days, "rows": rows}, indent=2))
         return
-    t = Table(title=f"{scen.meta.name} ({n} replications, median) against {series.name}")
+    changed = ", ".join([*(whatifs or []), *(sets or [])])
+    t = Table(title=f"{scen.meta.name}{f' ({changed})' if changed else ''} ({n} replications, median) "
+                    f"against {series.name}")
     for col in ("model", "side", *(f"day {d}" for d in days), "r"):
         t.add_column(col, justify="left" if col in ("model", "side") else "right")
     for r_ in rows:
@@ -175,6 +179,10 @@ def register(app: typer.Typer) -> None:
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed."),
         out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Plot (.png, .svg, .pdf)."),
         json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+        whatif: list[str] = typer.Option([], "--whatif", metavar="NAME",
+                                         help="Apply a named what-if of the scenario (repeatable)."),
+        set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
+                                       help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
     ) -> None:
         """The engine's daily casualties against a recorded series, with fitted Lanchester baselines."""
         fd = first_day
@@ -185,7 +193,7 @@ def register(app: typer.Typer) -> None:
                 fd = int(pd.read_csv(series, usecols=["day"])["day"].iloc[0])
             except Exception:  # the reader below names what is wrong with the file
                 fd = 0
-        _compare(scenario, series, side, days, fd, replications, seed, out, json_output)
+        _compare(scenario, series, side, days, fd, replications, seed, out, json_output, list(whatif), list(set_))
 
     @app.command()
     def baselines(

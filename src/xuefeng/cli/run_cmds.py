@@ -218,24 +218,30 @@ class _Progress:
         self.progress.update(self.task, completed=min(1.0, max(0.0, frac)))
 
 
-def _simulate(scenario, replications: int, seed: int, keep_series: int, progress):
-    """Run the engine (a seam the tests replace)."""
+def _simulate(scenario, replications: int, seed: int, keep_series: int, progress, setup=None):
+    """Run the engine (a seam the tests replace); `setup`: the what-ifs' and --set's params and
+    config (xuefeng.analysis.whatif.Setup), else the scenario's own."""
     try:
         from xuefeng.engine import simulate
     except ImportError:
         stderr.print("[bold red]error:[/] the engine (xuefeng.engine.simulate) is not available in this "
                       "installation")
         raise typer.Exit(code=1) from None
+    if setup is not None:
+        return simulate(setup.scenario, replications=replications, seed=seed, keep_series=keep_series,
+                        progress=progress, params=setup.params, config=setup.config)
     return simulate(scenario, replications=replications, seed=seed, keep_series=keep_series,
                     progress=progress)
 
 
-def _run_engine(scenario, replications: int, seed: int, keep_series: int, show_progress: bool):
+def _run_engine(scenario, replications: int, seed: int, keep_series: int, show_progress: bool, setup=None):
     from xuefeng.scenario import ScenarioError
 
     label = f"{scenario.meta.name}: {replications:,} replication{'s' if replications != 1 else ''}"
     try:
         with _Progress(show_progress, label) as cb:
+            if setup is not None:
+                return _simulate(scenario, replications, seed, keep_series, cb, setup=setup)
             return _simulate(scenario, replications, seed, keep_series, cb)
     except ScenarioError as e:  # the scenario loads but the engine cannot run it as written
         fail(str(e))
@@ -352,6 +358,17 @@ def _print_digest(scen, results) -> None:
                      highlight=False)
 
 
+def overrides(scenario_ref: str, scen, whatifs: list[str] | None, sets: list[str] | None):
+    """(scenario, setup) with the named what-ifs and --set overrides applied (the one override
+    mechanism every command uses); setup is None when there are none."""
+    if not whatifs and not sets:
+        return scen, None
+    from xuefeng.cli.ensemble_cmds import _setup_for
+
+    setup = _setup_for(scenario_ref, scen, list(whatifs or []), list(sets or []))
+    return setup.scenario, setup
+
+
 def _run(scenario: str, seed: str, replications: str, out: Path | None, json_output: bool,
          events: bool = False) -> None:
     seed_v = parse_seed(seed)
@@ -398,17 +415,18 @@ def _run(scenario: str, seed: str, replications: str, out: Path | None, json_out
         raise typer.Exit(code=130) from None
 
 
-def _history(scenario: str, replications: str, seed: str, json_output: bool) -> None:
+def _history(scenario: str, replications: str, seed: str, json_output: bool,
+             whatifs: list[str] | None = None, sets: list[str] | None = None) -> None:
     seed_v = parse_seed(seed)
     n = parse_replications(replications)
-    scen = _load(scenario)
+    scen, setup = overrides(scenario, _load(scenario), whatifs, sets)
     targets = _targets(scenario, scen, required=True)
     check_memory(scen, n, 0)
 
     from xuefeng.analysis.history import check_history, format_value
     from xuefeng.analysis.targets import TargetsError
 
-    results = _run_engine(scen, n, seed_v, 0, show_progress=not json_output)
+    results = _run_engine(scen, n, seed_v, 0, show_progress=not json_output, setup=setup)
     try:
         verdicts = check_history(results, scen, targets)
     except TargetsError as e:
@@ -421,14 +439,17 @@ def _history(scenario: str, replications: str, seed: str, json_output: bool) -> 
             return x.isoformat() if hasattr(x, "isoformat") else x
 
         print(json.dumps(json_safe({
-            "scenario": scen.meta.name, "replications": n, "seed": seed_v, "all_hold": ok,
+            "scenario": scen.meta.name, "replications": n, "seed": seed_v,
+            "whatifs": list(whatifs or []), "set": list(sets or []), "all_hold": ok,
             "targets": [{"name": v.name, "source": v.source, "target": v.target_text, "kind": v.kind,
                          "quantity": v.quantity, "simulated_median": val(v.simulated_median),
                          "p05": val(v.p05), "p95": val(v.p95),
                          "compared_median": val(v.compared_median), "holds": v.holds}
                         for v in verdicts]}), indent=2))
     else:
-        t = Table(title=f"{escape(scen.meta.title)}: history check, {n:,} replications, seed {seed_v}")
+        changed = ", ".join([*(whatifs or []), *(sets or [])])
+        t = Table(title=f"{escape(scen.meta.title)}{escape(f' ({changed})') if changed else ''}: history check, "
+                        f"{n:,} replications, seed {seed_v}")
         t.add_column("target")
         t.add_column("source", max_width=40)
         t.add_column("simulated median", justify="right")
@@ -480,11 +501,16 @@ def register(app: typer.Typer) -> None:
                                          metavar="N", help="Number of replications."),
         seed: str = typer.Option("0", "--seed", "-s", metavar="SEED", help="Random seed (0 to 2**63-1)."),
         json_output: bool = typer.Option(False, "--json", help="Print only the verdicts as JSON."),
+        whatif: list[str] = typer.Option([], "--whatif", metavar="NAME",
+                                         help="Apply a named what-if of the scenario (repeatable)."),
+        set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
+                                       help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
     ) -> None:
-        """Check an ensemble against what the sources say happened.
+        """Check an ensemble against what the sources say happened (with --whatif/--set: whether
+        they still hold with a change).
 
         Exit status 0 if every target holds, 1 if any fails, 2 for bad input."""
         try:
-            _history(scenario, replications, seed, json_output)
+            _history(scenario, replications, seed, json_output, list(whatif), list(set_))
         except KeyboardInterrupt:
             raise _interrupted() from None
