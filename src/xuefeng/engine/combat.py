@@ -277,7 +277,8 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     eff = men * (1.0 - p.fatigue_penalty * s.fatigue) * (p.supply_floor + (1 - p.supply_floor) * fed)
     ammo = p.ammo_floor + (1 - p.ammo_floor) * fed
     guns = (c.guns0[None, :] + p.mortar_weight * c.mortars0[None, :]) * np.minimum(frac, 1.0) * ammo
-    tanks = c.tanks0[None, :] * np.minimum(frac, 1.0) * (p.fuel_floor + (1 - p.fuel_floor) * fed)
+    fuelled = s.fuel_ok if c.fuel_modelled else fed  # fuel.py where the scenario models fuel
+    tanks = c.tanks0[None, :] * np.minimum(frac, 1.0) * (p.fuel_floor + (1 - p.fuel_floor) * fuelled)
     # Af (R,a,d): share of attacker a's men against defender d
     Af, att_men = kernels.attack_split(contact, attacking, men, eff)
     defended = att_men > 0  # (R,d): an engagement at this defender

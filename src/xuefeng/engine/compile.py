@@ -29,6 +29,7 @@ from xuefeng.engine.air import MISSIONS, AirParams
 from xuefeng.engine.civilians import CivilianParams
 from xuefeng.engine.combat import CombatParams
 from xuefeng.engine.command import CommandParams
+from xuefeng.engine.fuel import FuelParams
 from xuefeng.engine.guerrillas import GuerrillaParams
 from xuefeng.engine.medical import MedicalParams
 from xuefeng.engine.movement import MovementModelParams
@@ -56,6 +57,7 @@ class EngineParams:
     guerrillas: GuerrillaParams = field(default_factory=GuerrillaParams)
     civilians: CivilianParams = field(default_factory=CivilianParams)
     ai: AIParams = field(default_factory=AIParams)
+    fuel: FuelParams = field(default_factory=FuelParams)
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> EngineParams:
         """Copy with {sub_model: {field: value}} replaced; unknown names raise ValueError."""
@@ -331,6 +333,7 @@ class Compiled:
     guns0: np.ndarray
     mortars0: np.ndarray
     tanks0: np.ndarray
+    trucks0: np.ndarray  # (U,) trucks (fuel.py)
     quality: np.ndarray  # (U,7)
     log_quality: np.ndarray  # (U,7) ln quality, intelligence raised for a side with liaison (combat.py)
     start_cell: np.ndarray  # (U,)
@@ -360,6 +363,8 @@ class Compiled:
     depot_side: np.ndarray
     depot_cell: np.ndarray
     depot_stock0: np.ndarray
+    depot_fuel0: np.ndarray  # (D,) fuel tons (0 where not given)
+    fuel_modelled: bool  # any depot gives fuel_tons: fuel is its own supply class (fuel.py)
     depot_ctg: np.ndarray  # (D,C)
     # air
     n_groups: int
@@ -455,6 +460,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         raise ValueError("scenario has no manoeuvre units (divisions/brigades with a location or arrival)")
     uix = {u.id: i for i, u in enumerate(man)}
     arms0 = np.zeros((U, 4)); guns0 = np.zeros(U); mortars0 = np.zeros(U); tanks0 = np.zeros(U)
+    trucks0 = np.zeros(U)
     for u in sc.units:
         if not u.committed:
             continue
@@ -469,6 +475,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         guns0[i] += u.equipment.artillery_pieces
         mortars0[i] += u.equipment.mortars
         tanks0[i] += u.equipment.tanks
+        trucks0[i] += u.equipment.trucks
     men0 = np.maximum(arms0.sum(1), 1.0)
     arms0 = np.where(arms0.sum(1, keepdims=True) > 0, arms0, np.array([[1.0, 0, 0, 0]]))
     quality = np.array([[getattr(u.quality, q) for q in QUALITY_FIELDS] for u in man])
@@ -611,6 +618,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     depot_side = np.array([sidx[d.side] for d in deps], dtype=int)
     depot_cell = np.array([int(hm.cell_of(d.location.lat, d.location.lon)) for d in deps], dtype=int)
     depot_stock0 = np.array([d.stock_tons for d in deps], dtype=float)
+    depot_fuel0 = np.array([d.fuel_tons or 0.0 for d in deps], dtype=float)
+    fuel_modelled = any(d.fuel_tons is not None for d in deps)
     cap = np.zeros(S)
     best_mode = ["foot"] * S
     best_cap = np.zeros(S)
@@ -776,7 +785,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         edge_ok=(nb >= 0) & np.isfinite(eh[0, 0]), adj=_adjacency(nbr_self, C),
         n_units=U, unit_ids=tuple(u.id for u in man), unit_names=tuple(u.name for u in man),
         side=side, enemy=side[:, None] != side[None, :], mode=mode, arms0=arms0, men0=men0,
-        guns0=guns0, mortars0=mortars0, tanks0=tanks0, quality=quality, start_cell=start_cell,
+        guns0=guns0, mortars0=mortars0, tanks0=tanks0, trucks0=trucks0, quality=quality, start_cell=start_cell,
         log_quality=_log_quality(quality, side, np.array([c.liaison_system for c in scfg]),
                                  p.combat.liaison_intelligence),
         home_field=home_field, place_ids=place_ids, place_field=place_field, arrival_step=arrival_step, lift_step=np.array(lift_start), air_arrival=air_arrival,
@@ -786,6 +795,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         phase_wp=phase_wp, phase_wp_cell=phase_wp_cell, phase_nwp=phase_nwp,
         phase_attack=phase_posture == 0, phase_obj_cell=phase_obj, phase_obj_dist=phase_obj_dist,
         n_depots=D, depot_side=depot_side, depot_cell=depot_cell, depot_stock0=depot_stock0,
+        depot_fuel0=depot_fuel0, fuel_modelled=fuel_modelled,
         depot_ctg=np.minimum(depot_ctg, 1e9),
         n_groups=G, group_side=group_side, group_side_onehot=np.eye(S)[group_side] if G else np.zeros((0, S)),
         group_aircraft=np.array([g.aircraft for g in sc.air_groups], float),

@@ -8,7 +8,7 @@ Phases of one step, in order (each delegated to its sub-model module):
 4. combat (combat.resolve: ongoing engagements, engagement model)
 5. attrition: battle losses, guerrillas, disease, died of wounds/illness,
    return to duty, morale, fatigue, breakpoints (medical, guerrillas)
-6. supply (supply.supply_step)
+6. supply (supply.supply_step; fuel.deliver where the scenario models fuel)
 7. scheduled events: arrivals by land and air (airlift)
 8. recording: events, series, outcome bookkeeping, end conditions
 
@@ -30,6 +30,7 @@ import xarray as xr
 from xuefeng.engine import air as air_mod
 from xuefeng.engine import civilians as civ_mod
 from xuefeng.engine import combat as combat_mod
+from xuefeng.engine import fuel as fuel_mod
 from xuefeng.engine import guerrillas as guer_mod
 from xuefeng.engine import kernels
 from xuefeng.engine import medical as med_mod
@@ -409,8 +410,16 @@ class Simulation:
         # 6. supply (lines of communication checked once a day)
         if c.new_day[t] or t == 1:
             sup_mod.lines_of_communication(c, s, p.supply, self.alive())
-        sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
-                            airres.supply_tons)
+        if c.fuel_modelled:  # fuel, its own class, shares the transport (fuel.py)
+            frac = np.minimum(s.men() / c.men0[None, :], 1.0)
+            f_need, f_req = fuel_mod.request_tons_per_day(c, s, p.fuel, frac, moved / dt_days, alive)
+            sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
+                                airres.supply_tons, fuel_request=f_req,
+                                fuel_delivery=lambda transport, reach_h: fuel_mod.deliver(
+                                    c, s, p.fuel, f_need, f_req, transport, reach_h, frac, alive, dt_days))
+        else:
+            sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
+                                airres.supply_tons)
 
         # 7. scheduled events: arrivals
         self._arrivals(t)

@@ -79,9 +79,12 @@ def march_speed(c, s, p: MovementModelParams, enemy_presence: np.ndarray | None 
                 daylight_share: float = 0.5) -> np.ndarray:
     """(R,U) share of its full marching rate each unit makes this step: supply (a motorised
     unit out of fuel falls to low_supply_speed_floor_motor, one on foot to
-    low_supply_speed_floor), fatigue, and the enemy's air presence."""
+    low_supply_speed_floor; its fuel is fuel.py's `fuel_ok` where the scenario models fuel,
+    else the general supply), fatigue, and the enemy's air presence."""
     floor = np.where(c.mode == 1, p.low_supply_speed_floor_motor, p.low_supply_speed_floor)[None, :]
-    speed = (floor + (1 - floor) * s.fed) * (1 - p.fatigue_speed_penalty * s.fatigue)
+    # where fuel is its own class (fuel.py), a motorised unit's vehicles go as far as their fuel
+    lives_on = np.where(c.mode[None, :] == 1, s.fuel_ok, s.fed) if c.fuel_modelled else s.fed
+    speed = (floor + (1 - floor) * lives_on) * (1 - p.fatigue_speed_penalty * s.fatigue)
     if enemy_presence is not None:
         speed = speed * air_march_factor(p, enemy_presence[:, c.side], daylight_share)
     return speed

@@ -37,6 +37,8 @@ class State:
     wp: np.ndarray  # (R,U) waypoint index within its phase
     supply: np.ndarray  # (R,U) stock, fraction of the basic load 0..1 (supply.py)
     fed: np.ndarray  # (R,U) share of its need the unit lived on last step 0..1 (supply.py)
+    fuel: np.ndarray  # (R,U) fuel load, fraction of a full one (fuel.py)
+    fuel_ok: np.ndarray  # (R,U) share of its fuel need the unit's vehicles had last step 0..1 (fuel.py)
     flow: np.ndarray  # (R,U) deliveries over need last step: above 1 the stock is being rebuilt (supply.py)
     morale: np.ndarray  # (R,U) 0..1
     fatigue: np.ndarray  # (R,U) 0..1
@@ -58,6 +60,7 @@ class State:
     rain: np.ndarray  # (R,) bool today's weather: rain (mud, low cloud)
     overcast: np.ndarray  # (R,) bool today's weather: low cloud without rain (aircraft grounded)
     depot_stock: np.ndarray  # (R,D)
+    depot_fuel: np.ndarray  # (R,D) fuel held, tons (fuel.py)
     aircraft: np.ndarray  # (R,G)
     aircrew_lost: np.ndarray  # (R,S)
     civilians: np.ndarray  # (R,)
@@ -101,7 +104,8 @@ def initial_state(c, R: int) -> State:
         posture=np.full((R, U), 1, np.int64), field=np.full((R, U), -1, np.int64),
         chase=np.full((R, U), -1, np.int64),
         phase=np.full((R, U), -1, np.int64), wp=np.zeros((R, U), np.int64),
-        supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), flow=np.ones((R, U)), morale=np.ones((R, U)),
+        supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), flow=np.ones((R, U)),
+        fuel=np.full((R, U), c.params.fuel.start_fuel), fuel_ok=np.ones((R, U)), morale=np.ones((R, U)),
         fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)),
         eng_hours=np.zeros((R, U)),
         steps_in_cell=np.full((R, U), 100, np.int64),
@@ -114,6 +118,7 @@ def initial_state(c, R: int) -> State:
         rain=np.zeros(R, bool),
         overcast=np.zeros(R, bool),
         depot_stock=np.broadcast_to(c.depot_stock0, (R, c.n_depots)).copy(),
+        depot_fuel=np.broadcast_to(c.depot_fuel0, (R, c.n_depots)).copy(),
         aircraft=np.broadcast_to(c.group_aircraft, (R, c.n_groups)).copy(),
         aircrew_lost=np.zeros((R, S)), civilians=np.zeros(R),
         objective_taken=np.zeros(R, bool), threat_hours=np.zeros(R), taken_step=np.full(R, -1, np.int64),

@@ -135,9 +135,14 @@ def lines_of_communication(c, s, p: SupplyParams, alive: np.ndarray) -> None:
 
 def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, cut_guer: np.ndarray,
                 dt_days: float, engaged: np.ndarray | None = None,
-                air_tons: np.ndarray | None = None) -> np.ndarray:
+                air_tons: np.ndarray | None = None, fuel_request: np.ndarray | None = None,
+                fuel_delivery=None) -> np.ndarray:
     """Update s.supply, s.fed and s.depot_stock; return the share of each unit's request that
-    arrived, (R,U). `air_tons` (R,S): tons the side's air supply delivers this step (air.py)."""
+    arrived, (R,U). `air_tons` (R,S): tons the side's air supply delivers this step (air.py).
+    `fuel_request` (R,U) tons/day of fuel (fuel.py), which competes with the general supply for
+    the side's transport capacity; `fuel_delivery(transport, reach_hours)` is then called with the
+    share of a request the transport carries before distance (R,U) and each unit's reach hours
+    (1,U), for the fuel's own depots."""
     R, U = s.cell.shape
     men = s.men()
     if c.n_depots == 0:
@@ -148,7 +153,7 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     need = need_tons_per_day(p, men, s.posture, engaged, alive)
     refill = basic_load_tons(p, men) * (1.0 - s.supply) / p.refill_days
     request = np.where(alive, need + refill, 0.0)
-    side_request = mm(request, c.side_onehot)  # (R,S)
+    side_request = mm(request if fuel_request is None else request + fuel_request, c.side_onehot)  # (R,S)
     ratio = np.where(np.isfinite(c.side_capacity)[None, :],
                      np.minimum(1.0, c.side_capacity[None, :] / np.maximum(side_request, 1e-9)), 1.0)
     d_best, h_best = kernels.nearest_depot(c.depot_ctg, s.cell, c.depot_side, c.side, s.depot_stock)
@@ -157,6 +162,8 @@ def supply_step(c, s, p: SupplyParams, alive: np.ndarray, cut_air: np.ndarray, c
     reach = np.where(np.isfinite(h_best), 1.0 / (1.0 + (h_best / reach_h) ** 2), 0.0)
     has_depots = c.side_has_depots[c.side][None, :]
     f = ratio[:, c.side] * reach * (1.0 - cut_air[:, c.side]) * (1.0 - cut_guer)
+    if fuel_delivery is not None:
+        fuel_delivery(ratio[:, c.side] * (1.0 - cut_air[:, c.side]) * (1.0 - cut_guer), reach_h)
     from_depot = np.where(has_depots, f * request, request)
     delivered = np.maximum(from_depot, p.forage_fraction * need)
     if air_tons is not None and air_tons.any():

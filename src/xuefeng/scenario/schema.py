@@ -354,6 +354,10 @@ class Depot(Frozen):
     side: Identifier
     location: Point
     stock_tons: NonNegative
+    fuel_tons: NonNegative | None = Field(
+        default=None, description="Motor fuel held, tons, apart from stock_tons. Given for any depot, fuel "
+                                  "is its own supply class that stops vehicles (engine fuel.py); "
+                                  "None everywhere: vehicles never run dry.")
     provenance: Provenance
 
 
