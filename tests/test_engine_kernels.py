@@ -209,7 +209,8 @@ def test_march_stops_on_entering_an_enemy_zone() -> None:
     side = np.array([0, 1])
     new, mp, moved = kernels.march(nbr, NBR_SELF, next_k, eh, np.zeros(2, np.int64), side, 2,
                                    np.array([[0, -1]]), cell, np.array([[30.0, 0.0]]), np.array([[True, False]]),
-                                   np.array([[False, False]]), np.array([[True, True]]), np.array([False]), 40)
+                                   np.array([[False, False]]), np.array([[True, True]]), np.array([False]), 40,
+                                   np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)))
     assert new[0, 0] == 13  # 10 + 3: the edge of the enemy's zone
     assert moved[0, 0] == pytest.approx(17.0) and mp[0, 0] == pytest.approx(13.0)
     assert new[0, 1] == 10 and moved[0, 1] == 0.0

@@ -163,7 +163,7 @@ def check_memory(scenario: Any, replications: int, keep_series: int) -> None:
 
 def _load(scenario_ref: str):
     """The scenario, checked as the engine will use it (engine settings included); exit 2 if bad."""
-    from xuefeng.engine.compile import EngineSettingsError, check_engine_settings
+    from xuefeng.engine.compile import EngineSettingsError, check_bridges, check_engine_settings
     from xuefeng.scenario import ScenarioError, load_scenario
 
     try:
@@ -171,6 +171,11 @@ def _load(scenario_ref: str):
         check_engine_settings(scenario)
     except (ScenarioError, EngineSettingsError) as e:
         fail(str(e))
+    if scenario.theater.bridges:
+        try:
+            check_bridges(scenario)
+        except ValueError as e:
+            fail(f"{scenario_ref}: {e}")
     return scenario
 
 

@@ -70,6 +70,13 @@ def validate(path: ScenarioArg) -> None:
         check_engine_settings(scenario)  # parameter overrides name the engine's parameters
     except EngineSettingsError as exc:
         fail(str(exc))
+    if scenario.theater.bridges:  # each listed bridge must sit on a road crossing of the map
+        from xuefeng.engine.compile import check_bridges
+
+        try:
+            check_bridges(scenario)
+        except ValueError as exc:
+            fail(f"{path}: {exc}")
     n_targets, n_whatifs = _check_companions(path, scenario)
     c = counts(scenario)
     side_names = {s.id: s.name for s in scenario.meta.sides}
@@ -79,7 +86,9 @@ def validate(path: ScenarioArg) -> None:
         f"{_n(c['air_groups'], 'air group')} ({_n(c['aircraft'], 'aircraft', 'aircraft')}), "
         f"{_n(c['claims'], 'claim')}, {_n(c['events'], 'event')}, {_n(c['plans'], 'plan')}; "
         f"map: {_n(c['towns'], 'town')}, {_n(c['airfields'], 'airfield')}, {_n(c['roads'], 'road')}, "
-        f"{_n(c['rivers'], 'river')}, {_n(c['terrain_regions'], 'terrain region')}"
+        f"{_n(c['rivers'], 'river')}, "
+        + (f"{_n(c['bridges'], 'bridge')}, " if c["bridges"] else "")
+        + f"{_n(c['terrain_regions'], 'terrain region')}"
         + (f"; {_n(n_targets, 'history target')}" if n_targets is not None else "")
         + (f"; {_n(n_whatifs, 'what-if')}" if n_whatifs is not None else ""))
 

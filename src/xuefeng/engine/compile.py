@@ -29,6 +29,7 @@ from xuefeng.engine.air import MISSIONS, AirParams
 from xuefeng.engine.civilians import CivilianParams
 from xuefeng.engine.combat import CombatParams
 from xuefeng.engine.command import CommandParams
+from xuefeng.engine.bridges import BridgeParams, zone_masks
 from xuefeng.engine.fuel import FuelParams
 from xuefeng.engine.guerrillas import GuerrillaParams
 from xuefeng.engine.medical import MedicalParams
@@ -58,6 +59,7 @@ class EngineParams:
     civilians: CivilianParams = field(default_factory=CivilianParams)
     ai: AIParams = field(default_factory=AIParams)
     fuel: FuelParams = field(default_factory=FuelParams)
+    bridges: BridgeParams = field(default_factory=BridgeParams)
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> EngineParams:
         """Copy with {sub_model: {field: value}} replaced; unknown names raise ValueError."""
@@ -363,6 +365,18 @@ class Compiled:
     depot_side: np.ndarray
     depot_cell: np.ndarray
     depot_stock0: np.ndarray
+    # bridges (bridges.py): the scenario's listed bridges
+    n_bridges: int
+    bridge_ids: tuple[str, ...]
+    bridge_edges: np.ndarray  # (B,2,2) (cell, slot) of the bridge edge, both directions
+    bridge_ends: np.ndarray  # (B,2) the cells at either end
+    bridge_zone: np.ndarray  # (B,C) bool: cells within reach of the bridge
+    bridge_at: np.ndarray  # (C,6) int: the bridge on each edge (-1 none)
+    bridge_down_hours: np.ndarray  # (2 weather, M, B) hours across with the bridge down
+    bridge_guard: np.ndarray  # (B,) side whose engineers stand by (-1 none)
+    bridge_p: np.ndarray  # (B,) chance of a demolition
+    bridge_rebuild_h: np.ndarray  # (B,) engineer hours to rebuild
+    bridge_blown0: np.ndarray  # (B,) bool: down at the start
     depot_fuel0: np.ndarray  # (D,) fuel tons (0 where not given)
     fuel_modelled: bool  # any depot gives fuel_tons: fuel is its own supply class (fuel.py)
     depot_ctg: np.ndarray  # (D,C)
@@ -536,6 +550,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     for wi, w in enumerate((1.0, p.movement.rain_factor)):
         for mi, m in enumerate(MODE_NAMES):
             eh[wi, mi] = hm.edge_hours(m, None, w)
+
+    br = _compile_bridges(sc, hm, p, eh, nbr_self, sidx, C)
 
     # ---------------------------------------------------------------- phases and fields
     fields: list[int] = []
@@ -752,7 +768,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
     # random block layout (fixed per compiled scenario)
     layout = [("win", U), ("cas_att", U), ("cas_def", U), ("cas_air", U), ("retreat", U), ("disease", U),
               ("guerrilla", U),
-              ("delay", P), ("weather", 1), ("air", G), ("airlift", 1), ("threat", 1 + len(obj_ids))]
+              ("delay", P), ("weather", 1), ("air", G), ("airlift", 1), ("threat", 1 + len(obj_ids)),
+              ("bridges", br["n_bridges"])]
     slices, off = {}, 0
     for nm, n in layout:
         slices[nm] = slice(off, off + n)
@@ -795,7 +812,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         phase_wp=phase_wp, phase_wp_cell=phase_wp_cell, phase_nwp=phase_nwp,
         phase_attack=phase_posture == 0, phase_obj_cell=phase_obj, phase_obj_dist=phase_obj_dist,
         n_depots=D, depot_side=depot_side, depot_cell=depot_cell, depot_stock0=depot_stock0,
-        depot_fuel0=depot_fuel0, fuel_modelled=fuel_modelled,
+        depot_fuel0=depot_fuel0, fuel_modelled=fuel_modelled, **br,
         depot_ctg=np.minimum(depot_ctg, 1e9),
         n_groups=G, group_side=group_side, group_side_onehot=np.eye(S)[group_side] if G else np.zeros((0, S)),
         group_aircraft=np.array([g.aircraft for g in sc.air_groups], float),
@@ -807,6 +824,70 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         objective_ids=obj_ids, objective_cell=obj_cell, objective_holder=obj_holder, objective_by_step=obj_by,
         objective_threat_km=obj_threat_km, objective_threat_hours=obj_threat_h, objective_dist_km=obj_dist,
         attack_side=attack_side, line_km=line_km, rng_size=off, rng_slices=slices,
+    )
+
+
+def check_bridges(sc) -> None:
+    """ValueError naming the first listed bridge that sits on no road crossing of its river."""
+    from xuefeng.geo.hexmap import build_hexmap
+
+    hm = build_hexmap(sc.theater)
+    for br in sc.theater.bridges:
+        _bridge_edge(hm, br)
+
+
+def _bridge_width_km(hm) -> float:
+    """How far from its location a bridge's road crossing may lie: two cell widths."""
+    return 2.0 * float(np.nanmean(np.where(np.isfinite(hm.edge_km), hm.edge_km, np.nan)))
+
+
+def _bridge_edge(hm, br) -> tuple[int, int]:
+    width = _bridge_width_km(hm)
+    e = hm.bridge_edge(br.river, br.location.lat, br.location.lon, width)
+    if e is None:
+        raise ValueError(f"bridge '{br.id}': no road crosses river '{br.river}' within {width:.0f} km of "
+                         f"(lat {br.location.lat}, lon {br.location.lon}); put the bridge where a road of "
+                         "the map crosses the river, or add the road")
+    return e
+
+
+def _compile_bridges(sc, hm, p: EngineParams, eh: np.ndarray, nbr_self: np.ndarray, sidx: dict[str, int],
+                     C: int) -> dict[str, Any]:
+    """The scenario's bridges (bridges.py) as arrays: each is the road edge over its river
+    nearest its location, within two cell widths; a bridge with none raises ValueError."""
+    from xuefeng.geo.hexmap import unbridged_edge_hours
+
+    bridges = sc.theater.bridges
+    B = len(bridges)
+    edges = np.zeros((B, 2, 2), np.int64)
+    down = np.zeros((2, len(MODE_NAMES), B))
+    fordable = {r.id: r.fordable for r in sc.theater.rivers}
+    for b, br in enumerate(bridges):
+        cell, slot = _bridge_edge(hm, br)
+        edges[b, 0] = (cell, slot)
+        edges[b, 1] = (hm.neighbours[cell, slot], hm.reverse_slot[cell, slot])
+    bridge_at = np.full((C, 6), -1, np.int64)
+    for b in range(B):
+        for d in range(2):
+            bridge_at[edges[b, d, 0], edges[b, d, 1]] = b
+    if B:
+        for wi, w in enumerate((1.0, p.movement.rain_factor)):
+            for mi, m in enumerate(MODE_NAMES):
+                down[wi, mi] = unbridged_edge_hours(hm, m, edges[:, 0, 0], edges[:, 0, 1],
+                                                    np.array([fordable[br.river] for br in bridges], bool),
+                                                    None, w)
+    ends = edges[:, :, 0].copy()
+    bp = p.bridges
+    return dict(
+        n_bridges=B, bridge_ids=tuple(br.id for br in bridges), bridge_edges=edges, bridge_ends=ends,
+        bridge_zone=zone_masks(nbr_self, ends, bp.reach_cells, C), bridge_at=bridge_at,
+        bridge_down_hours=np.maximum(down, eh[:, :, edges[:, 0, 0], edges[:, 0, 1]] if B else down),
+        bridge_guard=np.array([sidx[br.guarded_by] if br.guarded_by else -1 for br in bridges], np.int64),
+        bridge_p=np.array([bp.demolition_probability if br.demolition_probability is None
+                           else br.demolition_probability for br in bridges], float),
+        bridge_rebuild_h=np.array([bp.rebuild_hours if br.rebuild_hours is None else br.rebuild_hours
+                                   for br in bridges], float),
+        bridge_blown0=np.array([br.blown for br in bridges], bool),
     )
 
 

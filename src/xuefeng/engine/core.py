@@ -4,7 +4,8 @@ Phases of one step, in order (each delegated to its sub-model module):
 
 1. orders & command delay (ai.orders, command)
 2. air operations (air.fly: the day's air presence and interdiction, this step's sorties)
-3. movement (movement.move_units: zones of control, fields, envelopment marches, air)
+3. movement (movement.move_units: zones of control, fields, envelopment marches, air);
+   bridges (bridges.bridge_step: blown in the enemy's face, rebuilt by engineers)
 4. combat (combat.resolve: ongoing engagements, engagement model)
 5. attrition: battle losses, guerrillas, disease, died of wounds/illness,
    return to duty, morale, fatigue, breakpoints (medical, guerrillas)
@@ -28,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from xuefeng.engine import air as air_mod
+from xuefeng.engine import bridges as bridge_mod
 from xuefeng.engine import civilians as civ_mod
 from xuefeng.engine import combat as combat_mod
 from xuefeng.engine import fuel as fuel_mod
@@ -333,6 +335,13 @@ class Simulation:
         # 3. movement (enemy air presence denies a side's daylight marching)
         enemy_presence = np.einsum("rs,ts->rt", airres.presence, c.enemy_side_matrix)
         moved = move_units(c, s, p.movement, alive, enemy_presence, self._daylight_share)
+        if c.n_bridges:
+            blown, by, rebuilt, builder = bridge_mod.bridge_step(c, s, p.bridges, alive, block[:, sl["bridges"]],
+                                                                 c.step_hours)
+            for what, hit, who in (("bridge_blown", blown, by), ("bridge_rebuilt", rebuilt, builder)):
+                if hit.any():
+                    rr, bb = np.nonzero(hit)
+                    self._log(what, rr, None, who[rr, bb], [c.bridge_ids[b] for b in bb])
 
         # 4. combat
         alive = self.alive()

@@ -422,10 +422,11 @@ def in_enemy_zone(nbr_self, cell, alive, side, n_sides, n_cells):
 
 @njit(cache=True, nogil=True)
 def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
-          max_hops):
+          max_hops, bridge_at, bridge_blown, bridge_down_hours):
     """One step of movement along cost-to-go fields for every unit of every replication (see
     movement.py): returns (cell, mp, hours moved). The zones of control are those of the live
-    units where they stood when the step's movement began."""
+    units where they stood when the step's movement began. An edge whose bridge is down
+    (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs bridge_down_hours (2,M,B) instead."""
     R, U = cell.shape
     cell_out = cell.copy()
     mp_out = mp.copy()
@@ -453,6 +454,9 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
                 if k < 0:
                     break
                 cost = eh[w, m, c, k]
+                b = bridge_at[c, k]
+                if b >= 0 and bridge_blown[r, b]:
+                    cost = bridge_down_hours[w, m, b]
                 if left < cost:
                     break
                 c = nbr[c, k]

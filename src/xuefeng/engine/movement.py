@@ -105,11 +105,13 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
     s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
     cell, mp, moved = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.mode, c.side, c.n_sides,
                                     np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive,
-                                    s.rain, max_hops(p, c.step_hours))
+                                    s.rain, max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
+                                    c.bridge_down_hours)
     if chasing.any():
         cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
                                                np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
-                                               max_hops(p, c.step_hours))
+                                               max_hops(p, c.step_hours),
+                                               (c.bridge_at, s.bridge_blown, c.bridge_down_hours))
         cell = np.where(chasing, cell2, cell)
         mp = np.where(chasing, mp2, mp)
         moved = np.where(chasing, moved2, moved)
@@ -120,10 +122,12 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
 
 def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np.ndarray, eh: np.ndarray,
                       mode: np.ndarray, target: np.ndarray, cell: np.ndarray, mp: np.ndarray,
-                      rain: np.ndarray, max_hops: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      rain: np.ndarray, max_hops: int, bridges: tuple | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy hex steps straight toward a target cell (units with target >= 0) for short moves
     with no precomputed field (an envelopment a few hexes away): each hop goes to the passable
-    neighbour nearest the target, if nearer than the current cell. Returns (cell, mp, hours)."""
+    neighbour nearest the target, if nearer than the current cell. `bridges`: (bridge_at,
+    bridge_blown, bridge_down_hours) as kernels.march takes them. Returns (cell, mp, hours)."""
     cell = cell.copy()
     mp = mp.copy()
     moved = np.zeros_like(mp)
@@ -143,6 +147,10 @@ def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np
         best = np.take_along_axis(dn, k[..., None], axis=-1)[..., 0]
         here = np.hypot(x[c_] - tx, y[c_] - ty)
         cost = eh[wi, m_, c_, k]
+        if bridges is not None and bridges[1].size:
+            b = bridges[0][c_, k]
+            down = (b >= 0) & bridges[1][rr, np.maximum(b, 0)]
+            cost = np.where(down, bridges[2][wi, m_, np.maximum(b, 0)], cost)
         go = act & (best < here - 1e-9) & (mp_ >= cost)
         c_ = np.where(go, np.take_along_axis(nb, k[..., None], axis=-1)[..., 0], c_)
         mp_ = np.where(go, mp_ - cost, mp_)

@@ -61,6 +61,9 @@ class State:
     overcast: np.ndarray  # (R,) bool today's weather: low cloud without rain (aircraft grounded)
     depot_stock: np.ndarray  # (R,D)
     depot_fuel: np.ndarray  # (R,D) fuel held, tons (fuel.py)
+    bridge_blown: np.ndarray  # (R,B) bool: the bridge is down (bridges.py)
+    bridge_tried: np.ndarray  # (R,B) bool: the guard has had its one chance to blow it
+    bridge_work: np.ndarray  # (R,B) engineer hours worked on rebuilding it
     aircraft: np.ndarray  # (R,G)
     aircrew_lost: np.ndarray  # (R,S)
     civilians: np.ndarray  # (R,)
@@ -119,6 +122,8 @@ def initial_state(c, R: int) -> State:
         overcast=np.zeros(R, bool),
         depot_stock=np.broadcast_to(c.depot_stock0, (R, c.n_depots)).copy(),
         depot_fuel=np.broadcast_to(c.depot_fuel0, (R, c.n_depots)).copy(),
+        bridge_blown=np.broadcast_to(c.bridge_blown0, (R, c.n_bridges)).copy(),
+        bridge_tried=np.zeros((R, c.n_bridges), bool), bridge_work=np.zeros((R, c.n_bridges)),
         aircraft=np.broadcast_to(c.group_aircraft, (R, c.n_groups)).copy(),
         aircrew_lost=np.zeros((R, S)), civilians=np.zeros(R),
         objective_taken=np.zeros(R, bool), threat_hours=np.zeros(R), taken_step=np.full(R, -1, np.int64),

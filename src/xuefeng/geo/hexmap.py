@@ -68,6 +68,9 @@ class HexMap:
     place_cells: dict[str, int]  # town / airfield id -> cell index
     road_paths: dict[str, np.ndarray] = field(repr=False)  # road id -> ordered cell indices
     river_paths: dict[str, np.ndarray] = field(repr=False)  # river id -> ordered cell indices
+    #: river id -> (n, 2) (cell, slot) of every directed edge whose centre-to-centre segment
+    #: crosses the river, with or without a road on it (bridges: those with a road)
+    river_crossings: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -136,6 +139,22 @@ class HexMap:
             return self.road_paths[road_id]
         except KeyError:
             raise KeyError(f"unknown road id {road_id!r} (roads: {sorted(self.road_paths)})") from None
+
+    def bridge_edge(self, river_id: str, lat: float, lon: float, max_km: float) -> tuple[int, int] | None:
+        """(cell, slot) of the road edge over `river_id` whose midpoint is nearest (lat, lon),
+        within max_km of it; None where no road crosses the river there."""
+        ed = self.river_crossings.get(river_id)
+        if ed is None or ed.size == 0:
+            return None
+        cell, slot = ed[:, 0], ed[:, 1]
+        road = self.edge_road[cell, slot] > 0
+        if not road.any():
+            return None
+        cell, slot = cell[road], slot[road]
+        nb = self.neighbours[cell, slot]
+        d = haversine_km(lat, lon, (self.lat[cell] + self.lat[nb]) / 2, (self.lon[cell] + self.lon[nb]) / 2)
+        k = int(np.argmin(d))
+        return (int(cell[k]), int(slot[k])) if d[k] <= max_km else None
 
     def river_path(self, river_id: str) -> np.ndarray:
         """Ordered cell indices a river runs through."""
@@ -206,6 +225,23 @@ class HexMap:
                 },
             })
         return {"type": "FeatureCollection", "features": feats}
+
+
+def unbridged_edge_hours(hm: HexMap, mode: str, cells: np.ndarray, slots: np.ndarray, fordable: np.ndarray,
+                         params: MovementParams | None = None, weather: float = 1.0) -> np.ndarray:
+    """Hours along the edges (cells[i], slots[i]) as if no road bridged the river each crosses
+    (a blown bridge): off-road at the destination cell's terrain rate plus the mode's crossing
+    hours, or its ford hours where the river is fordable (`fordable[i]`)."""
+    p = params if params is not None else MovementParams()
+    terrain_rate = p.terrain_km_per_day(mode)
+    crossing_h, ford_h = p.river_hours(mode)
+    cells, slots = np.asarray(cells, np.int64), np.asarray(slots, np.int64)
+    dest = hm.neighbours[cells, slots]
+    km = hm.edge_km[cells, slots].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = km * 24.0 / terrain_rate[hm.terrain[dest]] * weather
+    off = np.where(np.isnan(off), np.inf, off)
+    return off + np.where(np.asarray(fordable, bool), ford_h, crossing_h)
 
 
 @functools.lru_cache(maxsize=32)
@@ -399,6 +435,7 @@ def _build(theater: Theater) -> HexMap:
     # ---- rivers: cells along them, and edges whose centre-to-centre segment meets them
     river_cells = np.zeros(C, dtype=bool)
     river_paths: dict[str, np.ndarray] = {}
+    river_crossings: dict[str, np.ndarray] = {}
     crossed = np.zeros((C, 6), dtype=bool)
     unfordable = np.zeros((C, 6), dtype=bool)
     if theater.rivers:
@@ -417,6 +454,10 @@ def _build(theater: Theater) -> HexMap:
         nf = ~fordable[r_idx]
         unfordable[ei[nf], ek[nf]] = True
         unfordable[ej[nf], ejk[nf]] = True
+        for r_k, river in enumerate(theater.rivers):
+            m = r_idx == r_k
+            both = np.concatenate([np.stack([ei[m], ek[m]], 1), np.stack([ej[m], ejk[m]], 1)])
+            river_crossings[river.id] = _ro(both.astype(np.int64))
         for river in theater.rivers:
             idx = trace_idx(river.coordinates)
             kept = idx[idx >= 0]
@@ -446,6 +487,7 @@ def _build(theater: Theater) -> HexMap:
         edge_km=_ro(edge_km.astype(np.float32)),
         road_paths=road_paths,
         river_paths=river_paths,
+        river_crossings=river_crossings,
     )
     hm = HexMap(place_cells={}, **hm_partial)
     places = {}

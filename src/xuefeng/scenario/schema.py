@@ -201,6 +201,29 @@ class Railway(LineFeature):
     to the railhead nearest each unit, then on in the side's supply mode."""
 
 
+class Bridge(Frozen):
+    """A road bridge over a river that a side may blow in the enemy's face and rebuild
+    (engine bridges.py). Road crossings not listed here are bridges that stand all campaign."""
+
+    id: Identifier
+    name: str
+    river: Identifier = Field(description="The river it crosses (a river id).")
+    location: Point = Field(description="At the crossing: the road edge over the river nearest this point "
+                                        "(within two cell widths) is the bridge.")
+    guarded_by: Identifier | None = Field(
+        default=None, description="Side whose engineers stand by with charges laid: it blows the bridge when "
+                                  "the enemy reaches it even with none of its units there.")
+    demolition_probability: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Chance the bridge is blown when the enemy reaches it (default: the engine's "
+                    "bridges.demolition_probability).")
+    rebuild_hours: NonNegative | None = Field(
+        default=None, description="Hours of engineer work to bridge it again (default: the engine's "
+                                  "bridges.rebuild_hours).")
+    blown: bool = Field(default=False, description="Down at the campaign's start.")
+    provenance: Provenance
+
+
 class Town(Frozen):
     id: Identifier
     name: str
@@ -229,6 +252,7 @@ class Theater(Frozen):
     rivers: list[River] = Field(default_factory=list)
     roads: list[Road] = Field(default_factory=list)
     railways: list[Railway] = Field(default_factory=list)
+    bridges: list[Bridge] = Field(default_factory=list)
     towns: list[Town] = Field(default_factory=list)
     airfields: list[Airfield] = Field(default_factory=list)
 
@@ -692,6 +716,14 @@ class Scenario(Frozen):
         for loc, a in fields:
             in_bounds((*loc, "location"), a.location)
             known_side((*loc, "side"), a.side)
+        river_ids = {r.id for r in self.theater.rivers}
+        bridges = [((*th, "bridges", k), b) for k, b in enumerate(self.theater.bridges)]
+        dup("bridge", [(loc, b.id) for loc, b in bridges])
+        for loc, b in bridges:
+            in_bounds((*loc, "location"), b.location)
+            known_side((*loc, "guarded_by"), b.guarded_by)
+            if b.river not in river_ids:
+                err((*loc, "river"), f"unknown river '{b.river}' (rivers: {', '.join(sorted(river_ids)) or 'none'})")
         for loc, line in (*roads, *rivers):
             for j, (lon, lat) in enumerate(line.coordinates):
                 if not bounds.contains(lat, lon):

@@ -90,5 +90,6 @@ def counts(scenario: Scenario) -> dict[str, Any]:
         "airfields": len(th.airfields),
         "roads": len(th.roads),
         "rivers": len(th.rivers),
+        "bridges": len(th.bridges),
         "terrain_regions": len(th.terrain),
     }
