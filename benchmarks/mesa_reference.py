@@ -926,7 +926,8 @@ class CampaignModel(mesa.Model):
 
     # ------------------------------------------------------------------ 4. combat
     def combat(self, air: dict[str, list[float]]) -> None:
-        """Every attacking unit engages every enemy it touches; one ongoing engagement per defender."""
+        """Every attacking unit engages its primary target with all its men; one ongoing
+        engagement per defender."""
         p = self.p.combat
         self.index_cells()  # units have moved; who is alive has not changed since the step began
         self.agents.do("combat_inputs")
@@ -934,9 +935,7 @@ class CampaignModel(mesa.Model):
         engagements: dict[Unit, list[tuple[Unit, float]]] = {}
         for a in self.units:
             if a.attacking:
-                tot = sum(d.men_now for d in a.contacts)
-                for d in a.contacts:
-                    engagements.setdefault(d, []).append((a, d.men_now / max(tot, 1e-9)))
+                engagements.setdefault(a.primary_target(), []).append((a, 1.0))
         for u in self.units:
             if u not in engagements:
                 u.eng_hours = 0.0  # an engagement nobody presses is over
@@ -946,8 +945,9 @@ class CampaignModel(mesa.Model):
         # and won nowhere
         for a in self.units:
             if a.attacking:
-                won_any = any(d.att_won for d in a.contacts)
-                lost_any = any(d.decided and not d.att_won for d in a.contacts)
+                tgt = a.primary_target()
+                won_any = tgt.att_won
+                lost_any = tgt.decided and not tgt.att_won
                 a.won = a.won or won_any
                 a.beaten = a.beaten or (lost_any and not won_any)
         for d, attackers in engagements.items():

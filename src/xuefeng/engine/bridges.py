@@ -40,14 +40,15 @@ class BridgeParams:
     demolition_probability: float = 0.7
     """Chance a bridge is blown when the enemy reaches it, where the scenario does not say
     (assumption: most bridges prepared for demolition in 1944-45 went up in the enemy's
-    face, but charges failed, were cut, or the crossing was rushed - Remagen, Stavelot, Nijmegen)."""
+    face, but charges failed, were cut, or the crossing was rushed - Remagen and Nijmegen in 1944-45)."""
     rebuild_hours: float = 24.0
     """Engineer hours to bridge a river again where the scenario does not say (assumption: a
     division's engineers put a tactical pontoon or treadway bridge over a river of 20-100 m in
     about a day)."""
     reach_cells: int = 1
-    """Cells from either end of a bridge within which a unit reaches it (1: the end cells and
-    their neighbours; a hex of resolution 6 is about 6 km across)."""
+    """Cells from either end of a bridge within which a unit reaches it (assumption: 1, the end
+    cells and their neighbours - a hex of resolution 6 is about 6 km across, a few hours' march,
+    the warning a guard gets of an enemy column)."""
 
 
 def zone_masks(nbr_self: np.ndarray, ends: np.ndarray, reach_cells: int, n_cells: int) -> np.ndarray:

@@ -1,11 +1,14 @@
 """Combat: the engagement model applied where opposing units touch (DESIGN.md §2).
 
 Contact: opposing units present in the same or adjacent cells — an (R,U,U)
-mask. Every unit in posture *attack* engages every enemy it touches, splitting
-its men in proportion to theirs (a broad front); all attackers on one defender
-form one engagement, and each attacker advances toward its primary target
-(the contacted enemy lowest on its own cost-to-go field, the one barring its
-way). Per engagement the attackers' men, guns and tanks are summed and passed,
+mask. Every unit in posture *attack* engages, with all its men, its primary
+target: the contacted enemy lowest on its own cost-to-go field, the one barring
+its way. An attacker concentrates on its main effort; the other enemies it
+touches are in contact (zones of control, close air support, their own
+attacks) but not in its engagement, for a battle of CDB90 is one force attacking
+another, and an attacker split over every enemy it touched fought as many
+weaker battles at once, each with the losses of a battle's first hours. All
+attackers on one defender form one engagement. Per engagement the attackers' men, guns and tanks are summed and passed,
 with the defender's, to the engagement model.
 
 An engagement is an ongoing process (xuefeng.engagement.ongoing): it has run
@@ -270,8 +273,11 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     men = s.men()
     contact, touching = kernels.contact_matrix(*kernels.adjacency_args(c), s.cell, alive, c.enemy)
     attacking = (s.posture == ATTACK) & touching
-    # an attacker engages every enemy it touches, splitting its men in proportion to theirs
-    # (a broad front); it advances toward its primary target (the one barring its way)
+    # an attacker engages its primary target (the enemy barring its way) with all its men
+    ar, aa = np.nonzero(attacking)
+    tgt = primary_target(c, s, contact, men, ar, aa)
+    aims = np.zeros_like(contact)  # (R,a,d): attacker a engages defender d
+    aims[ar, aa, tgt] = True
     frac = men / c.men0[None, :]
     fed = s.fed
     eff = men * (1.0 - p.fatigue_penalty * s.fatigue) * (p.supply_floor + (1 - p.supply_floor) * fed)
@@ -279,8 +285,8 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     guns = (c.guns0[None, :] + p.mortar_weight * c.mortars0[None, :]) * np.minimum(frac, 1.0) * ammo
     fuelled = s.fuel_ok if c.fuel_modelled else fed  # fuel.py where the scenario models fuel
     tanks = c.tanks0[None, :] * np.minimum(frac, 1.0) * (p.fuel_floor + (1 - p.fuel_floor) * fuelled)
-    # Af (R,a,d): share of attacker a's men against defender d
-    Af, att_men = kernels.attack_split(contact, attacking, men, eff)
+    # Af (R,a,d): share of attacker a's men against defender d (1 on its primary target)
+    Af, att_men = kernels.attack_split(aims, attacking, men, eff)
     defended = att_men > 0  # (R,d): an engagement at this defender
     n_eng = defended.sum(1)
     cas = np.zeros((R, U))
@@ -296,7 +302,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
         W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
-        Wb = attacking[rr] & contact[rr, :, dd]  # (n,a) bool
+        Wb = attacking[rr] & aims[rr, :, dd]  # (n,a) bool
         eff_n = eff[rr]  # (n,a)
         am = att_men[rr, dd]
         att_guns = (W * guns[rr]).sum(1)
@@ -352,7 +358,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # attacker casualties shared by effective men; who took part in a won or repulsed
         # engagement; where each defender's attackers stand (mean position)
         cas_att, att_in_won, att_in_lost, ax, ay = kernels.engagement_outcomes(
-            contact, attacking, Af, eff, att_men, cas_att_d, att_won, repulsed, c.x_km[s.cell], c.y_km[s.cell])
+            aims, attacking, Af, eff, att_men, cas_att_d, att_won, repulsed, c.x_km[s.cell], c.y_km[s.cell])
         cas += cas_att
         cas += cas_def_d
         cell_cas = cas_att_d + cas_def_d
@@ -370,8 +376,6 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
                                                          n_cells)
         # winning attackers advance as far as their primary target falls back (CDB90's advance is
         # the winner's), to the last cell of its path before where it stops
-        ar, aa = np.nonzero(attacking)
-        tgt = primary_target(c, s, contact, men, ar, aa)
         adv_ok = att_won[ar, tgt]
         new_cell[ar[adv_ok], aa[adv_ok]] = follow[ar[adv_ok], tgt[adv_ok]]
     s.eng_hours = hours
@@ -393,4 +397,4 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     return CombatResult(cas=cas, beaten=beaten, engaged=engaged | (touching & alive & (cas > 0)), won=won,
                         new_cell=new_cell, cell_cas=cell_cas, defender=defended, att_won=att_won,
                         decided=decided_d, n_engagements=n_eng,
-                        attackers_of=contact & attacking[:, :, None])
+                        attackers_of=aims)

@@ -496,7 +496,8 @@ def contact_matrix(adj, nbr_self, cell, alive, enemy):
 
 @njit(cache=True, nogil=True)
 def attack_split(contact, attacking, men, eff):
-    """How each attacker splits its men among the enemies it touches (in proportion to theirs):
+    """How each attacker splits its men among the enemies it engages (in proportion to theirs;
+    combat.py gives each its primary target alone, so all its men go there):
     share (R,a,d) and the effective attacking men at each defender, (R,d)."""
     R, U = attacking.shape
     share = np.zeros((R, U, U))
