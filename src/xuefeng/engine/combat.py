@@ -169,15 +169,24 @@ class CombatResult:
     attackers_of: np.ndarray | None = None  # (R,a,d) bool: unit a attacks defender d this step
 
 
-def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
+def primary_target_reference(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray,
+                             aa: np.ndarray) -> np.ndarray:
     """Primary target of each attacker (replication ar, unit aa), (n,): the contacted enemy
-    lowest on the attacker's own cost-to-go field (the one barring its way), ties by weakness."""
+    lowest on the attacker's own cost-to-go field (the one barring its way), ties by weakness.
+    The rule in NumPy; the engine runs kernels.primary_target (primary_target)."""
     n_fields, n_cells = c.ctg.shape[1:]
     # one flat gather on the C-contiguous ctg table: ctg[mode[a], field[a], cell[e]] for every unit e
     row = (c.mode[aa] * n_fields + np.maximum(s.field[ar, aa], 0)) * n_cells  # (n,)
     ctg_e = np.take(c.ctg.ravel(), row[:, None] + s.cell[ar])  # (n,U)
     score = np.where(contact[ar, aa], ctg_e + 1e-6 * men[ar], np.inf)
     return np.argmin(score, axis=1)
+
+
+def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
+    """primary_target_reference, by its kernel (kernels.primary_target)."""
+    n_fields, n_cells = c.ctg.shape[1:]
+    row = (c.mode[aa] * n_fields + np.maximum(s.field[ar, aa], 0)) * n_cells  # (n,)
+    return kernels.primary_target(c.ctg.reshape(-1), row, ar, aa, contact, s.cell, men)
 
 
 def defender_posture(posture: np.ndarray, hours_in_cell: np.ndarray, p: CombatParams) -> np.ndarray:
@@ -219,13 +228,22 @@ def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.nda
 
 def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray, ay: np.ndarray,
                   n_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """retreat_cells_reference, by its kernel (kernels.retreat_cells)."""
+    return kernels.retreat_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.rear_ctg, np.asarray(cell, np.int64),
+                                 np.asarray(side, np.int64), np.asarray(ax, np.float64),
+                                 np.asarray(ay, np.float64), np.asarray(n_cells, np.int64))
+
+
+def retreat_cells_reference(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray,
+                            ay: np.ndarray, n_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where beaten defenders end up, `n_cells` steps each from `cell`, and the cell of their
     path just before it (where a winning attacker that followed them stands). A beaten unit falls back
     along its line of communication: each step goes to the passable neighbour nearest the
     side's depots (rear_ctg) among those no nearer its attackers' mean position (ax, ay); where
     none is (or the side has no depots), to the neighbour furthest from the attackers. A unit
     with no way back stays. (Falling back 'away from the attackers' alone sent units beaten by a
-    flank attack deeper into enemy country.)"""
+    flank attack deeper into enemy country.) The rule in NumPy; the engine runs its kernel
+    (retreat_cells)."""
     cur = cell.copy()
     prev = cell.copy()
     for k in range(int(n_cells.max()) if n_cells.size else 0):

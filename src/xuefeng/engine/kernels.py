@@ -567,6 +567,71 @@ def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_
     return cas, in_won, in_lost, ax, ay
 
 
+@njit(cache=True, nogil=True)
+def primary_target(ctg_flat, row, ar, aa, contact, cell, men):
+    """combat.primary_target_reference as a loop: for each attacker i (replication ar[i], unit
+    aa[i]) the contacted enemy lowest on its cost-to-go field (its table row `row[i]` of the
+    flattened ctg), plus 1e-6 of its men (ties by weakness), the first such; 0 where none."""
+    n = ar.shape[0]
+    U = cell.shape[1]
+    out = np.zeros(n, np.int64)
+    for i in range(n):
+        r = ar[i]
+        a = aa[i]
+        best = np.inf
+        k = 0
+        for e in range(U):
+            if contact[r, a, e]:
+                v = ctg_flat[row[i] + cell[r, e]] + 1e-6 * men[r, e]
+                if v < best:
+                    best = v
+                    k = e
+        out[i] = k
+    return out
+
+
+@njit(cache=True, nogil=True)
+def retreat_cells(nbr, edge_ok, x_km, y_km, rear_ctg, cell, side, ax, ay, n_cells):
+    """combat.retreat_cells_reference as a loop: each beaten defender's path of n_cells steps
+    from `cell`, one neighbour a step (toward its side's rear among the neighbours no nearer its
+    attackers' mean position (ax, ay), ties further from them; none: the neighbour furthest from
+    them; no way back: it stays); (where it ends, the cell before that)."""
+    n = cell.shape[0]
+    K = nbr.shape[1]
+    cur = cell.copy()
+    prev = cell.copy()
+    for i in range(n):
+        cc = cell[i]
+        s = side[i]
+        for _ in range(n_cells[i]):
+            prev[i] = cc
+            here = np.hypot(x_km[cc] - ax[i], y_km[cc] - ay[i])
+            rear_here = rear_ctg[s, cc]
+            any_back = False
+            for j in range(K):
+                nb = nbr[cc, j]
+                if edge_ok[cc, j] and np.hypot(x_km[nb] - ax[i], y_km[nb] - ay[i]) >= here - 1e-9 \
+                        and rear_ctg[s, nb] < rear_here:
+                    any_back = True
+            best = -np.inf
+            pick = 0
+            for j in range(K):
+                nb = nbr[cc, j]
+                away = np.hypot(x_km[nb] - ax[i], y_km[nb] - ay[i])
+                if any_back:
+                    back = edge_ok[cc, j] and away >= here - 1e-9 and rear_ctg[s, nb] < rear_here
+                    v = -rear_ctg[s, nb] + 1e-6 * away if back else -np.inf
+                else:
+                    v = away if edge_ok[cc, j] else -np.inf
+                if v > best:
+                    best = v
+                    pick = j
+            if np.isfinite(best):
+                cc = nbr[cc, pick]
+        cur[i] = cc
+    return cur, prev
+
+
 # ------------------------------------------------------------------ 5. attrition (core.py)
 
 
@@ -574,6 +639,27 @@ def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_
 def _men(arms, r, u):
     """Men of unit u in replication r, all arms, added in order (State.men's bits)."""
     return ((arms[r, u, 0] + arms[r, u, 1]) + arms[r, u, 2]) + arms[r, u, 3]
+
+
+@njit(cache=True, nogil=True)
+def men_of(arms):
+    """(R,U) men of each unit, all arms, added in order (State.men)."""
+    R, U = arms.shape[0], arms.shape[1]
+    out = np.empty((R, U))
+    for r in range(R):
+        for u in range(U):
+            out[r, u] = _men(arms, r, u)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def add_men(arms, n, share):
+    """Add n (R,U) men to each unit, share (U,4) of them to each arm (in place)."""
+    R, U = n.shape
+    for r in range(R):
+        for u in range(U):
+            for j in range(arms.shape[2]):
+                arms[r, u, j] += n[r, u] * share[u, j]
 
 
 @njit(cache=True, nogil=True)

@@ -1,0 +1,94 @@
+"""The combat, loss and strength kernels (kernels.primary_target, kernels.retreat_cells,
+kernels.men_of, kernels.add_men) give exactly what the NumPy form of the same rule gives
+(combat.primary_target_reference, combat.retreat_cells_reference, the arms' columns added in
+order), on random inputs over a real compiled map."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from types import SimpleNamespace
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xuefeng.engine import combat, compile_scenario, kernels
+from xuefeng.scenario import load_scenario
+
+cases = given(seed=st.integers(0, 2**32 - 1), R=st.integers(1, 6), U=st.integers(2, 12))
+
+
+@lru_cache(maxsize=1)
+def compiled():
+    return compile_scenario(load_scenario("west-hunan-1945"))
+
+
+def random_cells(rng, c, shape, spread: int = 30) -> np.ndarray:
+    """Cells clustered around one random cell (so that units touch), `shape`."""
+    start = int(rng.integers(0, c.nbr.shape[0]))
+    cells = np.full(shape, start, np.int64).ravel()
+    for i in range(cells.size):
+        for _ in range(int(rng.integers(0, spread))):
+            nb = c.nbr[cells[i], int(rng.integers(0, c.nbr.shape[1]))]
+            if nb >= 0:
+                cells[i] = nb
+    return cells.reshape(shape)
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_primary_target_kernel_is_the_reference(seed: int, R: int, U: int) -> None:
+    c = compiled()
+    rng = np.random.default_rng(seed)
+    n_modes, n_fields = c.ctg.shape[:2]
+    cc = SimpleNamespace(ctg=c.ctg, mode=rng.integers(0, n_modes, U))
+    s = SimpleNamespace(cell=random_cells(rng, c, (R, U)), field=rng.integers(-1, n_fields, (R, U)))
+    contact = rng.random((R, U, U)) < 0.3
+    # ties: some men equal, some all-inf rows (no contact)
+    men = rng.choice([500.0, 1000.0, 8000.0], (R, U)) if seed % 2 else rng.uniform(200, 12000, (R, U))
+    attacking = rng.random((R, U)) < 0.6
+    ar, aa = np.nonzero(attacking)
+    want = combat.primary_target_reference(cc, s, contact, men, ar, aa)
+    got = combat.primary_target(cc, s, contact, men, ar, aa)
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), ties=st.booleans())
+def test_retreat_cells_kernel_is_the_reference(seed: int, n: int, ties: bool) -> None:
+    c = compiled()
+    rng = np.random.default_rng(seed)
+    S, C = c.rear_ctg.shape
+    rear = c.rear_ctg
+    if ties:  # coarse distances to the rear (many ties), some cells unreachable
+        rear = np.where(rng.random((S, C)) < 0.1, np.inf, rng.integers(0, 4, (S, C)).astype(float))
+    edge_ok = c.edge_ok & (rng.random(c.edge_ok.shape) < 0.9)
+    cc = dataclasses.replace(c, rear_ctg=rear, edge_ok=edge_ok)
+    cell = random_cells(rng, c, (n,), 200)
+    side = rng.integers(0, S, n)
+    # the attackers' mean position near the defender (sometimes on its cell: ties of distance)
+    ax = c.x_km[cell] + rng.normal(0, 10, n) * (rng.random(n) < 0.8)
+    ay = c.y_km[cell] + rng.normal(0, 10, n) * (rng.random(n) < 0.8)
+    n_cells = rng.integers(0, 9, n)
+    p = combat.CombatParams()
+    want = combat.retreat_cells_reference(cc, p, cell, side, ax, ay, n_cells)
+    got = combat.retreat_cells(cc, p, cell, side, ax, ay, n_cells)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_men_and_added_men_kernels_are_the_numpy_sums(seed: int, R: int, U: int) -> None:
+    rng = np.random.default_rng(seed)
+    arms = rng.uniform(0, 5000, (R, U, 4)) * (rng.random((R, U, 1)) < 0.9)
+    a = arms
+    np.testing.assert_array_equal(kernels.men_of(arms), ((a[..., 0] + a[..., 1]) + a[..., 2]) + a[..., 3])
+    np.testing.assert_array_equal(kernels.men_of(arms), arms.sum(-1))
+    n = rng.uniform(0, 300, (R, U)) * (rng.random((R, U)) < 0.5)
+    share = rng.dirichlet(np.ones(4), U)
+    want = arms + n[..., None] * share[None]
+    got = arms.copy()
+    kernels.add_men(got, n, share)
+    np.testing.assert_array_equal(got, want)
