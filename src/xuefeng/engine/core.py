@@ -376,9 +376,10 @@ class Simulation:
         routed = alive & ~s.broken & ((frac_after < cp.breakpoint_fraction) | (s.morale < cp.morale_break))
         # the day's record by side (men at the day's start, battle casualties of every kind)
         day = min(((t - 1) * c.step_hours) // 24, s.daily_casualties.shape[1] - 1)
+        # (mm, not BLAS's matmul: BLAS's order of the sums depends on a row's place in the batch)
         if c.new_day[t - 1] or t == 1:
-            s.daily_men[:, day, :] = np.where(alive, men, 0.0) @ c.side_onehot
-        s.daily_casualties[:, day, :] += np.minimum(cr.cas + glost, men) @ c.side_onehot
+            s.daily_men[:, day, :] = mm(np.where(alive, men, 0.0), c.side_onehot)
+        s.daily_casualties[:, day, :] += mm(np.minimum(cr.cas + glost, men), c.side_onehot)
         self._battle_losses(cr.cas, cr.beaten, routed & cr.beaten)
         self._battle_losses(glost, np.zeros_like(cr.beaten), np.zeros_like(routed))
         if routed.any():
