@@ -94,9 +94,12 @@ def test_men_and_added_men_kernels_are_the_numpy_sums(seed: int, R: int, U: int)
     np.testing.assert_array_equal(got, want)
 
 
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), R=st.integers(1, 6), U=st.integers(2, 40))
-def test_engagement_inputs_kernel_is_the_reference(seed: int, R: int, U: int) -> None:
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), R=st.integers(1, 6), U=st.integers(2, 40),
+       density=st.sampled_from([0.03, 0.1, 0.3]), odd=st.booleans())
+def test_engagement_inputs_kernel_is_the_reference(seed: int, R: int, U: int, density: float, odd: bool) -> None:
+    """Both of the kernel's ways: engagements of one or two attackers and of more, defenders
+    with no men (contact, but no share), and (odd) inputs that are not finite."""
     rng = np.random.default_rng(seed)
     C = 50
     side = rng.integers(0, 2, U)
@@ -105,15 +108,19 @@ def test_engagement_inputs_kernel_is_the_reference(seed: int, R: int, U: int) ->
                          elev=rng.uniform(-50, 1500, C))  # some cells below sea level
     s = SimpleNamespace(cell=rng.integers(0, C, (R, U)), momentum=rng.uniform(-1, 1, (R, U)),
                         morale=rng.random((R, U)), fed=rng.random((R, U)))
-    contact = (rng.random((R, U, U)) < 0.3) & (side[:, None] != side[None, :])[None]
+    contact = (rng.random((R, U, U)) < density) & (side[:, None] != side[None, :])[None]
     attacking = rng.random((R, U)) < 0.6
-    men = rng.uniform(200, 12000, (R, U))
+    men = rng.uniform(200, 12000, (R, U)) * (rng.random((R, U)) < 0.9)
+    if odd:
+        s.momentum[rng.random((R, U)) < 0.05] = np.inf
+        cc.elev[rng.random(C) < 0.05] = np.nan
     eff = men * rng.uniform(0.3, 1.0, (R, U))
     guns = rng.uniform(0, 200, (R, U))
     tanks = rng.uniform(0, 100, (R, U)) * (rng.random((R, U)) < 0.3)
     Af, att_men = kernels.attack_split(contact, attacking, men, eff)
     rr, dd = np.nonzero(att_men > 0)
-    want = combat.engagement_inputs_reference(cc, s, Af, attacking, contact, eff, guns, tanks, rr, dd)
+    with np.errstate(invalid="ignore"):  # 0 * inf in the odd inputs
+        want = combat.engagement_inputs_reference(cc, s, Af, attacking, contact, eff, guns, tanks, rr, dd)
     got = combat.engagement_inputs(cc, s, Af, attacking, contact, eff, guns, tanks, rr, dd)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype
@@ -140,3 +147,18 @@ def test_sums_in_numpys_order() -> None:
         for u in range(U):
             want_b = want_b + b[:, u, None].astype(float) * m[u][None, :]
         np.testing.assert_array_equal(kernels.row_matmul(b, m), want_b)
+
+
+def test_compiled_maps_touch_both_ways() -> None:
+    """kernels.local_power and kernels.contact_matrix look at each pair of units once: they need
+    touching to be mutual (each cell its own neighbour, and b next to a when a is next to b)."""
+    for name in ("west-hunan-1945", "ardennes-1944"):
+        c = compile_scenario(load_scenario(name))
+        assert (c.nbr_self[:, 0] == np.arange(c.nbr_self.shape[0])).all()
+        rows = np.repeat(np.arange(c.nbr_self.shape[0]), c.nbr_self.shape[1])
+        cols = c.nbr_self.ravel()
+        ok = cols >= 0
+        pairs = set(zip(rows[ok].tolist(), cols[ok].tolist()))
+        assert all((b, a) in pairs for a, b in pairs), name
+        if c.adj is not None:
+            assert (c.adj == c.adj.T).all() and c.adj.diagonal().all()

@@ -73,7 +73,10 @@ def row_matmul(x, m):
 @njit(cache=True, nogil=True)
 def local_power(adj, nbr_self, cell, alive, men, withdrawing, enemy):
     """Per unit: own and friendly men in and next to its cell, enemy men in contact, whether it
-    touches an enemy, and whether it touches a withdrawing enemy; each (R,U)."""
+    touches an enemy, and whether it touches a withdrawing enemy; each (R,U). Each pair is
+    looked at once (touching is symmetric, as is being enemies); a unit's sums still take its
+    partners in index order (those before it as the outer loop reaches it, itself, then those
+    after), the order of a loop over every partner."""
     R, U = cell.shape
     own = np.zeros((R, U))
     opp = np.zeros((R, U))
@@ -83,17 +86,23 @@ def local_power(adj, nbr_self, cell, alive, men, withdrawing, enemy):
         for a in range(U):
             if not alive[r, a]:
                 continue
+            own[r, a] += men[r, a]  # itself (same cell; a unit is not its own enemy)
             ca = cell[r, a]
-            for b in range(U):
+            for b in range(a + 1, U):
                 if not alive[r, b] or not _touch(adj, nbr_self, ca, cell[r, b]):
                     continue
                 if enemy[a, b]:
                     opp[r, a] += men[r, b]
+                    opp[r, b] += men[r, a]
                     touching[r, a] = True
+                    touching[r, b] = True
                     if withdrawing[r, b]:
                         touch_wd[r, a] = True
+                    if withdrawing[r, a]:
+                        touch_wd[r, b] = True
                 else:
                     own[r, a] += men[r, b]
+                    own[r, b] += men[r, a]
     return own, opp, touching, touch_wd
 
 
@@ -104,12 +113,21 @@ def latest_phase(score, phase_units):
     R, P = score.shape
     U = phase_units.shape[1]
     out = np.full((R, U), -1, np.int64)
+    # the phases naming each unit, in index order (most units are named by few of the phases)
+    n_of = np.zeros(U, np.int64)
+    of = np.empty((U, P), np.int64)
+    for u in range(U):
+        for k in range(P):
+            if phase_units[k, u]:
+                of[u, n_of[u]] = k
+                n_of[u] += 1
     for r in range(R):
         for u in range(U):
             best = -1
-            for k in range(P):
-                if phase_units[k, u] and score[r, k] > best:
-                    best = score[r, k]
+            for j in range(n_of[u]):
+                v = score[r, of[u, j]]
+                if v > best:
+                    best = v
             if best >= 0:
                 out[r, u] = best % P
     return out
@@ -146,18 +164,26 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
     """Men of the phase's enemies and of the phase side's other units near each phase's
     objective, each (R,P); near_cell (C,P) marks the cells within the radius of each."""
     R, U = cell.shape
-    P = near_cell.shape[1]
+    C, P = near_cell.shape
     emen = np.zeros((R, P))
     omen = np.zeros((R, P))
+    # the phases each cell is near, in index order, listed when a unit first stands there
+    n_near = np.full(C, -1, np.int64)
+    near_of = np.empty((C, P), np.int64)
     for r in range(R):
         for u in range(U):
             w = men_alive[r, u]
             if w == 0.0:
                 continue
-            near = near_cell[cell[r, u]]
-            for k in range(P):
-                if not near[k]:
-                    continue
+            c = cell[r, u]
+            if n_near[c] < 0:
+                n_near[c] = 0
+                for k in range(P):
+                    if near_cell[c, k]:
+                        near_of[c, n_near[c]] = k
+                        n_near[c] += 1
+            for j in range(n_near[c]):
+                k = near_of[c, j]
                 if side[u] != phase_side[k]:
                     emen[r, k] += w
                 elif not phase_units[k, u]:
@@ -477,7 +503,7 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
 @njit(cache=True, nogil=True)
 def contact_matrix(adj, nbr_self, cell, alive, enemy):
     """(R,U,U) opposing live units in the same or adjacent cells, and (R,U) whether each
-    unit touches any."""
+    unit touches any. Each pair is looked at once (contact is symmetric)."""
     R, U = cell.shape
     out = np.zeros((R, U, U), np.bool_)
     touching = np.zeros((R, U), np.bool_)
@@ -486,10 +512,12 @@ def contact_matrix(adj, nbr_self, cell, alive, enemy):
             if not alive[r, a]:
                 continue
             ca = cell[r, a]
-            for b in range(U):
+            for b in range(a + 1, U):
                 if alive[r, b] and enemy[a, b] and _touch(adj, nbr_self, ca, cell[r, b]):
                     out[r, a, b] = True
+                    out[r, b, a] = True
                     touching[r, a] = True
+                    touching[r, b] = True
     return out, touching
 
 
@@ -606,12 +634,37 @@ def _row_sum(a):
 
 
 @njit(cache=True, nogil=True)
+def _row_finite(r, guns, tanks, eff, momentum, morale, fed, cell, elev):
+    """Every per-attacker input of replication r is finite (so an attacker with no share adds
+    exact zeros to every sum of engagement_inputs, and can be left out)."""
+    for a in range(guns.shape[1]):
+        if not (np.isfinite(guns[r, a]) and np.isfinite(tanks[r, a]) and np.isfinite(eff[r, a])
+                and np.isfinite(momentum[r, a]) and np.isfinite(morale[r, a]) and np.isfinite(fed[r, a])
+                and np.isfinite(elev[cell[r, a]])):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _few_sum(x, idx, n):
+    """0.0 + the sum of x[idx[:n]], n <= 2: what NumPy's `.sum()` of a row holding only these
+    nonzero terms gives (with at most two, the order of the additions cannot change the bits)."""
+    if n == 0:
+        return 0.0
+    if n == 1:
+        return 0.0 + x[idx[0]]
+    return 0.0 + (x[idx[0]] + x[idx[1]])
+
+
+@njit(cache=True, nogil=True)
 def engagement_inputs(rr, dd, share, attacking, contact, eff, guns, tanks, momentum, morale, fed, cell, elev,
                       log_quality, side, n_sides):
     """combat.engagement_inputs_reference as one loop over the engagements (replication rr[i],
-    defender dd[i]), with NumPy's order of every sum."""
+    defender dd[i]), with NumPy's order of every sum. Most engagements have one or two
+    attackers: where the inputs are finite, the attackers with no share (whose terms are exact
+    zeros) are left out of the sums, which then need no pairwise order."""
     n = rr.shape[0]
-    U = attacking.shape[1]
+    R, U = attacking.shape
     K = log_quality.shape[1]
     att_guns = np.zeros(n)
     att_tanks = np.zeros(n)
@@ -625,43 +678,90 @@ def engagement_inputs(rr, dd, share, attacking, contact, eff, guns, tanks, momen
     t1 = np.zeros(U)
     t2 = np.zeros(U)
     we = np.zeros(U)
+    idx = np.zeros(U, np.int64)
+    jdx = np.zeros(U, np.int64)
+    lq_finite = True
+    for a in range(U):
+        for k in range(K):
+            if not np.isfinite(log_quality[a, k]):
+                lq_finite = False
+    finite = np.full(R, -1, np.int8)  # per replication: -1 not yet known, else _row_finite
     for i in range(n):
         r = rr[i]
         d = dd[i]
+        if finite[r] < 0:
+            finite[r] = 1 if (lq_finite and _row_finite(r, guns, tanks, eff, momentum, morale, fed, cell, elev)) else 0
+        na = 0  # attackers with a share of their men against d
+        nb = 0  # attackers in contact with d (a share may be 0 where d has no men)
         for a in range(U):
-            w = share[r, a, d]
-            t1[a] = w * guns[r, a]
-            t2[a] = w * tanks[r, a]
-            we[a] = w * eff[r, a]
-        att_guns[i] = _row_sum(t1)
-        att_tanks[i] = _row_sum(t2)
-        for a in range(U):
-            w = we[a]
-            for k in range(K):
-                lq_sum[i, k] += w * log_quality[a, k]
-            by_side[i, side[a]] += w
-        for a in range(U):
-            t1[a] = we[a] * momentum[r, a]
-        mom_sum[i] = _row_sum(t1)
-        for a in range(U):
-            t1[a] = we[a] * morale[r, a]
-        morale_sum[i] = _row_sum(t1)
-        for a in range(U):
-            t1[a] = we[a] * fed[r, a]
-        fed_sum[i] = _row_sum(t1)
+            if share[r, a, d] != 0.0:
+                idx[na] = a
+                na += 1
+            if attacking[r, a] and contact[r, a, d]:
+                jdx[nb] = a
+                nb += 1
+        if finite[r] == 1 and na <= 2:
+            for j in range(na):
+                a = idx[j]
+                w = share[r, a, d]
+                t1[a] = w * guns[r, a]
+                t2[a] = w * tanks[r, a]
+                we[a] = w * eff[r, a]
+            att_guns[i] = _few_sum(t1, idx, na)
+            att_tanks[i] = _few_sum(t2, idx, na)
+            for j in range(na):
+                a = idx[j]
+                w = we[a]
+                for k in range(K):
+                    lq_sum[i, k] += w * log_quality[a, k]
+                by_side[i, side[a]] += w
+            for j in range(na):
+                t1[idx[j]] = we[idx[j]] * momentum[r, idx[j]]
+            mom_sum[i] = _few_sum(t1, idx, na)
+            for j in range(na):
+                t1[idx[j]] = we[idx[j]] * morale[r, idx[j]]
+            morale_sum[i] = _few_sum(t1, idx, na)
+            for j in range(na):
+                t1[idx[j]] = we[idx[j]] * fed[r, idx[j]]
+            fed_sum[i] = _few_sum(t1, idx, na)
+        else:
+            for a in range(U):
+                w = share[r, a, d]
+                t1[a] = w * guns[r, a]
+                t2[a] = w * tanks[r, a]
+                we[a] = w * eff[r, a]
+            att_guns[i] = _row_sum(t1)
+            att_tanks[i] = _row_sum(t2)
+            for a in range(U):
+                w = we[a]
+                for k in range(K):
+                    lq_sum[i, k] += w * log_quality[a, k]
+                by_side[i, side[a]] += w
+            for a in range(U):
+                t1[a] = we[a] * momentum[r, a]
+            mom_sum[i] = _row_sum(t1)
+            for a in range(U):
+                t1[a] = we[a] * morale[r, a]
+            morale_sum[i] = _row_sum(t1)
+            for a in range(U):
+                t1[a] = we[a] * fed[r, a]
+            fed_sum[i] = _row_sum(t1)
         cmax = -1
         cmin = np.iinfo(np.int64).max
-        count = 0
-        for a in range(U):
-            b = attacking[r, a] and contact[r, a, d]
-            ca = cell[r, a]
-            if b:
-                cmax = max(cmax, ca)
-                cmin = min(cmin, ca)
-                count += 1
-            t1[a] = (1.0 if b else 0.0) * elev[ca]
+        for j in range(nb):
+            ca = cell[r, jdx[j]]
+            cmax = max(cmax, ca)
+            cmin = min(cmin, ca)
         envelop[i] = cmax != cmin
-        elev_a[i] = _row_sum(t1) / max(count, 1)
+        if finite[r] == 1 and nb <= 2:
+            for j in range(nb):
+                t1[jdx[j]] = elev[cell[r, jdx[j]]]
+            elev_a[i] = _few_sum(t1, jdx, nb) / max(nb, 1)
+        else:
+            for a in range(U):
+                b = attacking[r, a] and contact[r, a, d]
+                t1[a] = (1.0 if b else 0.0) * elev[cell[r, a]]
+            elev_a[i] = _row_sum(t1) / max(nb, 1)
     return att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop, elev_a
 
 
