@@ -192,14 +192,13 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 
 @njit(cache=True, nogil=True)
-def _near_attackers(x_cell, y_cell, alive, attacking, side, r, k, e, radius):
-    """Whether unit e stands within `radius` km of one of side k's live attackers (replication r)."""
-    for u in range(x_cell.shape[1]):
-        if alive[r, u] and attacking[r, u] and side[u] == k:
-            dx = x_cell[r, u] - x_cell[r, e]
-            dy = y_cell[r, u] - y_cell[r, e]
-            if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
-                return True
+def _near_any(x_cell, y_cell, r, e, ax, ay, n, radius):
+    """Whether unit e (replication r) stands within `radius` km of one of the n points (ax, ay)."""
+    for j in range(n):
+        dx = ax[j] - x_cell[r, e]
+        dy = ay[j] - y_cell[r, e]
+        if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
+            return True
     return False
 
 
@@ -210,10 +209,13 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
     follow-on echelons that can join within a day) - and the live enemy men within `radius` km
     of any of its attack-phase units (the forces that can meet it). Both sides are counted the
     same way, whatever their units' phases, so an offensive whose first wave alone is engaged
-    is not judged outnumbered by every enemy near it."""
+    is not judged outnumbered by every enemy near it. (The side's live attackers' positions are
+    listed first, so each unit is compared with those alone.)"""
     R, U = x_cell.shape
     own = np.zeros((R, n_sides))
     opp = np.zeros((R, n_sides))
+    ax = np.empty(U)
+    ay = np.empty(U)
     for r in range(R):
         for u in range(U):
             if alive[r, u] and attacking[r, u]:
@@ -221,10 +223,16 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
         for k in range(n_sides):
             if own[r, k] == 0.0:
                 continue
+            n = 0
+            for u in range(U):
+                if alive[r, u] and attacking[r, u] and side[u] == k:
+                    ax[n] = x_cell[r, u]
+                    ay[n] = y_cell[r, u]
+                    n += 1
             for e in range(U):
                 if not alive[r, e] or (side[e] == k and attacking[r, e]):
                     continue
-                if _near_attackers(x_cell, y_cell, alive, attacking, side, r, k, e, radius):
+                if _near_any(x_cell, y_cell, r, e, ax, ay, n, radius):
                     if side[e] == k:  # a friend not in the attack, within reach of its attackers
                         own[r, k] += men[r, e]
                     else:
@@ -322,6 +330,23 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
     return post, free, call_off, sup, strength, mor, stuck
 
 
+#: Relative margin of _within's test on squared distances, far above their rounding (~1e-15)
+WITHIN_MARGIN = 1e-9
+
+
+@njit(cache=True, nogil=True)
+def _within(dx, dy, radius):
+    """np.hypot(dx, dy) <= radius, with hypot computed only where the squared distance is
+    within WITHIN_MARGIN of the radius's square (elsewhere it cannot decide otherwise)."""
+    d2 = dx * dx + dy * dy
+    r2 = radius * radius
+    if d2 > r2 * (1.0 + WITHIN_MARGIN):
+        return False
+    if d2 < r2 * (1.0 - WITHIN_MARGIN):
+        return True
+    return np.hypot(dx, dy) <= radius
+
+
 @njit(cache=True, nogil=True)
 def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, radius, ratio):
     """Cell each free unit marches on to envelop an enemy (-1 none), (R,U).
@@ -331,7 +356,8 @@ def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, rad
     within `radius` (ties: the lowest unit index)."""
     R, U = cell.shape
     chase = np.full((R, U), -1, np.int64)
-    qualifies = np.zeros(U, np.bool_)
+    live = np.empty(U, np.int64)  # the live units, then the qualifying enemies, in index order
+    qual = np.empty(U, np.int64)
     for r in range(R):
         any_free = False
         for u in range(U):
@@ -340,30 +366,41 @@ def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, rad
                 break
         if not any_free:
             continue
+        n_live = 0
+        for v in range(U):
+            if alive[r, v]:
+                live[n_live] = v
+                n_live += 1
+        n_qual = 0
         for e in range(U):
-            qualifies[e] = False
             if not (alive[r, e] and touching[r, e]):
                 continue
             against = 0.0
-            for v in range(U):
-                if alive[r, v] and enemy[v, e]:
+            for j in range(n_live):
+                v = live[j]
+                if enemy[v, e]:
                     dx = x_cell[r, v] - x_cell[r, e]
                     dy = y_cell[r, v] - y_cell[r, e]
-                    if abs(dx) <= radius and abs(dy) <= radius and np.hypot(dx, dy) <= radius:
+                    if abs(dx) <= radius and abs(dy) <= radius and _within(dx, dy, radius):
                         against += men[r, v]
-            qualifies[e] = against >= ratio * max(men[r, e], 1.0)
+            if against >= ratio * max(men[r, e], 1.0):
+                qual[n_qual] = e
+                n_qual += 1
+        if n_qual == 0:
+            continue
         for u in range(U):
             if not (free[r, u] and alive[r, u]):
                 continue
             best = np.inf
-            for e in range(U):
-                if not (qualifies[e] and enemy[u, e]):
+            for j in range(n_qual):
+                e = qual[j]
+                if not enemy[u, e]:
                     continue
                 dx = x_cell[r, u] - x_cell[r, e]
                 dy = y_cell[r, u] - y_cell[r, e]
-                if abs(dx) <= radius and abs(dy) <= radius:
+                if abs(dx) <= radius and abs(dy) <= radius and _within(dx, dy, radius):
                     d = np.hypot(dx, dy)
-                    if d <= radius and d < best:
+                    if d < best:
                         best = d
                         chase[r, u] = cell[r, e]
     return chase
