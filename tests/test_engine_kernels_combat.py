@@ -162,3 +162,24 @@ def test_compiled_maps_touch_both_ways() -> None:
         assert all((b, a) in pairs for a, b in pairs), name
         if c.adj is not None:
             assert (c.adj == c.adj.T).all() and c.adj.diagonal().all()
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_step_toward_cells_kernel_is_the_reference(seed: int, R: int, U: int) -> None:
+    from xuefeng.engine import movement
+
+    c = compiled()
+    rng = np.random.default_rng(seed)
+    cell = random_cells(rng, c, (R, U), 20)
+    target = np.where(rng.random((R, U)) < 0.6, random_cells(rng, c, (R, U), 20), -1)
+    target[rng.random((R, U)) < 0.1] = cell[0, 0]  # some already there
+    mode = rng.integers(0, c.edge_hours.shape[1], U)
+    mp = rng.uniform(0, 40, (R, U))
+    rain = rng.random(R) < 0.5
+    edge_ok = c.edge_ok & (rng.random(c.edge_ok.shape) < 0.9)
+    args = (c.nbr, edge_ok, c.x_km, c.y_km, c.edge_hours, mode, target, cell, mp, rain, 8)
+    want = movement.step_toward_cells(*args)
+    got = kernels.step_toward_cells(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

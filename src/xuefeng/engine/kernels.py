@@ -534,6 +534,48 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
     return cell_out, mp_out, moved
 
 
+@njit(cache=True, nogil=True)
+def step_toward_cells(nbr, edge_ok, x, y, eh, mode, target, cell, mp, rain, max_hops):
+    """movement.step_toward_cells as a loop over the units with a target (target >= 0): greedy
+    hops to the passable neighbour nearest the target (the first such), while it is nearer than
+    the current cell and the banked hours pay for the hop. Returns (cell, mp, hours)."""
+    R, U = cell.shape
+    K = nbr.shape[1]
+    cell_out = cell.copy()
+    mp_out = mp.copy()
+    moved = np.zeros((R, U))
+    for r in range(R):
+        w = 1 if rain[r] else 0
+        for u in range(U):
+            tg = target[r, u]
+            if tg < 0:
+                continue
+            c = cell[r, u]
+            left = mp[r, u]
+            hours = 0.0
+            tx = x[tg]
+            ty = y[tg]
+            for _ in range(max_hops):
+                best = np.inf
+                k = 0
+                for j in range(K):
+                    d = np.hypot(x[nbr[c, j]] - tx, y[nbr[c, j]] - ty) if edge_ok[c, j] else np.inf
+                    if d < best:
+                        best = d
+                        k = j
+                here = np.hypot(x[c] - tx, y[c] - ty)
+                cost = eh[w, mode[u], c, k]
+                if not (best < here - 1e-9 and left >= cost):
+                    break
+                c = nbr[c, k]
+                left = left - cost
+                hours = hours + cost
+            cell_out[r, u] = c
+            mp_out[r, u] = left
+            moved[r, u] = hours
+    return cell_out, mp_out, moved
+
+
 # ------------------------------------------------------------------ 4. combat (combat.py)
 
 

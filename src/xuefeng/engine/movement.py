@@ -107,7 +107,7 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
                                     np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive,
                                     s.rain, max_hops(p, c.step_hours))
     if chasing.any():
-        cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
+        cell2, mp2, moved2 = kernels.step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
                                                np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
                                                max_hops(p, c.step_hours))
         cell = np.where(chasing, cell2, cell)
@@ -123,7 +123,8 @@ def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np
                       rain: np.ndarray, max_hops: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy hex steps straight toward a target cell (units with target >= 0) for short moves
     with no precomputed field (an envelopment a few hexes away): each hop goes to the passable
-    neighbour nearest the target, if nearer than the current cell. Returns (cell, mp, hours)."""
+    neighbour nearest the target, if nearer than the current cell. Returns (cell, mp, hours).
+    The rule in NumPy; the engine runs its kernel (kernels.step_toward_cells)."""
     cell = cell.copy()
     mp = mp.copy()
     moved = np.zeros_like(mp)
