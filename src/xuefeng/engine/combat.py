@@ -166,7 +166,16 @@ class CombatResult:
     att_won: np.ndarray  # (R,U) bool: engagement at this defender won by the attackers
     decided: np.ndarray  # (R,U) bool: engagement at this defender ended this step (won or repulsed)
     n_engagements: np.ndarray  # (R,)
-    attackers_of: np.ndarray | None = None  # (R,a,d) bool: unit a attacks defender d this step
+    contact: np.ndarray | None = None  # (R,a,d) bool: opposing live units in contact
+    attacking: np.ndarray | None = None  # (R,U) bool: units attacking this step
+
+    @property
+    def attackers_of(self) -> np.ndarray | None:
+        """(R,a,d) bool: unit a attacks defender d this step (built when asked: the engine needs
+        it only for the engagements it logs)."""
+        if self.contact is None or self.attacking is None:
+            return None
+        return self.contact & self.attacking[:, :, None]
 
 
 def primary_target_reference(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray,
@@ -437,4 +446,4 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     return CombatResult(cas=cas, beaten=beaten, engaged=engaged | (touching & alive & (cas > 0)), won=won,
                         new_cell=new_cell, cell_cas=cell_cas, defender=defended, att_won=att_won,
                         decided=decided_d, n_engagements=n_eng,
-                        attackers_of=contact & attacking[:, :, None])
+                        contact=contact, attacking=attacking)

@@ -410,7 +410,8 @@ class Simulation:
             won = cr.att_won[rr, uu]
             dec = cr.decided[rr, uu]
             # the event names the defender, then its attackers (results.digest reads them)
-            att = cr.attackers_of[rr, :, uu] if cr.attackers_of is not None else np.zeros((rr.size, 0), bool)
+            att = cr.contact[rr, :, uu] & cr.attacking[rr] if cr.contact is not None \
+                else np.zeros((rr.size, 0), bool)  # (n,a): cr.attackers_of[rr, :, uu]
             names = [",".join([c.unit_ids[d], *(c.unit_ids[a] for a in np.nonzero(row)[0])])
                      for d, row in zip(uu, att)]
             self._log("engagement", rr, uu, c.side[uu],
