@@ -123,7 +123,9 @@ def versus(old_src: str, scenario: str, n: int, seed: int, pairs: int, runs: int
             env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
             res = subprocess.run([sys.executable, __file__, "--time-only", "--scenario", scenario, "--n", str(n),
                                   "--seed", str(seed), "--runs", str(runs)],
-                                 env=env, capture_output=True, text=True, check=True)
+                                 env=env, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise SystemExit(f"{name} engine ({src}) failed:\n{res.stderr[-2000:]}")
             r = json.loads(res.stdout.strip().splitlines()[-1])
             if not r["engine"].startswith(src.rstrip("/")):
                 raise SystemExit(f"{name}: imported the engine from {r['engine']}, not {src}")
