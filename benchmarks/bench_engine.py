@@ -3,7 +3,18 @@ Mesa reference, the memory-bandwidth floor, local processes and Dask scaling.
 
 Run:  python benchmarks/bench_engine.py            (everything, about 4 minutes on 2 cores)
       python benchmarks/bench_engine.py --quick    (small sizes only, under a minute)
-Options: --scenario NAME, --seed S, --mesa-n N, --dask-n N, --no-dask, --no-mesa.
+      python benchmarks/bench_engine.py --versus OLD/src   (this engine against another
+                                                    checkout's, side by side; see below)
+Options: --scenario NAME, --seed S, --mesa-n N, --dask-n N, --no-dask, --no-mesa;
+--versus SRC, --pairs P, --runs K, --n N.
+
+--versus SRC: the engine of this checkout against the one under SRC (the `src` folder of
+another checkout, e.g. a `git worktree` of an older commit), each in its own process with
+SRC or this checkout's src first on PYTHONPATH, alternating old and new P times (default 3):
+each process runs a 50-replication warm-up, then `simulate(scenario, N, seed, keep_series=0)`
+K times (default N = 1,000, K = 2), timed by wall clock and by process CPU time. Prints every
+run's milliseconds per replication, the best and the mean of each engine and their ratios.
+Alternating, and best-of beside the mean, because other work on the machine slows either.
 
 Prints one table (replications per second) and notes:
 
@@ -76,6 +87,63 @@ def _timed(fn, *args, **kw) -> tuple[object, float]:
     return out, time.perf_counter() - t
 
 
+def time_only(scenario: str, n: int, seed: int, runs: int) -> None:
+    """One side of --versus: warm up, then time `runs` runs of n replications; print JSON."""
+    import json
+
+    import xuefeng
+    from xuefeng.engine import simulate
+    from xuefeng.scenario import load_scenario
+
+    scen = load_scenario(scenario)
+    simulate(scen, 50, seed, keep_series=0)
+    wall, cpu = [], []
+    for _ in range(runs):
+        t, c = time.perf_counter(), time.process_time()
+        simulate(scen, n, seed, keep_series=0)
+        wall.append((time.perf_counter() - t) / n * 1000)
+        cpu.append((time.process_time() - c) / n * 1000)
+    print(json.dumps({"engine": str(Path(xuefeng.__file__).resolve().parent.parent), "wall": wall, "cpu": cpu}))
+
+
+def versus(old_src: str, scenario: str, n: int, seed: int, pairs: int, runs: int) -> None:
+    """This checkout's engine against the one under old_src, alternating processes."""
+    import json
+    import subprocess
+    from statistics import mean
+
+    new_src = str(Path(__file__).resolve().parent.parent / "src")
+    old_src = str(Path(old_src).resolve())
+    out: dict[str, dict[str, list[float]]] = {"old": {"wall": [], "cpu": []}, "new": {"wall": [], "cpu": []}}
+    print(f"# {scenario}, N={n:,}, seed {seed}, keep_series=0, {runs} run(s) per process after a 50-replication "
+          f"warm-up, {pairs} alternating pair(s); ms per replication (wall / CPU)")
+    print(f"# old: {old_src}\n# new: {new_src}")
+    for i in range(pairs):
+        for name, src in (("old", old_src), ("new", new_src)):
+            env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            res = subprocess.run([sys.executable, __file__, "--time-only", "--scenario", scenario, "--n", str(n),
+                                  "--seed", str(seed), "--runs", str(runs)],
+                                 env=env, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise SystemExit(f"{name} engine ({src}) failed:\n{res.stderr[-2000:]}")
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            if not r["engine"].startswith(src.rstrip("/")):
+                raise SystemExit(f"{name}: imported the engine from {r['engine']}, not {src}")
+            out[name]["wall"] += r["wall"]
+            out[name]["cpu"] += r["cpu"]
+            print(f"  pair {i + 1}, {name}: " + ", ".join(f"{w:.2f} / {c:.2f}" for w, c in zip(r["wall"], r["cpu"])),
+                  flush=True)
+    print()
+    print(f"| {'engine':<6} | {'best wall':>9} | {'mean wall':>9} | {'best CPU':>9} | {'mean CPU':>9} |")
+    print(f"|{'-' * 8}|{'-' * 11}|{'-' * 11}|{'-' * 11}|{'-' * 11}|")
+    for name in ("old", "new"):
+        w, c = out[name]["wall"], out[name]["cpu"]
+        print(f"| {name:<6} | {min(w):>9.2f} | {mean(w):>9.2f} | {min(c):>9.2f} | {mean(c):>9.2f} |")
+    o, nw = out["old"], out["new"]
+    print(f"| new/old | {min(nw['wall']) / min(o['wall']):>9.3f} | {mean(nw['wall']) / mean(o['wall']):>9.3f} | "
+          f"{min(nw['cpu']) / min(o['cpu']):>9.3f} | {mean(nw['cpu']) / mean(o['cpu']):>9.3f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="N up to 1,000, small ensembles, 5 Mesa replications")
@@ -85,7 +153,17 @@ def main() -> None:
     ap.add_argument("--dask-n", type=int, default=None, help="replications of the Dask ensembles (default 2000)")
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
     ap.add_argument("--no-mesa", action="store_true", help="skip the Mesa reference")
+    ap.add_argument("--versus", metavar="SRC", help="time this engine against the one under SRC (another "
+                    "checkout's src folder), side by side, and nothing else")
+    ap.add_argument("--pairs", type=int, default=3, help="--versus: alternating old/new pairs (default 3)")
+    ap.add_argument("--runs", type=int, default=2, help="--versus: timed runs per process (default 2)")
+    ap.add_argument("--n", type=int, default=1000, help="--versus: replications per run (default 1000)")
+    ap.add_argument("--time-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.time_only:
+        return time_only(args.scenario, args.n, args.seed, args.runs)
+    if args.versus:
+        return versus(args.versus, args.scenario, args.n, args.seed, args.pairs, args.runs)
 
     from xuefeng.analysis.ensemble import default_chunk, run_ensemble
     from xuefeng.engine import simulate

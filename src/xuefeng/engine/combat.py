@@ -169,18 +169,36 @@ class CombatResult:
     att_won: np.ndarray  # (R,U) bool: engagement at this defender won by the attackers
     decided: np.ndarray  # (R,U) bool: engagement at this defender ended this step (won or repulsed)
     n_engagements: np.ndarray  # (R,)
-    attackers_of: np.ndarray | None = None  # (R,a,d) bool: unit a attacks defender d this step
+    contact: np.ndarray | None = None  # (R,a,d) bool: the defender d each attacker a engages (its primary target)
+    attacking: np.ndarray | None = None  # (R,U) bool: units attacking this step
+
+    @property
+    def attackers_of(self) -> np.ndarray | None:
+        """(R,a,d) bool: unit a attacks defender d this step (built when asked: the engine needs
+        it only for the engagements it logs)."""
+        if self.contact is None or self.attacking is None:
+            return None
+        return self.contact & self.attacking[:, :, None]
 
 
-def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
+def primary_target_reference(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray,
+                             aa: np.ndarray) -> np.ndarray:
     """Primary target of each attacker (replication ar, unit aa), (n,): the contacted enemy
-    lowest on the attacker's own cost-to-go field (the one barring its way), ties by weakness."""
+    lowest on the attacker's own cost-to-go field (the one barring its way), ties by weakness.
+    The rule in NumPy; the engine runs kernels.primary_target (primary_target)."""
     n_fields, n_cells = c.ctg.shape[1:]
     # one flat gather on the C-contiguous ctg table: ctg[mode[a], field[a], cell[e]] for every unit e
     row = (c.mode[aa] * n_fields + np.maximum(s.field[ar, aa], 0)) * n_cells  # (n,)
     ctg_e = np.take(c.ctg.ravel(), row[:, None] + s.cell[ar])  # (n,U)
     score = np.where(contact[ar, aa], ctg_e + 1e-6 * men[ar], np.inf)
     return np.argmin(score, axis=1)
+
+
+def primary_target(c, s, contact: np.ndarray, men: np.ndarray, ar: np.ndarray, aa: np.ndarray) -> np.ndarray:
+    """primary_target_reference, by its kernel (kernels.primary_target)."""
+    n_fields, n_cells = c.ctg.shape[1:]
+    row = (c.mode[aa] * n_fields + np.maximum(s.field[ar, aa], 0)) * n_cells  # (n,)
+    return kernels.primary_target(c.ctg.reshape(-1), row, ar, aa, contact, s.cell, men)
 
 
 def defender_posture(posture: np.ndarray, hours_in_cell: np.ndarray, p: CombatParams) -> np.ndarray:
@@ -222,13 +240,22 @@ def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.nda
 
 def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray, ay: np.ndarray,
                   n_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """retreat_cells_reference, by its kernel (kernels.retreat_cells)."""
+    return kernels.retreat_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.rear_ctg, np.asarray(cell, np.int64),
+                                 np.asarray(side, np.int64), np.asarray(ax, np.float64),
+                                 np.asarray(ay, np.float64), np.asarray(n_cells, np.int64))
+
+
+def retreat_cells_reference(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray,
+                            ay: np.ndarray, n_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where beaten defenders end up, `n_cells` steps each from `cell`, and the cell of their
     path just before it (where a winning attacker that followed them stands). A beaten unit falls back
     along its line of communication: each step goes to the passable neighbour nearest the
     side's depots (rear_ctg) among those no nearer its attackers' mean position (ax, ay); where
     none is (or the side has no depots), to the neighbour furthest from the attackers. A unit
     with no way back stays. (Falling back 'away from the attackers' alone sent units beaten by a
-    flank attack deeper into enemy country.)"""
+    flank attack deeper into enemy country.) The rule in NumPy; the engine runs its kernel
+    (retreat_cells)."""
     cur = cell.copy()
     prev = cell.copy()
     for k in range(int(n_cells.max()) if n_cells.size else 0):
@@ -251,6 +278,41 @@ def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np
         rear = np.take_along_axis(nbc, np.argmax(score, axis=-1)[..., None], axis=-1)[..., 0]
         cur[go] = np.where(np.isfinite(score.max(-1)), rear, cc)
     return cur, prev
+
+
+def engagement_inputs_reference(c, s, Af: np.ndarray, attacking: np.ndarray, contact: np.ndarray, eff: np.ndarray,
+                                guns: np.ndarray, tanks: np.ndarray, rr: np.ndarray, dd: np.ndarray) -> tuple:
+    """The attackers' side of each engagement (replication rr[i], defender dd[i]), each attacker
+    counted by its share of men against this defender (Af (R,a,d)): guns and tanks (n,); log
+    quality (n,7) and each side's share (n,S) weighted by effective men (eff); the weighted sums
+    of momentum, morale and supply level (fed) (n,); whether they attack from two or more cells
+    (n,) bool, and their mean elevation (n,). The rule in NumPy; the engine runs its kernel
+    (engagement_inputs)."""
+    R, U = s.cell.shape
+    W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
+    Wb = attacking[rr] & contact[rr, :, dd]  # (n,a) bool
+    att_guns = (W * guns[rr]).sum(1)
+    att_tanks = (W * tanks[rr]).sum(1)
+    we = W * eff[rr]  # (n,a)
+    lq_sum, by_side = kernels.attacker_means(rr, we, np.broadcast_to(c.log_quality[None], (R, U, 7)), c.side,
+                                             c.n_sides)
+    mom_sum = (we * s.momentum[rr]).sum(1)
+    morale_sum = (we * s.morale[rr]).sum(1)
+    fed_sum = (we * s.fed[rr]).sum(1)
+    cells_n = s.cell[rr]  # (n,a)
+    cmax = np.where(Wb, cells_n, -1).max(1)
+    cmin = np.where(Wb, cells_n, np.iinfo(np.int64).max).min(1)
+    envelop = cmax != cmin
+    elev_a = (Wb * c.elev[cells_n]).sum(1) / np.maximum(Wb.sum(1), 1)
+    return att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop, elev_a
+
+
+def engagement_inputs(c, s, Af: np.ndarray, attacking: np.ndarray, contact: np.ndarray, eff: np.ndarray,
+                      guns: np.ndarray, tanks: np.ndarray, rr: np.ndarray, dd: np.ndarray) -> tuple:
+    """engagement_inputs_reference, by its kernel (kernels.engagement_inputs)."""
+    return kernels.engagement_inputs(rr, dd, Af, attacking, contact, eff, guns, tanks, s.momentum, s.morale, s.fed,
+                                     s.cell, c.elev, np.ascontiguousarray(c.log_quality, dtype=np.float64), c.side,
+                                     c.n_sides)
 
 
 def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties: np.ndarray,
@@ -301,33 +363,24 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     if defended.any():
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
-        W = Af[rr, :, dd]  # (n,a) share of each attacker's men against this defender
-        Wb = attacking[rr] & aims[rr, :, dd]  # (n,a) bool
-        eff_n = eff[rr]  # (n,a)
         am = att_men[rr, dd]
-        att_guns = (W * guns[rr]).sum(1)
-        att_tanks = (W * tanks[rr]).sum(1)
-        # scenario quality (U,7) in Quality order, fixed for the campaign; attackers weighted by
-        # effective men
+        # the attackers' guns and tanks, their quality, momentum, morale and supply weighted by
+        # effective men, their sides, whether they come from two or more cells, their elevation
+        (att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop,
+         elev_a) = engagement_inputs(c, s, Af, attacking, aims, eff, guns, tanks, rr, dd)
+        # scenario quality (U,7) in Quality order, fixed for the campaign
         lq_u = c.log_quality
-        we = W * eff_n  # (n,a)
-        lq_sum, by_side = kernels.attacker_means(rr, we, np.broadcast_to(lq_u[None], (R, U, 7)), c.side, c.n_sides)
         wsum = np.maximum(am, 1e-9)
         att_lq = lq_sum / wsum[:, None]
-        att_mom = (we * s.momentum[rr]).sum(1) / wsum
-        att_morale = (we * s.morale[rr]).sum(1) / wsum
-        att_fed = (we * fed[rr]).sum(1) / wsum
+        att_mom = mom_sum / wsum
+        att_morale = morale_sum / wsum
+        att_fed = fed_sum / wsum
         adv = state_advantages(p, p.advantage_scale * (att_lq - lq_u[dd]), att_morale, s.morale[rr, dd],
                                att_fed, fed[rr, dd], att_mom - s.momentum[rr, dd])
         # attacker side per engagement (the side with most attacking men)
         att_side = np.argmax(by_side, axis=1)
         air = air_presence[rr, att_side] - air_presence[rr, c.side[dd]]
         # surprise: envelopment (attackers from >= 2 distinct cells) and ambush from high ground
-        cells_n = s.cell[rr]  # (n,a)
-        cmax = np.where(Wb, cells_n, -1).max(1)
-        cmin = np.where(Wb, cells_n, np.iinfo(np.int64).max).min(1)
-        envelop = cmax != cmin
-        elev_a = (Wb * c.elev[cells_n]).sum(1) / np.maximum(Wb.sum(1), 1)
         dcell = s.cell[rr, dd]
         ambush = c.high_ground[c.terrain[dcell]] & (c.elev[dcell] - elev_a >= p.ambush_elevation_m)
         surprise = np.clip(np.where(envelop, p.envelop_surprise, 0.0) - np.where(ambush, p.ambush_surprise, 0.0), -1, 1)
@@ -397,4 +450,4 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     return CombatResult(cas=cas, beaten=beaten, engaged=engaged | (touching & alive & (cas > 0)), won=won,
                         new_cell=new_cell, cell_cas=cell_cas, defender=defended, att_won=att_won,
                         decided=decided_d, n_engagements=n_eng,
-                        attackers_of=aims)
+                        contact=aims, attacking=attacking)

@@ -50,6 +50,8 @@ K_KILLED, K_WOUNDED, K_DOW, K_MISSING, K_CAPTURED, K_SICK, K_DOI, K_RTD = (
 
 #: Steps of uniforms drawn from each replication's generator at a time (Simulation._draws).
 DRAW_STEPS = 8
+#: The uniforms of an engagement (combat.resolve's u, last axis), blocks of the random layout
+COMBAT_DRAWS = ("win", "cas_att", "cas_def", "cas_air", "retreat")
 
 SERIES_FIELDS = ("strength", "lat", "lon", "posture", "supply", "morale", "fatigue")
 
@@ -113,6 +115,8 @@ class Simulation:
         self._season_tab = np.array([c.config.disease_season_by_month.get(m, DEFAULT_DISEASE_SEASON)
                                      for m in range(13)])
         self._dt_days = c.step_hours / 24.0
+        #: share of each arm in a unit's men at full strength (U,4): men added go by it (_add)
+        self._arm_share = np.ascontiguousarray(c.arms0 / c.men0[:, None], dtype=np.float64)
         #: share of the day in daylight (air.py's hours), for the air denial of daylight marching
         self._daylight_share = max(0.0, min(1.0, (self.p.air.day_end_hour - self.p.air.day_start_hour) / 24.0))
         self._airlift_order = np.lexsort((np.arange(c.n_units), c.arrival_step, c.lift_step))
@@ -151,21 +155,37 @@ class Simulation:
     def _compact(self) -> None:
         """Stop stepping replications that have ended: their state is final (a frozen
         replication's step changes nothing), so they leave the stepped arrays and their generators
-        are dropped. Each replication's draws and arithmetic are its own, so this changes no result."""
+        are dropped. Each replication's draws and arithmetic are its own, so this changes no result.
+        The rows that stay beyond the new end move into the places of those that left (`_rows`
+        keeps which replication each row is), and every array is cut to a view of its first rows:
+        only the moved rows are copied, not the whole state."""
         s = self._s
         leave = s.done.copy()
         leave[: self._pinned] = False
         if not leave.any():
             return
-        self._store(np.nonzero(leave)[0])
-        stay = np.nonzero(~leave)[0]
+        gone = np.nonzero(leave)[0]
+        self._store(gone)
+        m = len(leave) - len(gone)
+        holes = gone[gone < m]
+        movers = np.nonzero(~leave[m:])[0] + m  # as many as holes; none pinned (m >= _pinned)
         for k, v in vars(s).items():
             if isinstance(v, np.ndarray):
-                setattr(s, k, v[stay])
-        self.gens = [self.gens[i] for i in stay]
-        self._draw_cache = self._draw_cache[stay]
-        self._rows = self._rows[stay]
-        self._frozen = self._frozen[stay]
+                if holes.size:
+                    if not v.flags.writeable:
+                        v = v.copy()
+                    v[holes] = v[movers]
+                setattr(s, k, v[:m])
+        for h, mv in zip(holes, movers):
+            self.gens[h] = self.gens[mv]
+        del self.gens[m:]
+        pos = self._draw_pos
+        self._draw_cache[holes, pos:] = self._draw_cache[movers, pos:]
+        self._draw_cache = self._draw_cache[:m]
+        self._rows[holes] = self._rows[movers]
+        self._rows = self._rows[:m]
+        self._frozen[holes] = self._frozen[movers]
+        self._frozen = self._frozen[:m]
 
     def _draws(self) -> np.ndarray:
         """This step's block of uniforms, (stepped rows, rng_size). Each generator is asked for
@@ -180,6 +200,16 @@ class Simulation:
         block = self._draw_cache[:, self._draw_pos:self._draw_pos + n]
         self._draw_pos += n
         return block
+
+    def _combat_uniforms(self, block: np.ndarray) -> np.ndarray:
+        """(rows, U, 5) uniforms of this step's engagements (COMBAT_DRAWS): a view of the block
+        where its layout holds them one after another, as compile lays them out."""
+        sl = self.c.rng_slices
+        parts = [sl[name] for name in COMBAT_DRAWS]
+        U = self.c.n_units
+        if all(a.stop == b.start for a, b in zip(parts, parts[1:])) and all(p_.stop - p_.start == U for p_ in parts):
+            return block[:, parts[0].start:parts[-1].stop].reshape(block.shape[0], len(parts), U).transpose(0, 2, 1)
+        return np.stack([block[:, p_] for p_ in parts], axis=-1)
 
     def _log(self, kind: str, rr: np.ndarray, uu: np.ndarray | None, side: Any, detail: Any,
              units: list[str] | None = None) -> None:
@@ -226,8 +256,8 @@ class Simulation:
         kernels.remove_men(self._s.arms, np.asarray(n, dtype=np.float64))
 
     def _add(self, n: np.ndarray) -> None:
-        share = self.c.arms0 / self.c.men0[:, None]
-        self._s.arms += n[..., None] * share[None]
+        """Add n (R,U) men to each unit in the proportions of its arms at full strength."""
+        kernels.add_men(self._s.arms, np.asarray(n, dtype=np.float64), self._arm_share)
 
     def _model_extra(self, rain: np.ndarray) -> dict:
         """Keyword inputs the engagement model accepts beyond the required ones (year, wet)."""
@@ -305,9 +335,12 @@ class Simulation:
         R, U = s.cell.shape
         dt_days = self._dt_days
         block = self._draws()
-        # replications that have ended stay frozen: snapshot, and restore them at the end of the step
+        # replications that have ended stay frozen: snapshot their rows, and restore them at the end
+        # of the step
         self._frozen = s.done.copy()
-        snap = {k: v.copy() for k, v in vars(s).items() if isinstance(v, np.ndarray)} if self._frozen.any() else None
+        frozen_rows = np.nonzero(self._frozen)[0]
+        snap = {k: v[frozen_rows] for k, v in vars(s).items() if isinstance(v, np.ndarray)} \
+            if frozen_rows.size else None
         sl = c.rng_slices
         s.t += 1
         t = s.t
@@ -345,9 +378,8 @@ class Simulation:
 
         # 4. combat
         alive = self.alive()
-        u5 = np.stack([block[:, sl["win"]], block[:, sl["cas_att"]], block[:, sl["cas_def"]],
-                       block[:, sl["cas_air"]], block[:, sl["retreat"]]], axis=-1)
-        cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive, u5,
+        cr = combat_mod.resolve(c, s, p.combat, self.model, airres.presence, airres.cas_sorties, alive,
+                                self._combat_uniforms(block),
                                 c.step_hours, self._duration_law, self._advance_q, self._model_extra(s.rain),
                                 self._advance_b)
         # civilians follow combat (at the defender's cell) and occupation of populated cells
@@ -367,9 +399,10 @@ class Simulation:
         routed = alive & ~s.broken & ((frac_after < cp.breakpoint_fraction) | (s.morale < cp.morale_break))
         # the day's record by side (men at the day's start, battle casualties of every kind)
         day = min(((t - 1) * c.step_hours) // 24, s.daily_casualties.shape[1] - 1)
+        # (mm, not BLAS's matmul: BLAS's order of the sums depends on a row's place in the batch)
         if c.new_day[t - 1] or t == 1:
-            s.daily_men[:, day, :] = np.where(alive, men, 0.0) @ c.side_onehot
-        s.daily_casualties[:, day, :] += np.minimum(cr.cas + glost, men) @ c.side_onehot
+            s.daily_men[:, day, :] = mm(np.where(alive, men, 0.0), c.side_onehot)
+        s.daily_casualties[:, day, :] += mm(np.minimum(cr.cas + glost, men), c.side_onehot)
         self._battle_losses(cr.cas, cr.beaten, routed & cr.beaten)
         self._battle_losses(glost, np.zeros_like(cr.beaten), np.zeros_like(routed))
         if routed.any():
@@ -386,7 +419,8 @@ class Simulation:
             won = cr.att_won[rr, uu]
             dec = cr.decided[rr, uu]
             # the event names the defender, then its attackers (results.digest reads them)
-            att = cr.attackers_of[rr, :, uu] if cr.attackers_of is not None else np.zeros((rr.size, 0), bool)
+            att = cr.contact[rr, :, uu] & cr.attacking[rr] if cr.contact is not None \
+                else np.zeros((rr.size, 0), bool)  # (n,a): cr.attackers_of[rr, :, uu]
             names = [",".join([c.unit_ids[d], *(c.unit_ids[a] for a in np.nonzero(row)[0])])
                      for d, row in zip(uu, att)]
             self._log("engagement", rr, uu, c.side[uu],
@@ -437,10 +471,12 @@ class Simulation:
         # 8. bookkeeping, end conditions, recording
         s.steps_in_cell = np.where(s.cell == cell_before, s.steps_in_cell + 1, 0)
         if snap is not None:
-            fz = self._frozen
             for k, old in snap.items():
                 new = getattr(s, k)
-                setattr(s, k, np.where(fz.reshape((-1,) + (1,) * (new.ndim - 1)), old, new))
+                if not new.flags.writeable:
+                    new = new.copy()
+                    setattr(s, k, new)
+                new[frozen_rows] = old
         self._frozen = np.zeros(R, bool)
         self._outcome_step(block[:, c.rng_slices["threat"]])
         self._record()

@@ -52,16 +52,19 @@ def adjacency_args(c) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True, nogil=True)
 def row_matmul(x, m):
     """(R,U) @ (U,S), each sum running over u in index order (the same bits as numpy's einsum
-    here, a quarter of its time on these small shapes)."""
+    here, a quarter of its time on these small shapes). x may be boolean (1.0 and 0.0). Worked
+    on x transposed, replications innermost: their sums are independent, so they run side by
+    side (and in vector registers) instead of each waiting on its previous addition."""
     R, U = x.shape
     S = m.shape[1]
-    out = np.zeros((R, S))
-    for r in range(R):
+    xt = x.T.copy()
+    out = np.zeros((S, R))
+    for k in range(S):
         for u in range(U):
-            v = x[r, u]
-            for k in range(S):
-                out[r, k] += v * m[u, k]
-    return out
+            w = m[u, k]
+            for r in range(R):
+                out[k, r] += xt[u, r] * w
+    return out.T.copy()
 
 
 # ------------------------------------------------------------------ 1. orders (ai.py)
@@ -70,7 +73,10 @@ def row_matmul(x, m):
 @njit(cache=True, nogil=True)
 def local_power(adj, nbr_self, cell, alive, men, withdrawing, enemy):
     """Per unit: own and friendly men in and next to its cell, enemy men in contact, whether it
-    touches an enemy, and whether it touches a withdrawing enemy; each (R,U)."""
+    touches an enemy, and whether it touches a withdrawing enemy; each (R,U). Each pair is
+    looked at once (touching is symmetric, as is being enemies); a unit's sums still take its
+    partners in index order (those before it as the outer loop reaches it, itself, then those
+    after), the order of a loop over every partner."""
     R, U = cell.shape
     own = np.zeros((R, U))
     opp = np.zeros((R, U))
@@ -80,17 +86,23 @@ def local_power(adj, nbr_self, cell, alive, men, withdrawing, enemy):
         for a in range(U):
             if not alive[r, a]:
                 continue
+            own[r, a] += men[r, a]  # itself (same cell; a unit is not its own enemy)
             ca = cell[r, a]
-            for b in range(U):
+            for b in range(a + 1, U):
                 if not alive[r, b] or not _touch(adj, nbr_self, ca, cell[r, b]):
                     continue
                 if enemy[a, b]:
                     opp[r, a] += men[r, b]
+                    opp[r, b] += men[r, a]
                     touching[r, a] = True
+                    touching[r, b] = True
                     if withdrawing[r, b]:
                         touch_wd[r, a] = True
+                    if withdrawing[r, a]:
+                        touch_wd[r, b] = True
                 else:
                     own[r, a] += men[r, b]
+                    own[r, b] += men[r, a]
     return own, opp, touching, touch_wd
 
 
@@ -101,12 +113,21 @@ def latest_phase(score, phase_units):
     R, P = score.shape
     U = phase_units.shape[1]
     out = np.full((R, U), -1, np.int64)
+    # the phases naming each unit, in index order (most units are named by few of the phases)
+    n_of = np.zeros(U, np.int64)
+    of = np.empty((U, P), np.int64)
+    for u in range(U):
+        for k in range(P):
+            if phase_units[k, u]:
+                of[u, n_of[u]] = k
+                n_of[u] += 1
     for r in range(R):
         for u in range(U):
             best = -1
-            for k in range(P):
-                if phase_units[k, u] and score[r, k] > best:
-                    best = score[r, k]
+            for j in range(n_of[u]):
+                v = score[r, of[u, j]]
+                if v > best:
+                    best = v
             if best >= 0:
                 out[r, u] = best % P
     return out
@@ -143,18 +164,26 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
     """Men of the phase's enemies and of the phase side's other units near each phase's
     objective, each (R,P); near_cell (C,P) marks the cells within the radius of each."""
     R, U = cell.shape
-    P = near_cell.shape[1]
+    C, P = near_cell.shape
     emen = np.zeros((R, P))
     omen = np.zeros((R, P))
+    # the phases each cell is near, in index order, listed when a unit first stands there
+    n_near = np.full(C, -1, np.int64)
+    near_of = np.empty((C, P), np.int64)
     for r in range(R):
         for u in range(U):
             w = men_alive[r, u]
             if w == 0.0:
                 continue
-            near = near_cell[cell[r, u]]
-            for k in range(P):
-                if not near[k]:
-                    continue
+            c = cell[r, u]
+            if n_near[c] < 0:
+                n_near[c] = 0
+                for k in range(P):
+                    if near_cell[c, k]:
+                        near_of[c, n_near[c]] = k
+                        n_near[c] += 1
+            for j in range(n_near[c]):
+                k = near_of[c, j]
                 if side[u] != phase_side[k]:
                     emen[r, k] += w
                 elif not phase_units[k, u]:
@@ -163,14 +192,13 @@ def men_near_objectives(near_cell, cell, men_alive, phase_units, phase_side, sid
 
 
 @njit(cache=True, nogil=True)
-def _near_attackers(x_cell, y_cell, alive, attacking, side, r, k, e, radius):
-    """Whether unit e stands within `radius` km of one of side k's live attackers (replication r)."""
-    for u in range(x_cell.shape[1]):
-        if alive[r, u] and attacking[r, u] and side[u] == k:
-            dx = x_cell[r, u] - x_cell[r, e]
-            dy = y_cell[r, u] - y_cell[r, e]
-            if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
-                return True
+def _near_any(x_cell, y_cell, r, e, ax, ay, n, radius):
+    """Whether unit e (replication r) stands within `radius` km of one of the n points (ax, ay)."""
+    for j in range(n):
+        dx = ax[j] - x_cell[r, e]
+        dy = ay[j] - y_cell[r, e]
+        if abs(dx) <= radius and abs(dy) <= radius and dx * dx + dy * dy <= radius * radius:
+            return True
     return False
 
 
@@ -181,10 +209,13 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
     follow-on echelons that can join within a day) - and the live enemy men within `radius` km
     of any of its attack-phase units (the forces that can meet it). Both sides are counted the
     same way, whatever their units' phases, so an offensive whose first wave alone is engaged
-    is not judged outnumbered by every enemy near it."""
+    is not judged outnumbered by every enemy near it. (The side's live attackers' positions are
+    listed first, so each unit is compared with those alone.)"""
     R, U = x_cell.shape
     own = np.zeros((R, n_sides))
     opp = np.zeros((R, n_sides))
+    ax = np.empty(U)
+    ay = np.empty(U)
     for r in range(R):
         for u in range(U):
             if alive[r, u] and attacking[r, u]:
@@ -192,10 +223,16 @@ def men_facing(x_cell, y_cell, alive, attacking, men, side, n_sides, radius):
         for k in range(n_sides):
             if own[r, k] == 0.0:
                 continue
+            n = 0
+            for u in range(U):
+                if alive[r, u] and attacking[r, u] and side[u] == k:
+                    ax[n] = x_cell[r, u]
+                    ay[n] = y_cell[r, u]
+                    n += 1
             for e in range(U):
                 if not alive[r, e] or (side[e] == k and attacking[r, e]):
                     continue
-                if _near_attackers(x_cell, y_cell, alive, attacking, side, r, k, e, radius):
+                if _near_any(x_cell, y_cell, r, e, ax, ay, n, radius):
                     if side[e] == k:  # a friend not in the attack, within reach of its attackers
                         own[r, k] += men[r, e]
                     else:
@@ -293,6 +330,23 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
     return post, free, call_off, sup, strength, mor, stuck
 
 
+#: Relative margin of _within's test on squared distances, far above their rounding (~1e-15)
+WITHIN_MARGIN = 1e-9
+
+
+@njit(cache=True, nogil=True)
+def _within(dx, dy, radius):
+    """np.hypot(dx, dy) <= radius, with hypot computed only where the squared distance is
+    within WITHIN_MARGIN of the radius's square (elsewhere it cannot decide otherwise)."""
+    d2 = dx * dx + dy * dy
+    r2 = radius * radius
+    if d2 > r2 * (1.0 + WITHIN_MARGIN):
+        return False
+    if d2 < r2 * (1.0 - WITHIN_MARGIN):
+        return True
+    return np.hypot(dx, dy) <= radius
+
+
 @njit(cache=True, nogil=True)
 def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, radius, ratio):
     """Cell each free unit marches on to envelop an enemy (-1 none), (R,U).
@@ -302,7 +356,8 @@ def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, rad
     within `radius` (ties: the lowest unit index)."""
     R, U = cell.shape
     chase = np.full((R, U), -1, np.int64)
-    qualifies = np.zeros(U, np.bool_)
+    live = np.empty(U, np.int64)  # the live units, then the qualifying enemies, in index order
+    qual = np.empty(U, np.int64)
     for r in range(R):
         any_free = False
         for u in range(U):
@@ -311,30 +366,41 @@ def envelop_targets(x_cell, y_cell, cell, alive, touching, free, men, enemy, rad
                 break
         if not any_free:
             continue
+        n_live = 0
+        for v in range(U):
+            if alive[r, v]:
+                live[n_live] = v
+                n_live += 1
+        n_qual = 0
         for e in range(U):
-            qualifies[e] = False
             if not (alive[r, e] and touching[r, e]):
                 continue
             against = 0.0
-            for v in range(U):
-                if alive[r, v] and enemy[v, e]:
+            for j in range(n_live):
+                v = live[j]
+                if enemy[v, e]:
                     dx = x_cell[r, v] - x_cell[r, e]
                     dy = y_cell[r, v] - y_cell[r, e]
-                    if abs(dx) <= radius and abs(dy) <= radius and np.hypot(dx, dy) <= radius:
+                    if abs(dx) <= radius and abs(dy) <= radius and _within(dx, dy, radius):
                         against += men[r, v]
-            qualifies[e] = against >= ratio * max(men[r, e], 1.0)
+            if against >= ratio * max(men[r, e], 1.0):
+                qual[n_qual] = e
+                n_qual += 1
+        if n_qual == 0:
+            continue
         for u in range(U):
             if not (free[r, u] and alive[r, u]):
                 continue
             best = np.inf
-            for e in range(U):
-                if not (qualifies[e] and enemy[u, e]):
+            for j in range(n_qual):
+                e = qual[j]
+                if not enemy[u, e]:
                     continue
                 dx = x_cell[r, u] - x_cell[r, e]
                 dy = y_cell[r, u] - y_cell[r, e]
-                if abs(dx) <= radius and abs(dy) <= radius:
+                if abs(dx) <= radius and abs(dy) <= radius and _within(dx, dy, radius):
                     d = np.hypot(dx, dy)
-                    if d <= radius and d < best:
+                    if d < best:
                         best = d
                         chase[r, u] = cell[r, e]
     return chase
@@ -472,13 +538,60 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
     return cell_out, mp_out, moved
 
 
+@njit(cache=True, nogil=True)
+def step_toward_cells(nbr, edge_ok, x, y, eh, mode, target, cell, mp, rain, max_hops, bridge_at, bridge_blown,
+                      bridge_down_hours):
+    """movement.step_toward_cells as a loop over the units with a target (target >= 0): greedy
+    hops to the passable neighbour nearest the target (the first such), while it is nearer than
+    the current cell and the banked hours pay for the hop (a bridge that is down costs
+    bridge_down_hours, as in march). Returns (cell, mp, hours)."""
+    R, U = cell.shape
+    K = nbr.shape[1]
+    cell_out = cell.copy()
+    mp_out = mp.copy()
+    moved = np.zeros((R, U))
+    for r in range(R):
+        w = 1 if rain[r] else 0
+        for u in range(U):
+            tg = target[r, u]
+            if tg < 0:
+                continue
+            c = cell[r, u]
+            left = mp[r, u]
+            hours = 0.0
+            tx = x[tg]
+            ty = y[tg]
+            for _ in range(max_hops):
+                best = np.inf
+                k = 0
+                for j in range(K):
+                    d = np.hypot(x[nbr[c, j]] - tx, y[nbr[c, j]] - ty) if edge_ok[c, j] else np.inf
+                    if d < best:
+                        best = d
+                        k = j
+                here = np.hypot(x[c] - tx, y[c] - ty)
+                cost = eh[w, mode[u], c, k]
+                b = bridge_at[c, k]
+                if b >= 0 and bridge_blown[r, b]:
+                    cost = bridge_down_hours[w, mode[u], b]
+                if not (best < here - 1e-9 and left >= cost):
+                    break
+                c = nbr[c, k]
+                left = left - cost
+                hours = hours + cost
+            cell_out[r, u] = c
+            mp_out[r, u] = left
+            moved[r, u] = hours
+    return cell_out, mp_out, moved
+
+
 # ------------------------------------------------------------------ 4. combat (combat.py)
 
 
 @njit(cache=True, nogil=True)
 def contact_matrix(adj, nbr_self, cell, alive, enemy):
     """(R,U,U) opposing live units in the same or adjacent cells, and (R,U) whether each
-    unit touches any."""
+    unit touches any. Each pair is looked at once (contact is symmetric)."""
     R, U = cell.shape
     out = np.zeros((R, U, U), np.bool_)
     touching = np.zeros((R, U), np.bool_)
@@ -487,10 +600,12 @@ def contact_matrix(adj, nbr_self, cell, alive, enemy):
             if not alive[r, a]:
                 continue
             ca = cell[r, a]
-            for b in range(U):
+            for b in range(a + 1, U):
                 if alive[r, b] and enemy[a, b] and _touch(adj, nbr_self, ca, cell[r, b]):
                     out[r, a, b] = True
+                    out[r, b, a] = True
                     touching[r, a] = True
+                    touching[r, b] = True
     return out, touching
 
 
@@ -539,6 +654,207 @@ def attacker_means(rr, we, lq, side, n_sides):
 
 
 @njit(cache=True, nogil=True)
+def _block_sum(a, lo, n):
+    """Sum of a[lo:lo+n], n <= 128, in NumPy's order: in turn under 8, else eight running sums
+    joined pairwise and the rest added in turn."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_sum(a, lo, n):
+    """Sum of a[lo:lo+n] in the order of NumPy's pairwise summation (the order of `.sum()` along
+    a contiguous axis): blocks of up to 128 (_block_sum), longer runs split in halves (the first
+    a multiple of 8) and the halves' sums added; the halving walked with a stack, not recursion."""
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    t_lo = np.empty(128, np.int64)
+    t_n = np.empty(128, np.int64)
+    t_join = np.empty(128, np.bool_)
+    vals = np.empty(128)
+    top = 0
+    nv = 0
+    t_lo[0], t_n[0], t_join[0] = lo, n, False
+    top = 1
+    while top > 0:
+        top -= 1
+        l, m, join = t_lo[top], t_n[top], t_join[top]
+        if join:
+            nv -= 1
+            vals[nv - 1] = vals[nv - 1] + vals[nv]
+        elif m <= 128:
+            vals[nv] = _block_sum(a, l, m)
+            nv += 1
+        else:
+            n2 = m // 2
+            n2 -= n2 % 8
+            t_lo[top], t_n[top], t_join[top] = l, m, True
+            t_lo[top + 1], t_n[top + 1], t_join[top + 1] = l + n2, m - n2, False
+            t_lo[top + 2], t_n[top + 2], t_join[top + 2] = l, n2, False
+            top += 3
+    return vals[0]
+
+
+@njit(cache=True, nogil=True)
+def _row_sum(a):
+    """a.sum() of a contiguous row, NumPy's bits (its reduction starts from 0.0)."""
+    return 0.0 + _pairwise_sum(a, 0, a.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def _row_finite(r, guns, tanks, eff, momentum, morale, fed, cell, elev):
+    """Every per-attacker input of replication r is finite (so an attacker with no share adds
+    exact zeros to every sum of engagement_inputs, and can be left out)."""
+    for a in range(guns.shape[1]):
+        if not (np.isfinite(guns[r, a]) and np.isfinite(tanks[r, a]) and np.isfinite(eff[r, a])
+                and np.isfinite(momentum[r, a]) and np.isfinite(morale[r, a]) and np.isfinite(fed[r, a])
+                and np.isfinite(elev[cell[r, a]])):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _few_sum(x, idx, n):
+    """0.0 + the sum of x[idx[:n]], n <= 2: what NumPy's `.sum()` of a row holding only these
+    nonzero terms gives (with at most two, the order of the additions cannot change the bits)."""
+    if n == 0:
+        return 0.0
+    if n == 1:
+        return 0.0 + x[idx[0]]
+    return 0.0 + (x[idx[0]] + x[idx[1]])
+
+
+@njit(cache=True, nogil=True)
+def engagement_inputs(rr, dd, share, attacking, contact, eff, guns, tanks, momentum, morale, fed, cell, elev,
+                      log_quality, side, n_sides):
+    """combat.engagement_inputs_reference as one loop over the engagements (replication rr[i],
+    defender dd[i]), with NumPy's order of every sum. Most engagements have one or two
+    attackers: where the inputs are finite, the attackers with no share (whose terms are exact
+    zeros) are left out of the sums, which then need no pairwise order."""
+    n = rr.shape[0]
+    R, U = attacking.shape
+    K = log_quality.shape[1]
+    att_guns = np.zeros(n)
+    att_tanks = np.zeros(n)
+    lq_sum = np.zeros((n, K))
+    by_side = np.zeros((n, n_sides))
+    mom_sum = np.zeros(n)
+    morale_sum = np.zeros(n)
+    fed_sum = np.zeros(n)
+    envelop = np.zeros(n, np.bool_)
+    elev_a = np.zeros(n)
+    t1 = np.zeros(U)
+    t2 = np.zeros(U)
+    we = np.zeros(U)
+    idx = np.zeros(U, np.int64)
+    jdx = np.zeros(U, np.int64)
+    lq_finite = True
+    for a in range(U):
+        for k in range(K):
+            if not np.isfinite(log_quality[a, k]):
+                lq_finite = False
+    finite = np.full(R, -1, np.int8)  # per replication: -1 not yet known, else _row_finite
+    for i in range(n):
+        r = rr[i]
+        d = dd[i]
+        if finite[r] < 0:
+            finite[r] = 1 if (lq_finite and _row_finite(r, guns, tanks, eff, momentum, morale, fed, cell, elev)) else 0
+        na = 0  # attackers with a share of their men against d
+        nb = 0  # attackers in contact with d (a share may be 0 where d has no men)
+        for a in range(U):
+            if share[r, a, d] != 0.0:
+                idx[na] = a
+                na += 1
+            if attacking[r, a] and contact[r, a, d]:
+                jdx[nb] = a
+                nb += 1
+        if finite[r] == 1 and na <= 2:
+            for j in range(na):
+                a = idx[j]
+                w = share[r, a, d]
+                t1[a] = w * guns[r, a]
+                t2[a] = w * tanks[r, a]
+                we[a] = w * eff[r, a]
+            att_guns[i] = _few_sum(t1, idx, na)
+            att_tanks[i] = _few_sum(t2, idx, na)
+            for j in range(na):
+                a = idx[j]
+                w = we[a]
+                for k in range(K):
+                    lq_sum[i, k] += w * log_quality[a, k]
+                by_side[i, side[a]] += w
+            for j in range(na):
+                t1[idx[j]] = we[idx[j]] * momentum[r, idx[j]]
+            mom_sum[i] = _few_sum(t1, idx, na)
+            for j in range(na):
+                t1[idx[j]] = we[idx[j]] * morale[r, idx[j]]
+            morale_sum[i] = _few_sum(t1, idx, na)
+            for j in range(na):
+                t1[idx[j]] = we[idx[j]] * fed[r, idx[j]]
+            fed_sum[i] = _few_sum(t1, idx, na)
+        else:
+            for a in range(U):
+                w = share[r, a, d]
+                t1[a] = w * guns[r, a]
+                t2[a] = w * tanks[r, a]
+                we[a] = w * eff[r, a]
+            att_guns[i] = _row_sum(t1)
+            att_tanks[i] = _row_sum(t2)
+            for a in range(U):
+                w = we[a]
+                for k in range(K):
+                    lq_sum[i, k] += w * log_quality[a, k]
+                by_side[i, side[a]] += w
+            for a in range(U):
+                t1[a] = we[a] * momentum[r, a]
+            mom_sum[i] = _row_sum(t1)
+            for a in range(U):
+                t1[a] = we[a] * morale[r, a]
+            morale_sum[i] = _row_sum(t1)
+            for a in range(U):
+                t1[a] = we[a] * fed[r, a]
+            fed_sum[i] = _row_sum(t1)
+        cmax = -1
+        cmin = np.iinfo(np.int64).max
+        for j in range(nb):
+            ca = cell[r, jdx[j]]
+            cmax = max(cmax, ca)
+            cmin = min(cmin, ca)
+        envelop[i] = cmax != cmin
+        if finite[r] == 1 and nb <= 2:
+            for j in range(nb):
+                t1[jdx[j]] = elev[cell[r, jdx[j]]]
+            elev_a[i] = _few_sum(t1, jdx, nb) / max(nb, 1)
+        else:
+            for a in range(U):
+                b = attacking[r, a] and contact[r, a, d]
+                t1[a] = (1.0 if b else 0.0) * elev[cell[r, a]]
+            elev_a[i] = _row_sum(t1) / max(nb, 1)
+    return att_guns, att_tanks, lq_sum, by_side, mom_sum, morale_sum, fed_sum, envelop, elev_a
+
+
+@njit(cache=True, nogil=True)
 def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_won, defended, x_cell, y_cell):
     """Per attacker: casualties from the engagements it joined (shared by effective men), whether
     it took part in one its side won or lost; per defender: the mean position of its attackers."""
@@ -572,6 +888,71 @@ def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_
     return cas, in_won, in_lost, ax, ay
 
 
+@njit(cache=True, nogil=True)
+def primary_target(ctg_flat, row, ar, aa, contact, cell, men):
+    """combat.primary_target_reference as a loop: for each attacker i (replication ar[i], unit
+    aa[i]) the contacted enemy lowest on its cost-to-go field (its table row `row[i]` of the
+    flattened ctg), plus 1e-6 of its men (ties by weakness), the first such; 0 where none."""
+    n = ar.shape[0]
+    U = cell.shape[1]
+    out = np.zeros(n, np.int64)
+    for i in range(n):
+        r = ar[i]
+        a = aa[i]
+        best = np.inf
+        k = 0
+        for e in range(U):
+            if contact[r, a, e]:
+                v = ctg_flat[row[i] + cell[r, e]] + 1e-6 * men[r, e]
+                if v < best:
+                    best = v
+                    k = e
+        out[i] = k
+    return out
+
+
+@njit(cache=True, nogil=True)
+def retreat_cells(nbr, edge_ok, x_km, y_km, rear_ctg, cell, side, ax, ay, n_cells):
+    """combat.retreat_cells_reference as a loop: each beaten defender's path of n_cells steps
+    from `cell`, one neighbour a step (toward its side's rear among the neighbours no nearer its
+    attackers' mean position (ax, ay), ties further from them; none: the neighbour furthest from
+    them; no way back: it stays); (where it ends, the cell before that)."""
+    n = cell.shape[0]
+    K = nbr.shape[1]
+    cur = cell.copy()
+    prev = cell.copy()
+    for i in range(n):
+        cc = cell[i]
+        s = side[i]
+        for _ in range(n_cells[i]):
+            prev[i] = cc
+            here = np.hypot(x_km[cc] - ax[i], y_km[cc] - ay[i])
+            rear_here = rear_ctg[s, cc]
+            any_back = False
+            for j in range(K):
+                nb = nbr[cc, j]
+                if edge_ok[cc, j] and np.hypot(x_km[nb] - ax[i], y_km[nb] - ay[i]) >= here - 1e-9 \
+                        and rear_ctg[s, nb] < rear_here:
+                    any_back = True
+            best = -np.inf
+            pick = 0
+            for j in range(K):
+                nb = nbr[cc, j]
+                away = np.hypot(x_km[nb] - ax[i], y_km[nb] - ay[i])
+                if any_back:
+                    back = edge_ok[cc, j] and away >= here - 1e-9 and rear_ctg[s, nb] < rear_here
+                    v = -rear_ctg[s, nb] + 1e-6 * away if back else -np.inf
+                else:
+                    v = away if edge_ok[cc, j] else -np.inf
+                if v > best:
+                    best = v
+                    pick = j
+            if np.isfinite(best):
+                cc = nbr[cc, pick]
+        cur[i] = cc
+    return cur, prev
+
+
 # ------------------------------------------------------------------ 5. attrition (core.py)
 
 
@@ -579,6 +960,27 @@ def engagement_outcomes(contact, attacking, share, eff, att_men, cas_att_d, att_
 def _men(arms, r, u):
     """Men of unit u in replication r, all arms, added in order (State.men's bits)."""
     return ((arms[r, u, 0] + arms[r, u, 1]) + arms[r, u, 2]) + arms[r, u, 3]
+
+
+@njit(cache=True, nogil=True)
+def men_of(arms):
+    """(R,U) men of each unit, all arms, added in order (State.men)."""
+    R, U = arms.shape[0], arms.shape[1]
+    out = np.empty((R, U))
+    for r in range(R):
+        for u in range(U):
+            out[r, u] = _men(arms, r, u)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def add_men(arms, n, share):
+    """Add n (R,U) men to each unit, share (U,4) of them to each arm (in place)."""
+    R, U = n.shape
+    for r in range(R):
+        for u in range(U):
+            for j in range(arms.shape[2]):
+                arms[r, u, j] += n[r, u] * share[u, j]
 
 
 @njit(cache=True, nogil=True)

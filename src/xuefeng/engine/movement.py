@@ -108,10 +108,10 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
                                     s.rain, max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
                                     c.bridge_down_hours)
     if chasing.any():
-        cell2, mp2, moved2 = step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
-                                               np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
-                                               max_hops(p, c.step_hours),
-                                               (c.bridge_at, s.bridge_blown, c.bridge_down_hours))
+        cell2, mp2, moved2 = kernels.step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
+                                                       np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
+                                                       max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
+                                                       c.bridge_down_hours)
         cell = np.where(chasing, cell2, cell)
         mp = np.where(chasing, mp2, mp)
         moved = np.where(chasing, moved2, moved)
@@ -127,7 +127,8 @@ def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np
     """Greedy hex steps straight toward a target cell (units with target >= 0) for short moves
     with no precomputed field (an envelopment a few hexes away): each hop goes to the passable
     neighbour nearest the target, if nearer than the current cell. `bridges`: (bridge_at,
-    bridge_blown, bridge_down_hours) as kernels.march takes them. Returns (cell, mp, hours)."""
+    bridge_blown, bridge_down_hours) as kernels.march takes them. Returns (cell, mp, hours).
+    The rule in NumPy; the engine runs its kernel (kernels.step_toward_cells)."""
     cell = cell.copy()
     mp = mp.copy()
     moved = np.zeros_like(mp)
