@@ -104,3 +104,10 @@ def test_mesa_agrees_with_engine(scenario, engine_results, mesa_results):
 def test_agreement_detects_a_changed_model(scenario, engine_results, change, caught):
     rows = mr.agreement(engine_results, _changed(scenario, **change), scenario)
     assert any(not r.ok for r in rows if caught in r.quantity), mr.format_agreement(rows, N_ENGINE, N_CHANGED)
+
+
+def test_the_reference_refuses_what_it_does_not_mirror():
+    """Fuel and bridges are not in the Mesa reference: a scenario with them is refused, by name."""
+    c = compile_scenario(load_scenario("ardennes-1944"))
+    with pytest.raises(ValueError, match="mirrors neither fuel .* nor bridges"):
+        mr.CampaignModel(c, None, 0, 0)
