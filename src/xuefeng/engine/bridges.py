@@ -32,15 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xuefeng.engine.postures import ATTACK
-
 
 @dataclass(frozen=True)
 class BridgeParams:
     demolition_probability: float = 0.7
     """Chance a bridge is blown when the enemy reaches it, where the scenario does not say
     (assumption: most bridges prepared for demolition in 1944-45 went up in the enemy's
-    face, but charges failed, were cut, or the crossing was rushed - Remagen and Nijmegen in 1944-45)."""
+    face, but charges failed, were cut, or the crossing was rushed, as at Nijmegen and Remagen)."""
     rebuild_hours: float = 24.0
     """Engineer hours to bridge a river again where the scenario does not say (assumption: a
     division's engineers put a tactical pontoon or treadway bridge over a river of 20-100 m in

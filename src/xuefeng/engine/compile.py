@@ -26,10 +26,10 @@ import numpy as np
 
 from xuefeng.engine.ai import TRIGGERS, AIParams
 from xuefeng.engine.air import MISSIONS, AirParams
+from xuefeng.engine.bridges import BridgeParams, zone_masks
 from xuefeng.engine.civilians import CivilianParams
 from xuefeng.engine.combat import CombatParams
 from xuefeng.engine.command import CommandParams
-from xuefeng.engine.bridges import BridgeParams, zone_masks
 from xuefeng.engine.fuel import FuelParams
 from xuefeng.engine.guerrillas import GuerrillaParams
 from xuefeng.engine.medical import MedicalParams
@@ -854,7 +854,9 @@ def _bridge_edge(hm, br) -> tuple[int, int]:
 def _compile_bridges(sc, hm, p: EngineParams, eh: np.ndarray, nbr_self: np.ndarray, sidx: dict[str, int],
                      C: int) -> dict[str, Any]:
     """The scenario's bridges (bridges.py) as arrays: each is the road edge over its river
-    nearest its location, within two cell widths; a bridge with none raises ValueError."""
+    nearest its location, within two cell widths; a bridge with none raises ValueError. Down,
+    it costs the same hours both ways: those of the crossing toward its second end (off-road
+    at that cell's terrain), never less than with the bridge."""
     from xuefeng.geo.hexmap import unbridged_edge_hours
 
     bridges = sc.theater.bridges
