@@ -345,3 +345,37 @@ def test_a_winner_follows_the_beaten_defender_to_where_it_stops() -> None:
     for k in (1, 2):
         assert end[k] != start[k]
         assert c.adj[before[k], end[k]] and before[k] != end[k]
+
+
+def test_an_attacker_engages_the_enemy_barring_its_way_with_all_its_men() -> None:
+    """Two enemies touch an attacker: the one lowest on its cost-to-go field (ahead on its road)
+    is the defender of one engagement with all the attacker's men; the other, beside it, is in
+    contact but in no engagement."""
+    from engine_scenarios import FixedEngagement
+    from xuefeng.engine import combat
+    from xuefeng.engine.compile import compile_scenario
+    from xuefeng.engine.postures import ATTACK, HASTY
+    from xuefeng.engine.state import initial_state
+
+    d = base()
+    d["units"] = [unit("red1", "red", 27.5, 110.3), unit("blue1", "blue", 27.5, 110.6),
+                  unit("blue2", "blue", 27.5, 110.6)]
+    d["plans"] = [plan("red", phase("go", ["red1"], "attack", "east"))]
+    c = compile_scenario(build(d))
+    s = initial_state(c, 1)
+    red = int(c.start_cell[0])
+    f = int(c.place_field[c.place_ids.index("east")])
+    ctg = c.ctg[c.mode[0], f]
+    nb = [int(n) for n in c.nbr[red] if n != red]
+    ahead, beside = min(nb, key=lambda n: ctg[n]), max(nb, key=lambda n: ctg[n])
+    s.cell[0] = [red, beside, ahead]  # blue2 (index 2) bars the way, blue1 stands beside
+    s.posture[0] = [ATTACK, HASTY, HASTY]
+    s.field[0, 0] = f
+    alive = np.ones((1, 3), bool)
+    u = np.full((1, 3, 5), 0.5)
+    cr = combat.resolve(c, s, combat.CombatParams(), FixedEngagement(), np.zeros((1, 2)), np.zeros((1, 2)),
+                        alive, u, 6.0, (24.0, 0.0))
+    assert cr.defender[0].tolist() == [False, False, True]
+    assert cr.attackers_of[0, 0].tolist() == [False, False, True]
+    # the whole attack falls on blue2: its losses are those of one engagement with all red's men
+    assert cr.cas[0, 1] == 0.0 and cr.cas[0, 2] > 0.0
