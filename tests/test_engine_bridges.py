@@ -89,7 +89,7 @@ def test_a_guarded_bridge_is_blown_in_the_enemys_face_and_slows_the_crossing() -
     assert never < blown < 240  # it crosses the slow way (or once it is rebuilt)
     c, sim = run(bridge_scenario({"guarded_by": "blue", "demolition_probability": 1.0}), 72)
     ev = events(sim, "bridge_blown")
-    assert len(ev) == 1 and ev.side.iloc[0] == "blue" and ev.detail.iloc[0] == "b"
+    assert len(ev) == 1 and ev.side.iloc[0] == "blue" and ev.detail.iloc[0] == "Bridge"  # its name
     # one chance: the guard does not try again
     assert sim.s.bridge_tried[0, 0]
 

@@ -368,6 +368,7 @@ class Compiled:
     # bridges (bridges.py): the scenario's listed bridges
     n_bridges: int
     bridge_ids: tuple[str, ...]
+    bridge_names: tuple[str, ...]
     bridge_edges: np.ndarray  # (B,2,2) (cell, slot) of the bridge edge, both directions
     bridge_ends: np.ndarray  # (B,2) the cells at either end
     bridge_zone: np.ndarray  # (B,C) bool: cells within reach of the bridge
@@ -881,7 +882,8 @@ def _compile_bridges(sc, hm, p: EngineParams, eh: np.ndarray, nbr_self: np.ndarr
     ends = edges[:, :, 0].copy()
     bp = p.bridges
     return dict(
-        n_bridges=B, bridge_ids=tuple(br.id for br in bridges), bridge_edges=edges, bridge_ends=ends,
+        n_bridges=B, bridge_ids=tuple(br.id for br in bridges), bridge_names=tuple(br.name for br in bridges),
+        bridge_edges=edges, bridge_ends=ends,
         bridge_zone=zone_masks(nbr_self, ends, bp.reach_cells, C), bridge_at=bridge_at,
         bridge_down_hours=np.maximum(down, eh[:, :, edges[:, 0, 0], edges[:, 0, 1]] if B else down),
         bridge_guard=np.array([sidx[br.guarded_by] if br.guarded_by else -1 for br in bridges], np.int64),

@@ -374,7 +374,7 @@ class Simulation:
             for what, hit, who in (("bridge_blown", blown, by), ("bridge_rebuilt", rebuilt, builder)):
                 if hit.any():
                     rr, bb = np.nonzero(hit)
-                    self._log(what, rr, None, who[rr, bb], [c.bridge_ids[b] for b in bb])
+                    self._log(what, rr, None, who[rr, bb], [c.bridge_names[b] for b in bb])
 
         # 4. combat
         alive = self.alive()
