@@ -65,6 +65,18 @@ def build(d: dict[str, Any]) -> Scenario:
     return Scenario.model_validate(copy.deepcopy(d))
 
 
+def run_one(sc: Scenario, hours: float, params: Any, keep_series: int = 0):
+    """Compile `sc` with `params` and step one replication (seed 0, FixedEngagement) for
+    `hours`; returns (compiled, simulation)."""
+    from xuefeng.engine import EngineConfig, Simulation, compile_scenario
+
+    c = compile_scenario(sc, params=params, config=EngineConfig())
+    sim = Simulation(c, np.arange(1), 0, keep_series=keep_series, engagement=FixedEngagement())
+    for _ in range(int(round(hours / c.step_hours))):
+        sim.step()
+    return c, sim
+
+
 class FixedEngagement:
     """A transparent stand-in with `EngagementModel.predict_batch`'s signature, for tests
     that need a known answer: p_win and casualty rates follow the force ratio only."""

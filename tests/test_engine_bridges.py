@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from engine_scenarios import PROV, ROAD_LAT, FixedEngagement, base, build, phase, plan, unit
+from engine_scenarios import PROV, ROAD_LAT, FixedEngagement, base, build, phase, plan, run_one, unit
 from xuefeng.engine import EngineConfig, EngineParams, Simulation, compile_scenario
 
 PARAMS = EngineParams().with_overrides({"command": {"spread": 0.0}})
@@ -33,11 +33,7 @@ def bridge_scenario(bridge: dict | None = None, lat: float = ROAD_LAT, lon: floa
 
 
 def run(sc, hours: float, params: EngineParams = PARAMS):
-    c = compile_scenario(sc, params=params, config=EngineConfig())
-    sim = Simulation(c, np.arange(1), 0, keep_series=1, engagement=FixedEngagement())
-    for _ in range(int(round(hours / c.step_hours))):
-        sim.step()
-    return c, sim
+    return run_one(sc, hours, params, keep_series=1)
 
 
 def hours_to_east(sc, limit_h: float = 240) -> float:

@@ -3,12 +3,11 @@ unit out of fuel slows to its floor, and a scenario that declares no fuel runs a
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from engine_scenarios import PROV, FixedEngagement, base, build, phase, plan, unit
-from xuefeng.engine import EngineConfig, EngineParams, Simulation, compile_scenario
+from engine_scenarios import PROV, base, build, phase, plan, run_one, unit
+from xuefeng.engine import EngineParams, compile_scenario
 from xuefeng.engine import fuel as fuel_mod
 
 PARAMS = EngineParams().with_overrides({"command": {"spread": 0.0}})
@@ -34,11 +33,7 @@ def fuel_scenario(fuel_tons: float | None, posture: str = "attack", step_hours: 
 
 
 def run(sc, hours: float, params: EngineParams = PARAMS):
-    c = compile_scenario(sc, params=params, config=EngineConfig())
-    sim = Simulation(c, np.arange(1), 0, keep_series=0, engagement=FixedEngagement())
-    for _ in range(int(round(hours / c.step_hours))):
-        sim.step()
-    return c, sim
+    return run_one(sc, hours, params, keep_series=0)
 
 
 def east_km(c, sim) -> float:

@@ -833,8 +833,9 @@ def check_bridges(sc) -> None:
     from xuefeng.geo.hexmap import build_hexmap
 
     hm = build_hexmap(sc.theater)
+    width = _bridge_width_km(hm)
     for br in sc.theater.bridges:
-        _bridge_edge(hm, br)
+        _bridge_edge(hm, br, width)
 
 
 def _bridge_width_km(hm) -> float:
@@ -842,8 +843,8 @@ def _bridge_width_km(hm) -> float:
     return 2.0 * float(np.nanmean(np.where(np.isfinite(hm.edge_km), hm.edge_km, np.nan)))
 
 
-def _bridge_edge(hm, br) -> tuple[int, int]:
-    width = _bridge_width_km(hm)
+def _bridge_edge(hm, br, width: float) -> tuple[int, int]:
+    """(cell, slot) of bridge `br`'s road edge within `width` km; ValueError naming it if none."""
     e = hm.bridge_edge(br.river, br.location.lat, br.location.lon, width)
     if e is None:
         raise ValueError(f"bridge '{br.id}': no road crosses river '{br.river}' within {width:.0f} km of "
@@ -865,8 +866,9 @@ def _compile_bridges(sc, hm, p: EngineParams, eh: np.ndarray, nbr_self: np.ndarr
     edges = np.zeros((B, 2, 2), np.int64)
     down = np.zeros((2, len(MODE_NAMES), B))
     fordable = {r.id: r.fordable for r in sc.theater.rivers}
+    width = _bridge_width_km(hm)
     for b, br in enumerate(bridges):
-        cell, slot = _bridge_edge(hm, br)
+        cell, slot = _bridge_edge(hm, br, width)
         edges[b, 0] = (cell, slot)
         edges[b, 1] = (hm.neighbours[cell, slot], hm.reverse_slot[cell, slot])
     bridge_at = np.full((C, 6), -1, np.int64)
