@@ -178,7 +178,8 @@ class Unit(mesa.Agent):
         self.supply = model.p.supply.start_supply  # stock, fraction of the basic load
         self.fed = 1.0  # share of its need the unit lived on last step
         self.flow = 1.0  # deliveries over need last step (> 1: the stock is being rebuilt)
-        self.eng_hours = 0.0  # hours the engagement at this unit (as defender) has run
+        self.eng_hours = 0.0  # hours the battle at this unit (as defender) has run
+        self.eng_idle = math.inf  # hours since this unit was last engaged as a defender
         self.morale = 1.0
         self.fatigue = 0.0
         self.momentum = 0.0
@@ -941,7 +942,11 @@ class CampaignModel(mesa.Model):
                 engagements.setdefault(a.primary_target(), []).append((a, 1.0))
         for u in self.units:
             if u not in engagements:
-                u.eng_hours = 0.0  # an engagement nobody presses is over
+                # an engagement nobody presses is over, unless it is pressed again within
+                # battle_gap_hours (the same battle goes on)
+                u.eng_idle += self.c.step_hours
+                if u.eng_idle > p.battle_gap_hours:
+                    u.eng_hours = 0.0
         for d in sorted(engagements, key=lambda u: u.index):
             self.engage(d, engagements[d], air["presence"])
         # outcomes of decided engagements only: attackers that won anywhere, or were repulsed
@@ -1023,7 +1028,8 @@ class CampaignModel(mesa.Model):
         half = 0.5 * p.casualty_sigma ** 2
         cas_att = max(ca, 0.0) * math.exp(p.casualty_sigma * rnd.gauss(0.0, 1.0) - half)
         cas_def = max(cd, 0.0) * math.exp(p.casualty_sigma * rnd.gauss(0.0, 1.0) - half)
-        d.eng_hours = 0.0 if dec else h0 + step_hours
+        d.eng_hours = 0.0 if dec and p.battle_gap_hours <= 0 else h0 + step_hours
+        d.eng_idle = 0.0
         d.defended = True
         d.att_won = win
         d.decided = dec

@@ -125,9 +125,10 @@ def test_only_decided_engagements_have_a_winner() -> None:
 
 
 def test_stock_and_flow() -> None:
-    """A unit fed 80% of its need lives on its stock until the stock is gone, then on 80%; one
-    fed 100% keeps its stock; the stock is tons, so the step length does not matter."""
-    p = SupplyParams()
+    """Without rationing, a unit fed 80% of its need lives on its stock until the stock is gone,
+    then on 80%; one fed 100% keeps its stock; the stock is tons, so the step length does not
+    matter."""
+    p = SupplyParams(ration_stock=0.0)
     men, need = np.array([10000.0]), np.array([30.0])  # 3 kg/man/day
     s, days = np.array([1.0]), 0
     fed = np.array([1.0])
@@ -144,6 +145,36 @@ def test_stock_and_flow() -> None:
         a, _f = stock_update(p, a, men, need, 0.9 * need, 0.25)
     b, _f = stock_update(p, np.array([0.5]), men, need, 0.9 * need, 2.0)
     assert a[0] == pytest.approx(b[0])
+
+
+def test_a_unit_short_of_supply_rations_the_last_of_its_stock() -> None:
+    """With rationing, a unit fed 80% of its need lives on its full need down to ration_stock,
+    then rations: its stock falls smoothly toward 0.8 * ration_stock and never runs dry, and
+    what it lives on falls smoothly from 1 toward 0.8. The step is solved exactly, so 8 quarter-day
+    steps and one 2-day step give the same stock, across the ration level and below it."""
+    p = SupplyParams(ration_stock=0.5)
+    men, need = np.array([10000.0]), np.array([30.0])
+    s, fed, days, fed_seen = np.array([1.0]), np.array([1.0]), 0, []
+    while fed[0] == 1.0 and days < 100:
+        s, fed = stock_update(p, s, men, need, 0.8 * need, 1.0)
+        days += 1
+    # the full need down to half the basic load: 0.5 * 7 days of stock drained at 20% a day
+    assert days == pytest.approx(0.5 * p.basic_load_days / 0.2, abs=1)
+    for _ in range(200):
+        fed_seen.append(fed[0])
+        s, fed = stock_update(p, s, men, need, 0.8 * need, 1.0)
+    assert s[0] == pytest.approx(0.8 * 0.5, abs=1e-3) and fed[0] == pytest.approx(0.8, abs=1e-3)
+    assert all(a >= b for a, b in zip(fed_seen, fed_seen[1:]))  # falls, no cliff
+    assert min(fed_seen) > 0.8 - 1e-9
+    for x0 in (0.55, 0.45):  # crossing the ration level within the steps, and below it
+        a = np.array([x0])
+        for _ in range(8):
+            a, _f = stock_update(p, a, men, need, 0.8 * need, 0.25)
+        b, _f = stock_update(p, np.array([x0]), men, need, 0.8 * need, 2.0)
+        assert a[0] == pytest.approx(b[0], rel=1e-9)
+    # deliveries that cover the need: no rationing, the surplus is stocked
+    full, f = stock_update(p, np.array([0.3]), men, need, 1.5 * need, 1.0)
+    assert f[0] == 1.0 and full[0] == pytest.approx(0.3 + 0.5 * 30.0 / 210.0)
 
 
 def _threat(radius: float | None) -> object:

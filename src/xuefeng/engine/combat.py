@@ -146,6 +146,11 @@ class CombatParams:
     """Most cells a beaten defender falls back after one decided engagement (computational bound:
     the CDB90 distances it draws from reach hundreds of km for the great breakthroughs, which a
     campaign's march and pursuit rules should carry out, not one jump)."""
+    battle_gap_hours: float = 0.0
+    """A defender engaged again within this many hours of its last engagement fights on in the same
+    battle: its casualties continue along C(h) of the battle's age instead of starting a fresh
+    battle's first hours, whether the last engagement was decided or not. 0: every decided
+    engagement and every pause ends the battle."""
     min_men: float = 100.0
     """A unit with fewer men is out of action (cannot fight, move or hold ground) (assumption)."""
     cas_men_per_sortie: float = 0.2
@@ -359,7 +364,9 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     att_won = np.zeros((R, U), bool)
     decided_d = np.zeros((R, U), bool)
     engaged = attacking | defended
-    hours = np.where(defended, s.eng_hours, 0.0)  # an engagement nobody presses is over
+    # the battle's age at each defender: an engagement nobody presses is over, unless it is
+    # pressed again within battle_gap_hours (the same battle goes on)
+    hours = np.where(defended & (s.eng_idle <= p.battle_gap_hours), s.eng_hours, 0.0)
     if defended.any():
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
@@ -407,7 +414,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         decided_d[rr, dd] = dec
         eng_men = np.zeros((R, U)); eng_men[rr, dd] = am + eff[rr, dd]
         repulsed = decided_d & ~att_won
-        hours[rr, dd] = np.where(dec, 0.0, h0 + step_hours)
+        hours[rr, dd] = np.where(dec & (p.battle_gap_hours <= 0), 0.0, h0 + step_hours)
         # attacker casualties shared by effective men; who took part in a won or repulsed
         # engagement; where each defender's attackers stand (mean position)
         cas_att, att_in_won, att_in_lost, ax, ay = kernels.engagement_outcomes(
@@ -431,7 +438,10 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # the winner's), to the last cell of its path before where it stops
         adv_ok = att_won[ar, tgt]
         new_cell[ar[adv_ok], aa[adv_ok]] = follow[ar[adv_ok], tgt[adv_ok]]
-    s.eng_hours = hours
+    # a battle paused for no longer than battle_gap_hours keeps its age
+    paused = ~defended & (s.eng_idle + step_hours <= p.battle_gap_hours)
+    s.eng_hours = np.where(paused, s.eng_hours, hours)
+    s.eng_idle = np.where(defended, 0.0, s.eng_idle + step_hours)
     # close air support on enemy units in contact, in proportion to their men and to the
     # sorties flown (no cap: a larger air force hits more); liaison multiplies its effect
     if cas_sorties.any():

@@ -45,7 +45,8 @@ class State:
     fatigue: np.ndarray  # (R,U) 0..1
     momentum: np.ndarray  # (R,U) -1..1
     mp: np.ndarray  # (R,U) movement hours banked
-    eng_hours: np.ndarray  # (R,U) hours the engagement at this defender has run (0 none; combat.py)
+    eng_hours: np.ndarray  # (R,U) hours the battle at this defender has run (0 none; combat.py)
+    eng_idle: np.ndarray  # (R,U) hours since this defender was last engaged (combat.py battle_gap_hours)
     steps_in_cell: np.ndarray  # (R,U)
     halted: np.ndarray  # (R,U) bool
     broken: np.ndarray  # (R,U) bool
@@ -114,7 +115,7 @@ def initial_state(c, R: int) -> State:
         supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), flow=np.ones((R, U)),
         fuel=np.full((R, U), c.params.fuel.start_fuel), fuel_ok=np.ones((R, U)), morale=np.ones((R, U)),
         fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)),
-        eng_hours=np.zeros((R, U)),
+        eng_hours=np.zeros((R, U)), eng_idle=np.full((R, U), np.inf),
         steps_in_cell=np.full((R, U), 100, np.int64),
         halted=np.zeros((R, U), bool), broken=np.zeros((R, U), bool),
         wounded_pool=np.zeros((R, U)), sick_pool=np.zeros((R, U)),

@@ -16,9 +16,11 @@ that request the fraction
 arrives (capacity: tons/day of the side's transport modes in the scenario;
 the reach term: what porters, pack animals or trucks eat and lose on the
 way). Foraging supplies at least `forage_fraction` of the need anywhere. The
-unit's stock is then stock + (delivered - need) * dt, never below zero; what
-it lives on this step (`s.fed`, 0..1) is the share of its need that stock and
-deliveries cover — 1 while its stock lasts. Tons delivered are taken from the
+unit consumes its need while its stock is above `ration_stock`; below it, short
+of deliveries, it rations (stock_update), so its stock falls smoothly toward a
+floor instead of running dry; what it lives on this step (`s.fed`, 0..1) is the
+share of its need it consumed — 1 while its stock is above `ration_stock` or
+its deliveries cover its need. Tons delivered are taken from the
 depot. A side with no depots is treated as fully supplied (its logistics are
 not modelled). `fed` degrades combat (combat.py), movement (movement.py),
 health (medical.py) and morale recovery; the stock halts an attack that has
@@ -82,6 +84,14 @@ class SupplyParams:
     (assumption: a fifth of needs living off the land)."""
     start_supply: float = 1.0
     """Stock of every unit at the start, fraction of its basic load (assumption: full basic load)."""
+    ration_stock: float = 0.5
+    """Stock (fraction of the basic load) below which a unit whose deliveries fall short of its
+    need rations: it allows itself what arrives or, if more, the share stock / ration_stock of its
+    need, so it stretches the last of its stock instead of living well until it is gone and then
+    starving. Fire, marching and rations then fall with the stock, and a thinner flow (air
+    interdiction, a longer road) tells at once. 0: no rationing (the full need while any stock
+    lasts, then a cliff) (assumption: half the basic load, about three and a half days, the point
+    at which a commander of the 1940s cut issues rather than risk running dry)."""
 
 
 def basic_load_tons(p: SupplyParams, men: np.ndarray) -> np.ndarray:
@@ -100,14 +110,33 @@ def need_tons_per_day(p: SupplyParams, men: np.ndarray, posture: np.ndarray, eng
 
 def stock_update(p: SupplyParams, supply: np.ndarray, men: np.ndarray, need: np.ndarray,
                  delivered: np.ndarray, dt_days: float) -> tuple[np.ndarray, np.ndarray]:
-    """(stock as a fraction of the basic load, fed) after dt days of consuming `need` and
-    receiving `delivered` (tons/day): the stock never falls below zero, and `fed` is the share
-    of the need that stock and deliveries covered."""
+    """(stock as a fraction of the basic load, fed) after dt days of consuming and receiving
+    `delivered` (tons/day): the stock never falls below zero, and `fed` is the share of the need
+    that stock and deliveries covered over the step.
+
+    A unit consumes its whole `need` while its stock is above `ration_stock`; below it, when
+    deliveries cover a share c < 1 of the need, it allows itself max(c, stock / ration_stock) of
+    its need, so the stock falls exponentially toward c * ration_stock. The step is solved exactly
+    (a linear fall to ration_stock, then the exponential approach), so the step length does not
+    change the result."""
     load = np.maximum(basic_load_tons(p, men), 1e-9)
-    have = supply * load + delivered * dt_days
-    want = need * dt_days
-    fed = np.where(want > 0, np.minimum(1.0, have / np.maximum(want, 1e-12)), 1.0)
-    stock = np.clip((have - np.minimum(have, want)) / load, 0.0, 1.0)
+    n = np.maximum(need, 1e-12)
+    c = delivered / n  # share of the need that arrives
+    x0 = supply
+    gain = np.minimum(1.0, x0 + (c - 1.0) * n * dt_days / load)  # c >= 1: full need, surplus stocked
+    r = p.ration_stock
+    rate = (1.0 - c) * n / load  # stock fraction lost per day at the full need (c < 1)
+    t1 = np.where(x0 > r, (x0 - r) / np.maximum(rate, 1e-12), 0.0)  # days until the stock is at r
+    floor = c * r  # where rationing settles
+    tau = np.maximum(r * load / n, 1e-12)  # days: the exponential approach's time constant
+    start = np.where(x0 > r, r, x0)
+    after = floor + np.maximum(start - floor, 0.0) * np.exp(-np.maximum(dt_days - t1, 0.0) / tau)
+    after = np.where(start > floor, after, start)  # at or below the floor: lives on what arrives
+    short = np.where(t1 >= dt_days, x0 - rate * dt_days, after)
+    stock = np.clip(np.where(c >= 1.0, gain, short), 0.0, 1.0)
+    fed = np.minimum(1.0, c + (x0 - stock) * load / (n * dt_days))
+    fed = np.where((c >= 1.0) | (t1 >= dt_days), 1.0, fed)  # the full need, exactly
+    fed = np.where(need > 0, np.maximum(fed, 0.0), 1.0)
     return stock, fed
 
 
