@@ -410,3 +410,58 @@ def test_an_attacker_engages_the_enemy_barring_its_way_with_all_its_men() -> Non
     assert cr.attackers_of[0, 0].tolist() == [False, False, True]
     # the whole attack falls on blue2: its losses are those of one engagement with all red's men
     assert cr.cas[0, 1] == 0.0 and cr.cas[0, 2] > 0.0
+
+
+def _one_attack(gap: float):
+    """red1 attacking blue1 on the road, compiled, with its state and resolve's inputs."""
+    from xuefeng.engine import combat
+    from xuefeng.engine.compile import compile_scenario
+    from xuefeng.engine.postures import ATTACK, HASTY
+    from xuefeng.engine.state import initial_state
+
+    d = base()
+    d["units"] = [unit("red1", "red", 27.5, 110.3, men=20000), unit("blue1", "blue", 27.5, 110.6)]
+    d["plans"] = [plan("red", phase("go", ["red1"], "attack", "east"))]
+    c = compile_scenario(build(d))
+    s = initial_state(c, 1)
+    red = int(c.start_cell[0])
+    f = int(c.place_field[c.place_ids.index("east")])
+    ahead = min((int(n) for n in c.nbr[red] if n != red), key=lambda n: c.ctg[c.mode[0], f][n])
+    s.cell[0] = [red, ahead]
+    s.posture[0] = [ATTACK, HASTY]
+    s.field[0, 0] = f
+    p = combat.CombatParams(battle_gap_hours=gap)
+    model = EngagementModel.default()
+
+    def step(decide: bool, attack: bool = True):
+        s.posture[0, 0] = ATTACK if attack else HASTY
+        u = np.full((1, 2, 5), 0.5)
+        u[..., 0] = 1e-6 if decide else 1.0 - 1e-6  # the engagement ends (attacker wins) or goes on
+        return combat.resolve(c, s, p, model, np.zeros((1, 2)), np.zeros((1, 2)), np.ones((1, 2), bool), u,
+                              6.0, model.duration_law(1920))
+
+    return s, step
+
+
+def test_a_defender_attacked_again_within_the_gap_fights_on_in_the_same_battle() -> None:
+    """A decided engagement pressed again at once continues the battle: its losses follow C(h)
+    of the battle's age (the fitted C is concave, so a continuing battle's six hours cost less
+    than a fresh battle's first six), while with no gap every decision starts a fresh battle. A
+    pause longer than the gap ends the battle."""
+    s, step = _one_attack(24.0)
+    first = step(decide=True)
+    assert first.decided[0, 1] and s.eng_hours[0, 1] == 6.0
+    again = step(decide=False)
+    assert s.eng_hours[0, 1] == 12.0
+    assert again.cas[0, 1] < first.cas[0, 1]
+    s0, step0 = _one_attack(0.0)
+    fresh = step0(decide=True)
+    assert s0.eng_hours[0, 1] == 0.0
+    assert step0(decide=False).cas[0, 1] == pytest.approx(fresh.cas[0, 1])
+    for _ in range(3):  # 18 h without an attack: the battle is paused, and keeps its age
+        step(decide=False, attack=False)
+    assert s.eng_hours[0, 1] == 12.0
+    for _ in range(2):  # 30 h: over
+        step(decide=False, attack=False)
+    assert s.eng_hours[0, 1] == 0.0
+    assert step(decide=False).cas[0, 1] == pytest.approx(fresh.cas[0, 1])

@@ -18,7 +18,10 @@ size, from the model's fit: larger battles last longer),
 and when it ends the attacker has won with the model's P(win), else the attack
 is repulsed; each side loses C(h + dt) - C(h), C the model's casualties for a
 battle of h hours. So a battle of D hours gives the battle-level model's
-winner and losses whatever the step length. Only a decided engagement has a
+winner and losses whatever the step length. A defender attacked again within
+`battle_gap_hours` of its last engagement (a winner following it, an attacker
+repulsed and coming again) fights on in the same battle: h runs on from where
+it was, for the fitted C is steepest in a battle's first hours. Only a decided engagement has a
 winner and a loser (morale, momentum, retreat); an undecided fight costs only
 its losses. Inputs:
 
@@ -146,11 +149,14 @@ class CombatParams:
     """Most cells a beaten defender falls back after one decided engagement (computational bound:
     the CDB90 distances it draws from reach hundreds of km for the great breakthroughs, which a
     campaign's march and pursuit rules should carry out, not one jump)."""
-    battle_gap_hours: float = 0.0
+    battle_gap_hours: float = 24.0
     """A defender engaged again within this many hours of its last engagement fights on in the same
     battle: its casualties continue along C(h) of the battle's age instead of starting a fresh
     battle's first hours, whether the last engagement was decided or not. 0: every decided
-    engagement and every pause ends the battle."""
+    engagement and every pause ends the battle (assumption: a day — CDB90 counts its battles'
+    durations in days, and an attack renewed within a day on the same position is the same
+    battle; with no gap a winner pursuing its beaten enemy, or an attacker repulsed and attacking
+    again, paid a fresh battle's first hours every time)."""
     min_men: float = 100.0
     """A unit with fewer men is out of action (cannot fight, move or hold ground) (assumption)."""
     cas_men_per_sortie: float = 0.2
