@@ -155,6 +155,30 @@ def test_air_superiority_side_gets_close_support() -> None:
     assert def_lost(with_air.s) > def_lost(without.s)
 
 
+def test_air_forces_contest_the_sky() -> None:
+    """Each side holds the share of the sky its weighted sorties are of both sides': a side
+    alone has 1 - exp(-W/k); against an equal air force each holds half of the filled sky; a
+    small air force does not cancel a large one by filling its own sky (the old per-side rule
+    gave two saturated air forces equal presence), and more sorties always add."""
+    from xuefeng.engine.air import AirParams, presence
+
+    p = AirParams()
+    k = p.presence_sorties_per_day
+
+    def day(as_red: float, as_blue: float) -> np.ndarray:
+        m = np.zeros((1, 2, 6))
+        m[0, 0, 0], m[0, 1, 0] = as_red, as_blue
+        return presence(m, p)[0]
+
+    alone = day(2 * k, 0.0)
+    assert alone[0] == pytest.approx(1 - np.exp(-2.0)) and alone[1] == 0.0
+    even = day(2 * k, 2 * k)
+    assert even[0] == pytest.approx(even[1]) and even.sum() == pytest.approx(1 - np.exp(-4.0))
+    big, small = day(20 * k, 5 * k)
+    assert big - small == pytest.approx(0.6, abs=1e-3)  # 80% against 20% of a full sky
+    assert day(21 * k, 5 * k)[0] > big  # more sorties add
+
+
 def test_fuel_limited_group_gives_fuel_only_to_its_own_sides_airlift() -> None:
     from xuefeng.engine import air as air_mod
 

@@ -8,9 +8,12 @@ daylight steps, spread evenly over them. A group splits its sorties over its
 missions by `mission_weights` (airlift only while units wait to be flown in).
 Then, per side and day (so that nothing depends on the step length):
 
-* air presence A_s = 1 - exp(-(AS + cas_presence*CAS + int_presence*INT) / presence_sorties_per_day)
-  over the day — the engagement model's air_superiority input is
-  A_attacker - A_defender, for the day's fighting, night included;
+* air presence: the sides contest the sky, side s holding the share W_s / sum W of it, with
+  W = AS + cas_presence*CAS + int_presence*INT its weighted sorties of the day, and the sky
+  filled as 1 - exp(-sum W / presence_sorties_per_day): A_s = W_s / sum W * (1 - exp(-sum W /
+  presence_sorties_per_day)) (`presence`); a side alone in the air has 1 - exp(-W_s / ...). The
+  engagement model's air_superiority input is A_attacker - A_defender, for the day's fighting,
+  night included;
 * close support: the step's sorties fed to `combat` (casualties on enemy units
   in contact, in proportion to the sorties);
 * interdiction: cut of the enemy's supply flow, and (movement.py) of its
@@ -50,9 +53,11 @@ class AirParams:
     """Daylight begins (local hour; assumption: April-June at 27 N)."""
     day_end_hour: int = 18
     """Daylight ends (local hour; assumption: April-June at 27 N, ~12.5 h of daylight)."""
-    rain_sortie_factor: float = 0.35
-    """Sorties flown on a rain/low-cloud day as a fraction (assumption: spring overcast in
-    Hunan grounded most strike missions)."""
+    rain_sortie_factor: float = 0.1
+    """Sorties flown on a rain/low-cloud day as a fraction (assumption, from the one campaign
+    with counts: in the Ardennes' "very poor flying weather" the Allies put up "less than a
+    hundred battlefield sorties" a day against about 1,200 a side on a clear day, Cole 1965,
+    p. 661; a scenario whose weather let more fly sets its own)."""
     airlift_rain_factor: float = 0.7
     """Airlift sorties flown on a rain/low-cloud day as a fraction (assumption: transports on
     a fixed route with radio aids flew in weather that grounded strike aircraft)."""
@@ -105,6 +110,19 @@ class AirResult:
     aircrew_lost: np.ndarray  # (R,S)
 
 
+def presence(day_m: np.ndarray, p: AirParams) -> np.ndarray:
+    """(R,S) each side's air presence today from its sorties by mission (R,S,M, per day): the sides
+    contest the sky, each holding the share of it that its weighted sorties W_s are of all the
+    sides' (W = AS + cas_presence*CAS + int_presence*INT), and the sky is filled as
+    1 - exp(-sum W / presence_sorties_per_day). A side alone in the air has 1 - exp(-W/...); two
+    air forces of equal size each hold half of a sky they fill together, so a weak air force does
+    not cancel a strong one by filling its own sky too."""
+    w = day_m[..., 0] + p.cas_presence * day_m[..., 1] + p.int_presence * day_m[..., 2]
+    tot = w.sum(-1, keepdims=True)
+    share = np.where(tot > 0, w / np.maximum(tot, 1e-300), 0.0)
+    return share * (1.0 - np.exp(-tot / p.presence_sorties_per_day))
+
+
 def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: np.ndarray,
         u: np.ndarray, p: AirParams, day_steps: int) -> AirResult:
     """One step of air operations. aircraft (R,G); day: a daylight step; rain (R,) bool;
@@ -133,8 +151,7 @@ def fly(c, aircraft: np.ndarray, day: bool, rain: np.ndarray, airlift_waiting: n
     wsum = w.sum(-1, keepdims=True)
     share = np.where(wsum > 0, w / np.maximum(wsum, 1e-12), 0.0)
     day_m = np.einsum("rgm,gs->rsm", per_day[..., None] * share, c.group_side_onehot)  # (R,S,5) per day
-    pres = 1.0 - np.exp(-(day_m[..., 0] + p.cas_presence * day_m[..., 1] + p.int_presence * day_m[..., 2])
-                        / p.presence_sorties_per_day)
+    pres = presence(day_m, p)
     enemy_int = np.einsum("rs,ts->rt", day_m[..., 2], c.enemy_side_matrix)
     cut = p.max_interdiction * (1.0 - np.exp(-enemy_int / p.interdiction_sorties_per_day))
     if not day:

@@ -93,7 +93,7 @@ UNIT_INTERVAL: frozenset[tuple[str, str]] = frozenset({
     ("combat", "momentum_keep_per_day"), ("ai", "halt_supply"), ("ai", "resume_supply"),
     ("ai", "counter_supply"), ("ai", "retreat_supply"), ("ai", "retreat_strength"), ("ai", "retreat_morale"),
     ("ai", "rally_strength"), ("ai", "recover_morale"), ("ai", "morale_recovery_supply"),
-    ("supply", "start_supply"),
+    ("supply", "start_supply"), ("supply", "ration_stock"),
 })
 #: Parameters that are hours of the day, 0..24.
 HOUR_OF_DAY: frozenset[tuple[str, str]] = frozenset({("air", "day_start_hour"), ("air", "day_end_hour")})
