@@ -591,9 +591,11 @@ class CampaignModel(mesa.Model):
                  log_events: bool = False) -> None:
         super().__init__(rng=np.random.SeedSequence(int(seed), spawn_key=(int(replication), MESA_STREAM)))
         c = compiled
-        if c.fuel_modelled or c.n_bridges:
-            raise ValueError(f"the Mesa reference mirrors neither fuel (depots' fuel_tons) nor bridges "
-                             f"(theater.bridges); scenario '{c.name}' has them: run it on one without (West Hunan)")
+        bypass = bool(((c.mode == 1) & (c.side_doctrine["bypass_ratio"][c.side] > 0)).any())
+        if c.fuel_modelled or c.n_bridges or bypass:
+            raise ValueError(f"the Mesa reference mirrors neither fuel (depots' fuel_tons), bridges "
+                             f"(theater.bridges) nor motorised units bypassing (ai.bypassing); scenario "
+                             f"'{c.name}' has them: run it on one without (West Hunan)")
         self.c = c
         self.p = c.params
         self.daylight_share = max(0.0, min(1.0, (self.p.air.day_end_hour - self.p.air.day_start_hour) / 24.0))

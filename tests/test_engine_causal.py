@@ -310,11 +310,11 @@ def test_an_offensive_winning_its_fights_is_not_called_off() -> None:
     """The attackers' state says call it off (no supply); it is called off only once it is no
     longer winning more fights than it loses (kernels.doctrine_halt's `stalled`)."""
     from xuefeng.engine import kernels
-    from xuefeng.engine.ai import SIDE_DOCTRINE, AIParams
+    from xuefeng.engine.ai import HALT_DOCTRINE, AIParams
     from xuefeng.engine.postures import ATTACK
 
     p = AIParams()
-    doctrine = [np.full(2, float(getattr(p, n))) for n in SIDE_DOCTRINE]
+    doctrine = [np.full(2, float(getattr(p, n))) for n in HALT_DOCTRINE]
     R, U = 1, 2
     ones = np.ones((R, U))
     res = {}

@@ -210,10 +210,48 @@ def test_march_stops_on_entering_an_enemy_zone() -> None:
     new, mp, moved = kernels.march(nbr, NBR_SELF, next_k, eh, np.zeros(2, np.int64), side, 2,
                                    np.array([[0, -1]]), cell, np.array([[30.0, 0.0]]), np.array([[True, False]]),
                                    np.array([[False, False]]), np.array([[True, True]]), np.array([False]), 40,
-                                   np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)))
+                                   np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)),
+                                   np.zeros((1, 2), bool), np.zeros((1, 1, C)))
     assert new[0, 0] == 13  # 10 + 3: the edge of the enemy's zone
     assert moved[0, 0] == pytest.approx(17.0) and mp[0, 0] == pytest.approx(13.0)
     assert new[0, 1] == 10 and moved[0, 1] == 0.0
+
+
+def test_a_bypassing_unit_marches_on_past_the_enemy_without_entering_its_cell() -> None:
+    """Two units in an enemy's zone of control on the way to cell 0: the one that stays does
+    not march; the bypassing one ignores the zone and, where its field leads into the enemy's
+    cell, steps round it to the nearest free cell nearer its goal, then marches on."""
+    nbr = NBR_SELF[:, 1:]
+    next_k = np.full((1, 1, C), -1, np.int8)
+    for i in range(1, C):
+        next_k[0, 0, i] = list(nbr[i]).index(i - 1)
+    ctg = np.arange(C, dtype=np.float32)[None, None, :]  # hours to cell 0: one per cell
+    eh = np.ones((2, 1, C, 6))
+    cell = np.array([[12, 12, 10]])
+    side = np.array([0, 0, 1])
+    go = np.array([[True, True, False]])
+    args = (nbr, NBR_SELF, next_k, eh, np.zeros(3, np.int64), side, 2, np.array([[0, 0, -1]]), cell,
+            np.array([[6.0, 6.0, 0.0]]), go, np.zeros((1, 3), bool), np.ones((1, 3), bool), np.array([False]), 40,
+            np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)))
+    new, mp, moved = kernels.march(*args, np.array([[False, True, False]]), ctg)
+    assert new[0, 0] == 12 and moved[0, 0] == 0.0  # held in the zone of control
+    # 12 -> 11, round the enemy's cell 10 to 8 (the free neighbour of 11 nearest the goal), 7 ... 4
+    assert new[0, 1] == 4 and moved[0, 1] == pytest.approx(6.0)
+    assert new[0, 2] == 10
+
+
+def test_bypassers_leave_enough_men_on_their_target() -> None:
+    """In unit order, a motorised attacker leaves its engagement while the attackers staying on
+    the target keep bypass_ratio times its men; foot units and units with no target stay."""
+    target = np.array([[3, 3, 3, -1]])
+    men = np.array([[10000.0, 8000.0, 9000.0, 5000.0]])
+    motor = np.array([True, True, False, True])
+    ratio = np.full(4, 2.0)
+    out = kernels.bypassers(target, men, motor, ratio)
+    # 27,000 on a 5,000-man target: unit 0 goes (17,000 stay >= 10,000), then unit 1 would leave
+    # 9,000 < 10,000 and stays; unit 2 marches on foot; unit 3 is the target
+    assert out[0].tolist() == [True, False, False, False]
+    assert not kernels.bypassers(target, men, motor, np.zeros(4)).any()  # 0: no bypassing
 
 
 def test_batch_size_bounds_the_unit_pair_arrays() -> None:

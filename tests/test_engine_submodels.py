@@ -351,3 +351,31 @@ def test_a_motorised_unit_out_of_supply_slows_to_foot_pace() -> None:
     assert out["foot"] == pytest.approx(p.low_supply_speed_floor)
     assert out["motor"] == pytest.approx(p.low_supply_speed_floor_motor)
     assert out["motor"] < out["foot"]
+
+
+def _bypass_run(ratio: float) -> tuple[bool, bool]:
+    """(the motorised attacker got east of the defender, the foot attacker did) within four days
+    (the attack order takes effect after the command delay)."""
+    d = base()
+    d["units"] = [unit("inf", "red", 27.5, 110.40, men=20000), unit("pz", "red", 27.5, 110.40, men=8000,
+                                                                     march_mode="motor"),
+                  unit("def", "blue", 27.5, 110.55, men=8000)]
+    d["plans"] = [plan("red", phase("attack", ["inf", "pz"], "attack", "east")),
+                  plan("blue", phase("hold", ["def"], "hasty_defence"))]
+    params = NO_SPREAD.with_overrides({"ai": {"bypass_ratio": ratio}})
+    c, sim = run_sim(build(d), 0, params=params)
+    past = {"pz": False, "inf": False}
+    for _ in range(16):
+        sim.step()
+        for name, i in (("pz", 1), ("inf", 0)):
+            past[name] |= bool(c.x_km[sim.s.cell[0, i]] > c.x_km[sim.s.cell[0, 2]] + 1.0)
+    return past["pz"], past["inf"]
+
+
+def test_a_motorised_attacker_bypasses_an_enemy_the_infantry_holds() -> None:
+    """Infantry holding a defender by 2.5:1 lets the motorised unit beside it march on past the
+    defender (bypass_ratio 2); the infantry stays in the fight; with bypass_ratio 0 neither gets
+    past the defender while it holds."""
+    pz, inf = _bypass_run(2.0)
+    assert pz and not inf
+    assert _bypass_run(0.0) == (False, False)

@@ -46,6 +46,8 @@ pursuit parameters, SIDE_DOCTRINE, may differ by side: engine.yaml `sides.<side>
   enemy that a friend holds in contact marches on it (straight at its cell)
   and attacks from its own side, when the men near that enemy outnumber it by
   `envelop_ratio`;
+* bypass: a motorised attacker in contact marches on past the enemy barring its way
+  (`bypassing`) when the other attackers on that enemy hold it by `bypass_ratio` without it;
 * broken units (combat.py breakpoints) withdraw toward their start positions
   and rally wherever they are, out of contact, once morale and strength allow.
 """
@@ -68,7 +70,10 @@ TRIGGERS: tuple[str, ...] = ("date", "enemy_halted", "enemy_retreating", "own_st
 SIDE_DOCTRINE: tuple[str, ...] = ("halt_ratio", "halt_supply", "resume_ratio", "resume_supply",
                                   "culmination_fraction", "retreat_supply", "retreat_strength",
                                   "retreat_morale", "retreat_ratio", "counter_ratio", "counter_supply",
-                                  "pursue_ratio")
+                                  "pursue_ratio", "bypass_ratio")
+#: The SIDE_DOCTRINE parameters kernels.doctrine_halt takes, in its order (all but bypass_ratio,
+#: which `bypassing` applies).
+HALT_DOCTRINE: tuple[str, ...] = SIDE_DOCTRINE[:-1]
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,13 @@ class AIParams:
     start_line_km: float = 10.0
     """A unit within this many km (along the attack line) of its own start position (or of the
     attack's start point, if it started behind it) is back at the start line (assumption)."""
+    bypass_ratio: float = 2.0
+    """A motorised attacker in contact leaves its engagement and marches on past the enemy
+    (bypassing: zones of control do not stop it, it enters no enemy-held cell) when the
+    attackers that stay on its primary target, without it, have this many times the target's men
+    (assumption: the mechanised doctrine of 1940-45 — armour goes round resistance that the
+    following infantry can hold and reduce; at 2:1 the held enemy can neither break out nor
+    strike the armour's flank). 0: no unit bypasses."""
 
 
 
@@ -194,6 +206,27 @@ def offensive_stalled(s, p: AIParams) -> np.ndarray:
     if p.stall_hours <= 0:
         return np.ones_like(s.side_retreat)
     return s.fights_won <= s.fights_lost
+
+
+def bypassing(c, s, alive: np.ndarray) -> np.ndarray:
+    """(R,U) the motorised attackers that march on past the enemy this step (bypass_ratio, by
+    side): units attacking along a route, in contact, whose primary target (combat.py's, the
+    enemy barring the way) the other attackers on it hold by the side's bypass_ratio without
+    them (kernels.bypassers, in unit order)."""
+    from xuefeng.engine.combat import primary_target
+
+    ratio = c.side_doctrine["bypass_ratio"][c.side]
+    motor = c.mode == 1
+    if not (motor & (ratio > 0)).any():
+        return np.zeros_like(alive)
+    men = s.men()
+    contact, touching = kernels.contact_matrix(*kernels.adjacency_args(c), s.cell, alive, c.enemy)
+    attacking = (s.posture == ATTACK) & touching & (s.field >= 0) & ~s.halted
+    ar, aa = np.nonzero(attacking)
+    target = np.full(s.cell.shape, -1, np.int64)
+    if ar.size:
+        target[ar, aa] = primary_target(c, s, contact, men, ar, aa)
+    return kernels.bypassers(target, men * alive, motor, ratio)
 
 
 def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log) -> None:
@@ -280,7 +313,7 @@ def orders(c, s, p: AIParams, cmd_p, alive: np.ndarray, u_delay: np.ndarray, log
     post, free, call_off, sup, strength, mor, stuck = kernels.doctrine_halt(
         own, opp_p, touching, touch_wd, base, alive, s.present, s.supply, s.fed, s.flow, s.morale, s.halted, s.broken,
         men, c.men0, c.side, c.n_sides, s.side_attacked, s.side_retreat, front_ratio, stalled, c.victory_holder,
-        *(c.side_doctrine[name] for name in SIDE_DOCTRINE))
+        *(c.side_doctrine[name] for name in HALT_DOCTRINE))
     if call_off.any():
         rr, ss = np.nonzero(call_off)
         why = []

@@ -37,7 +37,7 @@ from xuefeng.engine import guerrillas as guer_mod
 from xuefeng.engine import kernels
 from xuefeng.engine import medical as med_mod
 from xuefeng.engine import supply as sup_mod
-from xuefeng.engine.ai import orders, record_fights
+from xuefeng.engine.ai import bypassing, orders, record_fights
 from xuefeng.engine.compile import (DEFAULT_DISEASE_SEASON, DEFAULT_RAIN_PROBABILITY, POSTURE_NAMES, WEATHER_CODES,
                                     Compiled)
 from xuefeng.engine.movement import move_units
@@ -367,7 +367,7 @@ class Simulation:
 
         # 3. movement (enemy air presence denies a side's daylight marching)
         enemy_presence = np.einsum("rs,ts->rt", airres.presence, c.enemy_side_matrix)
-        moved = move_units(c, s, p.movement, alive, enemy_presence, self._daylight_share)
+        moved = move_units(c, s, p.movement, alive, enemy_presence, self._daylight_share, bypassing(c, s, alive))
         if c.n_bridges:
             blown, by, rebuilt, builder = bridge_mod.bridge_step(c, s, p.bridges, alive, block[:, sl["bridges"]],
                                                                  c.step_hours)

@@ -250,7 +250,7 @@ def doctrine_halt(own, opp, touching, touch_wd, base, alive, present, supply, fe
     on, strength, morale, and their men against the enemy's that can meet them, front_ratio
     (R,S)) once it has stalled (stalled (R,S): no ground gained, ai.offensive_stalled), the
     fall-back of a called-off offensive, counterattack and pursuit.
-    The doctrine parameters (halt_ratio ... pursue_ratio) are arrays over the sides (ai.SIDE_DOCTRINE).
+    The doctrine parameters (halt_ratio ... pursue_ratio) are arrays over the sides (ai.HALT_DOCTRINE).
     Updates halted and side_retreat in place; returns the posture so far, the units free to
     envelop, and per side (R,S) whether the offensive was called off now, the attackers' mean
     supply level (fed), their share of full strength, their mean morale and broken share."""
@@ -487,26 +487,80 @@ def in_enemy_zone(nbr_self, cell, alive, side, n_sides, n_cells):
 
 
 @njit(cache=True, nogil=True)
+def _enemy_holds(occ, c, own_side):
+    for s in range(occ.shape[0]):
+        if s != own_side and occ[s, c] > 0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _sidestep(nbr, eh, ctg_mf, occ, c, prev, own_side, w, m):
+    """The neighbour slot of cell c on the quickest way to the goal (edge hours + the
+    neighbour's cost-to-go ctg_mf) among the cells no enemy holds, other than `prev` (where the
+    unit came from this hop); -1 if there is none (a bypassing unit goes round an enemy's cell)."""
+    best, best_k = np.inf, -1
+    for k in range(nbr.shape[1]):
+        n = nbr[c, k]
+        if n < 0 or n == prev or not np.isfinite(eh[w, m, c, k]) or _enemy_holds(occ, n, own_side):
+            continue
+        score = eh[w, m, c, k] + ctg_mf[n]
+        if score < best:
+            best, best_k = score, k
+    return best_k
+
+
+@njit(cache=True, nogil=True)
+def bypassers(target, men, motor, ratio):
+    """(R,U) the attackers that leave their engagement to march on (ai.bypassing): target (R,U)
+    each attacker's primary target (-1: none), men (R,U), motor (U,) whether a unit marches by
+    motor, ratio (U,) its side's bypass_ratio. In unit order, a motorised attacker goes when the
+    attackers staying on its target, without it, still have ratio times the target's men."""
+    R, U = target.shape
+    out = np.zeros((R, U), np.bool_)
+    held = np.zeros(U)
+    for r in range(R):
+        held[:] = 0.0
+        for a in range(U):
+            if target[r, a] >= 0:
+                held[target[r, a]] += men[r, a]
+        for a in range(U):
+            d = target[r, a]
+            if d >= 0 and motor[a] and ratio[a] > 0 and held[d] - men[r, a] >= ratio[a] * men[r, d]:
+                out[r, a] = True
+                held[d] -= men[r, a]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
-          max_hops, bridge_at, bridge_blown, bridge_down_hours):
+          max_hops, bridge_at, bridge_blown, bridge_down_hours, bypass, ctg):
     """One step of movement along cost-to-go fields for every unit of every replication (see
     movement.py): returns (cell, mp, hours moved). The zones of control are those of the live
     units where they stood when the step's movement began. An edge whose bridge is down
-    (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs bridge_down_hours (2,M,B) instead."""
+    (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs bridge_down_hours (2,M,B) instead. A
+    bypassing unit (bypass (R,U)) ignores zones of control but enters no cell an enemy holds:
+    where its field leads into one it steps to the free neighbour on the quickest way round
+    (edge hours + cost-to-go, ctg (M,F,C); not back where it came from), or stops."""
     R, U = cell.shape
     cell_out = cell.copy()
     mp_out = mp.copy()
     moved = np.zeros((R, U))
     zone = np.zeros((n_sides, nbr.shape[0]), np.int32)
+    occ = np.zeros((n_sides, nbr.shape[0]), np.int32)
     for r in range(R):
         _fill_zones(zone, nbr_self, cell[r], alive[r], side)
+        for u in range(U):
+            if alive[r, u]:
+                occ[side[u], cell[r, u]] += 1
         w = 1 if rain[r] else 0
         for u in range(U):
             f = field[r, u]
             if not moving[r, u] or f < 0:
                 continue
             c = cell[r, u]
-            ign = ignore_zoc[r, u]
+            byp = bypass[r, u]
+            ign = ignore_zoc[r, u] or byp
             # a unit that starts the step in an enemy ZOC does not march on (it fights instead)
             # and, like any unit that stops, banks no hours for a jump once contact breaks
             if not ign and _in_enemy_zone(zone, c, side[u]):
@@ -515,16 +569,22 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
             m = mode[u]
             left = mp[r, u]
             hours = 0.0
+            prev = -1
             for _ in range(max_hops):
                 k = next_k[m, f, c]
                 if k < 0:
                     break
+                if byp and _enemy_holds(occ, nbr[c, k], side[u]):
+                    k = _sidestep(nbr, eh, ctg[m, f], occ, c, prev, side[u], w, m)
+                    if k < 0:
+                        break
                 cost = eh[w, m, c, k]
                 b = bridge_at[c, k]
                 if b >= 0 and bridge_blown[r, b]:
                     cost = bridge_down_hours[w, m, b]
                 if left < cost:
                     break
+                prev = c
                 c = nbr[c, k]
                 left = left - cost
                 hours = hours + cost
@@ -535,6 +595,8 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
             mp_out[r, u] = left
             moved[r, u] = hours
         _clear_zones(zone, nbr_self, cell[r], alive[r], side)
+        for u in range(U):
+            occ[side[u], cell[r, u]] = 0
     return cell_out, mp_out, moved
 
 

@@ -7,7 +7,9 @@ elapsed hours (`geo.HexMap.edge_hours`, rest included; the rain field when it
 rains). speed = (floor + (1-floor)*fed) * (1 - fatigue_penalty*fatigue) * the air factor
 (under enemy air presence columns give up daylight marching: `air_march_factor`).
 A unit that is not withdrawing stops when it enters a cell in an enemy's zone
-of control (the enemy's cell or a neighbour) and does not leave one.
+of control (the enemy's cell or a neighbour) and does not leave one — unless it
+is bypassing (ai.bypassing: a motorised attacker whose enemy the others hold),
+when it marches on and goes round the cells the enemy holds.
 
 Fatigue (0..1) grows with hours marched, times a terrain exertion factor, and
 recovers while a unit rests.
@@ -91,11 +93,13 @@ def march_speed(c, s, p: MovementModelParams, enemy_presence: np.ndarray | None 
 
 
 def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: np.ndarray | None = None,
-               daylight_share: float = 0.5) -> np.ndarray:
+               daylight_share: float = 0.5, bypass: np.ndarray | None = None) -> np.ndarray:
     """Phase 2 of a step, in place: bank movement hours, march along fields (zones of control
     stop the march), envelopment marches straight at their target cell. `enemy_presence` (R,S):
     the enemy air presence over each side today (air.py); `daylight_share`: the share of the
-    day that is daylight. Returns the hours each unit moved, (R,U)."""
+    day that is daylight; `bypass` (R,U): units marching on past the enemy (ai.bypassing: no
+    zone of control stops them, they go round enemy-held cells). Returns the hours each unit
+    moved, (R,U)."""
     withdrawing = s.posture == WITHDRAWAL
     speed = march_speed(c, s, p, enemy_presence, daylight_share)
     moving = alive & ~(s.halted & ~withdrawing)
@@ -106,7 +110,8 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
     cell, mp, moved = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.mode, c.side, c.n_sides,
                                     np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive,
                                     s.rain, max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
-                                    c.bridge_down_hours)
+                                    c.bridge_down_hours, np.zeros_like(alive) if bypass is None else bypass & ~chasing,
+                                    c.ctg)
     if chasing.any():
         cell2, mp2, moved2 = kernels.step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
                                                        np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
