@@ -331,3 +331,25 @@ def test_supply_connected_skips_the_search_only_where_nothing_can_be_cut_off() -
         want = _connected_reference(nbr, list(cell[r, :n_own]), list(cell[r, n_own:]), [int(depot_cell[0])])
         assert out[r, :n_own].tolist() == want, r
     assert not out[::3, 0].all()  # some ringed units are cut off
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), ration=st.sampled_from([0.0, 0.3, 0.5, 1.0]),
+       dt=st.sampled_from([0.125, 0.25, 0.5, 2.0]))
+def test_stock_update_kernel_is_the_reference(seed: int, ration: float, dt: float) -> None:
+    """kernels.stock_update gives supply.stock_update_reference's stock and fed, to rounding,
+    over stocks above and below the ration level, deliveries short of and beyond the need, and
+    units with no need."""
+    from xuefeng.engine.supply import SupplyParams, stock_update_reference
+
+    rng = np.random.default_rng(seed)
+    R, U = 5, 9
+    p = SupplyParams(ration_stock=ration)
+    supply = rng.uniform(0, 1, (R, U))
+    men = rng.uniform(100, 15000, (R, U))
+    need = men * rng.uniform(1.5, 5.0, (R, U)) / 1000 * (rng.random((R, U)) > 0.1)
+    delivered = need * rng.uniform(0, 1.6, (R, U))
+    want = stock_update_reference(p, supply, men, need, delivered, dt)
+    got = kernels.stock_update(supply, men, need, delivered, dt, p.basic_load_days, p.kg_reference, p.ration_stock)
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)

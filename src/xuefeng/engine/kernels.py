@@ -1093,6 +1093,47 @@ def book_battle_losses(arms, ledger, wounded_pool, cas, beaten, routed, side_cap
 
 
 @njit(cache=True, nogil=True)
+def stock_update(supply, men, need, delivered, dt_days, basic_load_days, kg_reference, ration_stock):
+    """supply.stock_update_reference, element by element: (stock, fed) for arrays of any one
+    shape (R,U)."""
+    R, U = supply.shape
+    stock = np.empty((R, U))
+    fed = np.empty((R, U))
+    r_ = ration_stock
+    for i in range(R):
+        for j in range(U):
+            load = max(men[i, j] * kg_reference * basic_load_days / 1000.0, 1e-9)
+            n = max(need[i, j], 1e-12)
+            c = delivered[i, j] / n
+            x0 = supply[i, j]
+            if c >= 1.0:
+                stock[i, j] = min(max(min(1.0, x0 + (c - 1.0) * n * dt_days / load), 0.0), 1.0)
+                fed[i, j] = 1.0
+                continue
+            rate = (1.0 - c) * n / load
+            t1 = (x0 - r_) / max(rate, 1e-12) if x0 > r_ else 0.0
+            if t1 >= dt_days:
+                x1 = x0 - rate * dt_days
+            else:
+                floor = c * r_
+                tau = max(r_ * load / n, 1e-12)
+                start = r_ if x0 > r_ else x0
+                if start > floor:
+                    x1 = floor + (start - floor) * np.exp(-max(dt_days - t1, 0.0) / tau)
+                else:
+                    x1 = start
+            x1 = min(max(x1, 0.0), 1.0)
+            stock[i, j] = x1
+            if need[i, j] <= 0:
+                fed[i, j] = 1.0
+            elif t1 >= dt_days:
+                fed[i, j] = 1.0
+            else:
+                fed[i, j] = max(min(1.0, c + (x0 - x1) * load / (n * dt_days)), 0.0)
+    return stock, fed
+
+
+@njit(cache=True, nogil=True)
 def nearest_depot(depot_ctg, cell, depot_side, side, stock):
     """For each unit: the quickest-reached depot of its side that still holds stock, and the
     hours to it (inf where none: depot index 0), each (R,U)."""
