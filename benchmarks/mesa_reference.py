@@ -592,9 +592,10 @@ class CampaignModel(mesa.Model):
         super().__init__(rng=np.random.SeedSequence(int(seed), spawn_key=(int(replication), MESA_STREAM)))
         c = compiled
         bypass = bool(((c.mode == 1) & (c.side_doctrine["bypass_ratio"][c.side] > 0)).any())
-        if c.fuel_modelled or c.n_bridges or bypass:
+        if c.fuel_modelled or c.n_bridges or bypass or c.side_surprise.any():
             raise ValueError(f"the Mesa reference mirrors neither fuel (depots' fuel_tons), bridges "
-                             f"(theater.bridges) nor motorised units bypassing (ai.bypassing); scenario "
+                             f"(theater.bridges), motorised units bypassing (ai.bypassing) nor an opening "
+                             f"surprise (sides.<side>.opening_surprise); scenario "
                              f"'{c.name}' has them: run it on one without (West Hunan)")
         self.c = c
         self.p = c.params

@@ -465,3 +465,55 @@ def test_a_defender_attacked_again_within_the_gap_fights_on_in_the_same_battle()
         step(decide=False, attack=False)
     assert s.eng_hours[0, 1] == 0.0
     assert step(decide=False).cas[0, 1] == pytest.approx(fresh.cas[0, 1])
+
+
+def _surprise_attack(surprise: float):
+    """red1 attacking blue1, which stands in its start cell, with red's opening surprise."""
+    from xuefeng.engine import combat
+    from xuefeng.engine.compile import EngineConfig, SideConfig, compile_scenario
+    from xuefeng.engine.postures import ATTACK, HASTY
+    from xuefeng.engine.state import initial_state
+
+    d = base()
+    d["units"] = [unit("red1", "red", 27.5, 110.3, men=20000), unit("blue1", "blue", 27.5, 110.6)]
+    d["plans"] = [plan("red", phase("go", ["red1"], "attack", "east"))]
+    c = compile_scenario(build(d), config=EngineConfig(sides={"red": SideConfig(opening_surprise=surprise)}))
+    s = initial_state(c, 1)
+    blue = int(c.start_cell[1])
+    s.cell[0, 0] = next(int(n) for n in c.nbr[blue] if n != blue)
+    s.posture[0] = [ATTACK, HASTY]
+    s.field[0, 0] = int(c.place_field[c.place_ids.index("east")])
+    p = combat.CombatParams()
+    model = EngagementModel.default()
+
+    def step(attack: bool = True):
+        s.posture[0, 0] = ATTACK if attack else HASTY
+        u = np.full((1, 2, 5), 0.5)
+        u[..., 0] = 1.0 - 1e-6  # the fight goes on
+        return combat.resolve(c, s, p, model, np.zeros((1, 2)), np.zeros((1, 2)), np.ones((1, 2), bool), u,
+                              6.0, model.duration_law(1944))
+
+    return c, s, step
+
+
+def test_an_opening_surprise_catches_a_defender_in_its_first_battle_only() -> None:
+    """A side's opening surprise raises its attack on a defender still in its start position in
+    its first battle (the defender loses more, the attacker less), for as long as that battle
+    goes on; once it has ended, a new attack meets a warned defender; a unit that has left its
+    start cell is not surprised."""
+    _, _, plain = _surprise_attack(0.0)
+    _, s, caught = _surprise_attack(1.0)
+    a, b = plain(), caught()
+    assert s.surprised[0, 1]
+    assert b.cas[0, 1] > a.cas[0, 1] and b.cas[0, 0] < a.cas[0, 0]
+    assert caught().cas[0, 1] > plain().cas[0, 1]  # the same battle goes on: still surprised
+    for _ in range(5):  # 30 h without an attack: the first battle is over
+        caught(attack=False)
+        plain(attack=False)
+    assert not s.surprised[0, 1]
+    assert caught().cas[0, 1] == pytest.approx(plain().cas[0, 1])
+    c, s2, moved = _surprise_attack(1.0)
+    red = int(s2.cell[0, 0])
+    s2.cell[0, 1] = next(int(n) for n in c.nbr[red] if n not in (red, c.start_cell[1]))
+    assert moved().cas[0, 1] > 0  # attacked next to red, out of its start cell
+    assert not s2.surprised[0, 1]

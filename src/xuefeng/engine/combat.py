@@ -249,6 +249,23 @@ def step_outcome(pd_: np.ndarray, pw: np.ndarray, u: np.ndarray) -> tuple[np.nda
     return decided, won
 
 
+def opening_surprise(c, s, p: CombatParams, defended: np.ndarray, step_hours: float) -> np.ndarray:
+    """(R,U) the defenders caught by the enemy's opening surprise (SideConfig.opening_surprise), in
+    place: a unit in its start position since the campaign began, attacked for the first time
+    while its side has been under attack for no longer than `battle_gap_hours` (the warning
+    has not yet spread), stays surprised for the rest of that first battle (renewed within
+    `battle_gap_hours`) and while it holds its start cell. State, not a date: a campaign that
+    opens later, or a unit reached later, is not surprised."""
+    hit = (defended.astype(float) @ c.side_onehot.astype(float)) > 0  # (R,S)
+    s.side_hit_hours = np.where(s.side_hit_hours >= 0, s.side_hit_hours + step_hours, np.where(hit, 0.0, -1.0))
+    fresh = (s.side_hit_hours >= 0) & (s.side_hit_hours <= p.battle_gap_hours)
+    home = (s.cell == c.start_cell[None, :]) & (c.arrival_step == 0)[None, :]
+    first = defended & ~np.isfinite(s.eng_idle) & home & fresh[:, c.side]
+    goes_on = defended | (s.eng_idle + step_hours <= p.battle_gap_hours)
+    s.surprised = (s.surprised | first) & home & goes_on
+    return s.surprised
+
+
 def retreat_cells(c, p: CombatParams, cell: np.ndarray, side: np.ndarray, ax: np.ndarray, ay: np.ndarray,
                   n_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """retreat_cells_reference, by its kernel (kernels.retreat_cells)."""
@@ -373,6 +390,7 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
     # the battle's age at each defender: an engagement nobody presses is over, unless it is
     # pressed again within battle_gap_hours (the same battle goes on)
     hours = np.where(defended & (s.eng_idle <= p.battle_gap_hours), s.eng_hours, 0.0)
+    surprised = opening_surprise(c, s, p, defended, step_hours) if c.side_surprise.any() else None
     if defended.any():
         # work on the engagements only: n = (replication, defender) pairs
         rr, dd = np.nonzero(defended)
@@ -396,7 +414,10 @@ def resolve(c, s, p: CombatParams, model, air_presence: np.ndarray, cas_sorties:
         # surprise: envelopment (attackers from >= 2 distinct cells) and ambush from high ground
         dcell = s.cell[rr, dd]
         ambush = c.high_ground[c.terrain[dcell]] & (c.elev[dcell] - elev_a >= p.ambush_elevation_m)
-        surprise = np.clip(np.where(envelop, p.envelop_surprise, 0.0) - np.where(ambush, p.ambush_surprise, 0.0), -1, 1)
+        surprise = np.where(envelop, p.envelop_surprise, 0.0) - np.where(ambush, p.ambush_surprise, 0.0)
+        if surprised is not None:  # the opening's surprise (opening_surprise)
+            surprise = surprise + np.where(surprised[rr, dd], c.side_surprise[att_side], 0.0)
+        surprise = np.clip(surprise, -1, 1)
         dpost = defender_posture(s.posture[rr, dd], s.steps_in_cell[rr, dd] * step_hours, p)
         h0 = hours[rr, dd]
         pw, ca, cd = ongoing.casualty_increment(

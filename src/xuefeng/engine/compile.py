@@ -156,6 +156,9 @@ class SideConfig:
     """Supply transport mode (foot or motor); default: the mode of the side's largest transport capacity."""
     doctrine: dict = field(default_factory=dict)
     """This side's values of `ai` parameters (ai.SIDE_DOCTRINE fields), over the engine's."""
+    opening_surprise: float = 0.0
+    """Surprise (CDB90's SURPA / 3, 0..1) this side's attacks achieve when its offensive opens
+    (combat.opening_surprise); 0: none (a scenario states it from its sources)."""
 
 
 #: Probability of a rain/low-cloud day in a month the scenario's climate does not give
@@ -289,6 +292,7 @@ class Compiled:
     side_onehot: np.ndarray  # (U,S)
     enemy_side_matrix: np.ndarray  # (S,S) 1 where t is an enemy of s  [s,t]
     side_liaison: np.ndarray  # (S,) bool
+    side_surprise: np.ndarray  # (S,) opening surprise of each side's attacks (SideConfig.opening_surprise)
     side_guerrilla: np.ndarray  # (S,)
     side_disease: np.ndarray  # (S,)
     side_capture: np.ndarray  # (S,)
@@ -788,6 +792,7 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         day_steps=day_steps,
         side_ids=side_ids, n_sides=S, side_onehot=side_oh, enemy_side_matrix=enemy_sm,
         side_liaison=np.array([c.liaison_system for c in scfg]),
+        side_surprise=np.array([float(c.opening_surprise) for c in scfg]),
         side_guerrilla=np.array([c.guerrilla_intensity for c in scfg], float),
         side_disease=np.array([c.disease_factor for c in scfg], float),
         side_capture=np.array([c.capture_factor for c in scfg], float),

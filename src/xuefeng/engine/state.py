@@ -47,6 +47,8 @@ class State:
     mp: np.ndarray  # (R,U) movement hours banked
     eng_hours: np.ndarray  # (R,U) hours the battle at this defender has run (0 none; combat.py)
     eng_idle: np.ndarray  # (R,U) hours since this defender was last engaged (combat.py battle_gap_hours)
+    surprised: np.ndarray  # (R,U) bool: fighting its first battle caught by surprise (combat.opening_surprise)
+    side_hit_hours: np.ndarray  # (R,S) hours since the side's first unit was attacked (-1: not yet)
     steps_in_cell: np.ndarray  # (R,U)
     halted: np.ndarray  # (R,U) bool
     broken: np.ndarray  # (R,U) bool
@@ -116,6 +118,7 @@ def initial_state(c, R: int) -> State:
         fuel=np.full((R, U), c.params.fuel.start_fuel), fuel_ok=np.ones((R, U)), morale=np.ones((R, U)),
         fatigue=np.zeros((R, U)), momentum=np.zeros((R, U)), mp=np.zeros((R, U)),
         eng_hours=np.zeros((R, U)), eng_idle=np.full((R, U), np.inf),
+        surprised=np.zeros((R, U), bool), side_hit_hours=np.full((R, S), -1.0),
         steps_in_cell=np.full((R, U), 100, np.int64),
         halted=np.zeros((R, U), bool), broken=np.zeros((R, U), bool),
         wounded_pool=np.zeros((R, U)), sick_pool=np.zeros((R, U)),

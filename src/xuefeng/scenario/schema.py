@@ -571,6 +571,12 @@ class SideEngineSettings(Frozen):
         default_factory=dict, description="This side's doctrine: values of the engine's `ai` parameters "
                                           "(halt_ratio, counter_ratio, retreat_ratio ...) for its units "
                                           "only; checked against the engine's parameters.")
+    opening_surprise: float = Field(
+        default=0.0, ge=0.0, le=1.0, allow_inf_nan=False,
+        description="Surprise this side's attacks achieve when its offensive opens, on the engagement "
+                    "model's scale (CDB90 SURPA / 3: 1 complete, 0.67 substantial, 0.33 minor); it "
+                    "applies to an enemy unit still in its start position in its first battle, when "
+                    "its side has been under attack for no longer than combat.battle_gap_hours.")
     provenance: Provenance | None = None
     notes: str | None = None
 
