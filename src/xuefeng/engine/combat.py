@@ -62,6 +62,7 @@ from scipy.special import ndtri
 from xuefeng.engagement import ongoing
 from xuefeng.engine import kernels
 from xuefeng.engine.postures import ATTACK, DELAY, FORTIFIED, WITHDRAWAL
+from xuefeng.engine.state import mm
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ def opening_surprise(c, s, p: CombatParams, defended: np.ndarray, step_hours: fl
     has not yet spread), stays surprised for the rest of that first battle (renewed within
     `battle_gap_hours`) and while it holds its start cell. State, not a date: a campaign that
     opens later, or a unit reached later, is not surprised."""
-    hit = (defended.astype(float) @ c.side_onehot.astype(float)) > 0  # (R,S)
+    hit = mm(defended, c.side_onehot) > 0  # (R,S)
     s.side_hit_hours = np.where(s.side_hit_hours >= 0, s.side_hit_hours + step_hours, np.where(hit, 0.0, -1.0))
     fresh = (s.side_hit_hours >= 0) & (s.side_hit_hours <= p.battle_gap_hours)
     home = (s.cell == c.start_cell[None, :]) & (c.arrival_step == 0)[None, :]

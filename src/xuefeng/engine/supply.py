@@ -111,10 +111,10 @@ def need_tons_per_day(p: SupplyParams, men: np.ndarray, posture: np.ndarray, eng
 def stock_update(p: SupplyParams, supply: np.ndarray, men: np.ndarray, need: np.ndarray,
                  delivered: np.ndarray, dt_days: float) -> tuple[np.ndarray, np.ndarray]:
     """stock_update_reference, by its kernel (kernels.stock_update) for (R,U) arrays."""
+    if np.ndim(supply) != 2:
+        return stock_update_reference(p, supply, men, need, delivered, dt_days)
     a = [np.ascontiguousarray(np.broadcast_to(np.asarray(v, float), np.shape(supply)))
          for v in (supply, men, need, delivered)]
-    if a[0].ndim != 2:
-        return stock_update_reference(p, supply, men, need, delivered, dt_days)
     return kernels.stock_update(*a, float(dt_days), p.basic_load_days, p.kg_reference, p.ration_stock)
 
 
