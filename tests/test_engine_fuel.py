@@ -58,7 +58,7 @@ def test_plenty_of_fuel_marches_as_if_fuel_were_not_modelled() -> None:
 
 
 def test_out_of_fuel_the_vehicles_stop() -> None:
-    """With a quarter load (two hours of marching) and a dry depot the division burns its fuel
+    """With a quarter load (25 road km) and a dry depot the division burns its fuel
     on its first march and then crawls at movement.low_supply_speed_floor_motor; with fuel
     delivered it goes on at full speed."""
     from xuefeng.engine.movement import march_speed
@@ -78,10 +78,10 @@ def test_out_of_fuel_the_vehicles_stop() -> None:
 
 def test_standing_vehicles_burn_their_idle_fuel_whatever_the_step() -> None:
     """Holding with a dry depot, the load falls by the idle burn: 550 vehicles x 3 kg a day
-    against a load of (50 x 30 + 500 x 6) kg/h x 8 h = 36 t, i.e. 1.65 / 36 a day, at 3-, 6-
-    and 12-hour steps alike."""
+    against a load of (50 x 2.2 + 500 x 0.25) kg/km x 100 km = 23.5 t, i.e. 1.65 / 23.5 a day,
+    at 3-, 6- and 12-hour steps alike."""
     p = fuel_mod.FuelParams()
-    load_t = (50 * p.tank_kg_per_march_hour + 500 * p.truck_kg_per_march_hour) * p.load_march_hours / 1000
+    load_t = (50 * p.tank_kg_per_km + 500 * p.truck_kg_per_km) * p.load_km / 1000
     per_day = 550 * p.idle_kg_per_vehicle_day / 1000 / load_t
     got = []
     for h in (3, 6, 12):
@@ -99,3 +99,36 @@ def test_marching_burns_more_than_standing() -> None:
 def test_fuel_tons_must_not_be_negative() -> None:
     with pytest.raises(ValidationError, match="fuel_tons"):
         fuel_scenario(-1.0)
+
+
+def test_a_hop_costs_its_km_of_fuel_on_a_road_and_offroad_factor_times_them_elsewhere() -> None:
+    from xuefeng.geo import build_hexmap
+
+    sc = fuel_scenario(1e5)
+    c = compile_scenario(sc)
+    hm = build_hexmap(sc.theater)
+    on_road = hm.edge_road >= 2
+    has = hm.neighbours >= 0
+    assert on_road.any() and (has & ~on_road).any()
+    km = hm.edge_km.astype(float)
+    p = fuel_mod.FuelParams()
+    assert c.edge_fuel_km[has & on_road] == pytest.approx(km[has & on_road])
+    assert c.edge_fuel_km[has & ~on_road] == pytest.approx(p.offroad_factor * km[has & ~on_road])
+    assert (c.edge_fuel_km[~has] == 0).all()
+
+
+def test_marching_burns_fuel_by_the_km_covered_whatever_the_step() -> None:
+    """Down the highway with a dry depot, the load falls by the idle burn plus the road km
+    marched over load_km: about one road km of fuel per km gained eastward (hex hops zigzag a
+    little round the straight line: 2/sqrt(3) at most), the same at 3-, 6- and 12-hour steps."""
+    p = fuel_mod.FuelParams()
+    load_t = (50 * p.tank_kg_per_km + 500 * p.truck_kg_per_km) * p.load_km / 1000
+    idle = 550 * p.idle_kg_per_vehicle_day / 1000 / load_t * 36 / 24
+    per_km = []
+    for h in (3, 6, 12):
+        c, sim = run(fuel_scenario(0.0, step_hours=h), 36)
+        km = east_km(c, sim)
+        assert km > 20
+        per_km.append((1.0 - float(sim.s.fuel[0, 0]) - idle) * p.load_km / km)
+    assert 1.0 <= per_km[0] <= 1.25
+    assert per_km == pytest.approx([per_km[0]] * 3, rel=1e-6)

@@ -207,14 +207,16 @@ def test_march_stops_on_entering_an_enemy_zone() -> None:
     eh = np.ones((2, 1, C, 6))
     cell = np.array([[30, 10]])
     side = np.array([0, 1])
-    new, mp, moved = kernels.march(nbr, NBR_SELF, next_k, eh, np.zeros(2, np.int64), side, 2,
+    ekm = np.full((C, 6), 6.0)  # each hop counts 6 km
+    new, mp, moved, km = kernels.march(nbr, NBR_SELF, next_k, eh, ekm, np.zeros(2, np.int64), side, 2,
                                    np.array([[0, -1]]), cell, np.array([[30.0, 0.0]]), np.array([[True, False]]),
                                    np.array([[False, False]]), np.array([[True, True]]), np.array([False]), 40,
                                    np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)),
                                    np.zeros((1, 2), bool), np.zeros((1, 1, C)))
     assert new[0, 0] == 13  # 10 + 3: the edge of the enemy's zone
     assert moved[0, 0] == pytest.approx(17.0) and mp[0, 0] == pytest.approx(13.0)
-    assert new[0, 1] == 10 and moved[0, 1] == 0.0
+    assert km[0, 0] == pytest.approx(17 * 6.0)  # the km of the hops it made
+    assert new[0, 1] == 10 and moved[0, 1] == 0.0 and km[0, 1] == 0.0
 
 
 def test_a_bypassing_unit_marches_on_past_the_enemy_without_entering_its_cell() -> None:
@@ -230,13 +232,13 @@ def test_a_bypassing_unit_marches_on_past_the_enemy_without_entering_its_cell() 
     cell = np.array([[12, 12, 10]])
     side = np.array([0, 0, 1])
     go = np.array([[True, True, False]])
-    args = (nbr, NBR_SELF, next_k, eh, np.zeros(3, np.int64), side, 2, np.array([[0, 0, -1]]), cell,
+    args = (nbr, NBR_SELF, next_k, eh, np.ones((C, 6)), np.zeros(3, np.int64), side, 2, np.array([[0, 0, -1]]), cell,
             np.array([[6.0, 6.0, 0.0]]), go, np.zeros((1, 3), bool), np.ones((1, 3), bool), np.array([False]), 40,
             np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)))
-    new, mp, moved = kernels.march(*args, np.array([[False, True, False]]), ctg)
+    new, mp, moved, km = kernels.march(*args, np.array([[False, True, False]]), ctg)
     assert new[0, 0] == 12 and moved[0, 0] == 0.0  # held in the zone of control
     # 12 -> 11, round the enemy's cell 10 to 8 (the free neighbour of 11 nearest the goal), 7 ... 4
-    assert new[0, 1] == 4 and moved[0, 1] == pytest.approx(6.0)
+    assert new[0, 1] == 4 and moved[0, 1] == pytest.approx(6.0) and km[0, 1] == pytest.approx(6.0)
     assert new[0, 2] == 10
 
 

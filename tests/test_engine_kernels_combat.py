@@ -178,7 +178,8 @@ def test_step_toward_cells_kernel_is_the_reference(seed: int, R: int, U: int) ->
     mp = rng.uniform(0, 40, (R, U))
     rain = rng.random(R) < 0.5
     edge_ok = c.edge_ok & (rng.random(c.edge_ok.shape) < 0.9)
-    args = (c.nbr, edge_ok, c.x_km, c.y_km, c.edge_hours, mode, target, cell, mp, rain, 8)
+    ekm = rng.uniform(3, 9, c.edge_ok.shape)
+    args = (c.nbr, edge_ok, c.x_km, c.y_km, c.edge_hours, ekm, mode, target, cell, mp, rain, 8)
     # three bridges on random edges, some down in some replications
     bridge_at = np.where(rng.random(c.edge_ok.shape) < 0.05, rng.integers(0, 3, c.edge_ok.shape), -1)
     blown = rng.random((R, 3)) < 0.5

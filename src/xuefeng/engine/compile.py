@@ -30,7 +30,7 @@ from xuefeng.engine.bridges import BridgeParams, zone_masks
 from xuefeng.engine.civilians import CivilianParams
 from xuefeng.engine.combat import CombatParams
 from xuefeng.engine.command import CommandParams
-from xuefeng.engine.fuel import FuelParams
+from xuefeng.engine.fuel import FuelParams, edge_fuel_km
 from xuefeng.engine.guerrillas import GuerrillaParams
 from xuefeng.engine.medical import MedicalParams
 from xuefeng.engine.movement import MovementModelParams
@@ -312,6 +312,7 @@ class Compiled:
     high_ground: np.ndarray  # (8,) bool
     terrain_exertion: np.ndarray  # (8,)
     edge_hours: np.ndarray  # (2 weather, M, C, 6)
+    edge_fuel_km: np.ndarray  # (C, 6) road km of fuel a hop costs (fuel.edge_fuel_km)
     population: np.ndarray  # (C,)
     home_side: np.ndarray  # (C,) int
     depth_km: np.ndarray  # (S,C) km from the side's nearest start position
@@ -801,7 +802,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         cas_liaison_mult=p.air.cas_liaison_multiplier,
         n_cells=C, lat=lat_c, lon=lon_c, nbr=nbr, nbr_self=nbr_self, terrain=terrain, terrain_eng=terrain_eng,
         elev=elev, high_ground=high_ground, terrain_exertion=np.asarray(p.movement.terrain_exertion, float),
-        edge_hours=eh, population=pop, home_side=home_side, depth_km=depth, proj_km=proj,
+        edge_hours=eh, edge_fuel_km=edge_fuel_km(hm.edge_km, hm.edge_road, p.fuel), population=pop,
+        home_side=home_side, depth_km=depth, proj_km=proj,
         field_cells=np.array(fields), ctg=ctg, next_k=next_k, retreat_next=retreat_next,
         rear_ctg=np.where(has_rear[:, None], np.minimum(rear, 1e6), 0.0), x_km=x, y_km=y,
         cell_km=_cell_km(nb, x, y),

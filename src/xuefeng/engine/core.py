@@ -367,7 +367,8 @@ class Simulation:
 
         # 3. movement (enemy air presence denies a side's daylight marching)
         enemy_presence = np.einsum("rs,ts->rt", airres.presence, c.enemy_side_matrix)
-        moved = move_units(c, s, p.movement, alive, enemy_presence, self._daylight_share, bypassing(c, s, alive))
+        moved, moved_km = move_units(c, s, p.movement, alive, enemy_presence, self._daylight_share,
+                                     bypassing(c, s, alive))
         if c.n_bridges:
             blown, by, rebuilt, builder = bridge_mod.bridge_step(c, s, p.bridges, alive, block[:, sl["bridges"]],
                                                                  c.step_hours)
@@ -455,7 +456,7 @@ class Simulation:
             sup_mod.lines_of_communication(c, s, p.supply, self.alive())
         if c.fuel_modelled:  # fuel, its own class, shares the transport (fuel.py)
             frac = np.minimum(s.men() / c.men0[None, :], 1.0)
-            f_need, f_req = fuel_mod.request_tons_per_day(c, s, p.fuel, frac, moved / dt_days, alive)
+            f_need, f_req = fuel_mod.request_tons_per_day(c, s, p.fuel, frac, moved_km / dt_days, alive)
             sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
                                 airres.supply_tons, fuel_request=f_req,
                                 fuel_delivery=lambda transport, reach_h: fuel_mod.deliver(

@@ -533,10 +533,11 @@ def bypassers(target, men, motor, ratio):
 
 
 @njit(cache=True, nogil=True)
-def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
+def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
           max_hops, bridge_at, bridge_blown, bridge_down_hours, bypass, ctg):
     """One step of movement along cost-to-go fields for every unit of every replication (see
-    movement.py): returns (cell, mp, hours moved). The zones of control are those of the live
+    movement.py): returns (cell, mp, hours moved, km moved), the km summed over the hops as ekm
+    (C,6) counts each edge (the engine passes fuel.py's road-equivalent km). The zones of control are those of the live
     units where they stood when the step's movement began. An edge whose bridge is down
     (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs bridge_down_hours (2,M,B) instead. A
     bypassing unit (bypass (R,U)) ignores zones of control but enters no cell an enemy holds:
@@ -546,6 +547,7 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
     cell_out = cell.copy()
     mp_out = mp.copy()
     moved = np.zeros((R, U))
+    km = np.zeros((R, U))
     zone = np.zeros((n_sides, nbr.shape[0]), np.int32)
     occ = np.zeros((n_sides, nbr.shape[0]), np.int32)
     for r in range(R):
@@ -569,6 +571,7 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
             m = mode[u]
             left = mp[r, u]
             hours = 0.0
+            dist = 0.0
             prev = -1
             for _ in range(max_hops):
                 k = next_k[m, f, c]
@@ -585,6 +588,7 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
                 if left < cost:
                     break
                 prev = c
+                dist = dist + ekm[c, k]
                 c = nbr[c, k]
                 left = left - cost
                 hours = hours + cost
@@ -594,24 +598,26 @@ def march(nbr, nbr_self, next_k, eh, mode, side, n_sides, field, cell, mp, movin
             cell_out[r, u] = c
             mp_out[r, u] = left
             moved[r, u] = hours
+            km[r, u] = dist
         _clear_zones(zone, nbr_self, cell[r], alive[r], side)
         for u in range(U):
             occ[side[u], cell[r, u]] = 0
-    return cell_out, mp_out, moved
+    return cell_out, mp_out, moved, km
 
 
 @njit(cache=True, nogil=True)
-def step_toward_cells(nbr, edge_ok, x, y, eh, mode, target, cell, mp, rain, max_hops, bridge_at, bridge_blown,
+def step_toward_cells(nbr, edge_ok, x, y, eh, ekm, mode, target, cell, mp, rain, max_hops, bridge_at, bridge_blown,
                       bridge_down_hours):
     """movement.step_toward_cells as a loop over the units with a target (target >= 0): greedy
     hops to the passable neighbour nearest the target (the first such), while it is nearer than
     the current cell and the banked hours pay for the hop (a bridge that is down costs
-    bridge_down_hours, as in march). Returns (cell, mp, hours)."""
+    bridge_down_hours, as in march). Returns (cell, mp, hours, km), km from ekm as in march."""
     R, U = cell.shape
     K = nbr.shape[1]
     cell_out = cell.copy()
     mp_out = mp.copy()
     moved = np.zeros((R, U))
+    km = np.zeros((R, U))
     for r in range(R):
         w = 1 if rain[r] else 0
         for u in range(U):
@@ -621,6 +627,7 @@ def step_toward_cells(nbr, edge_ok, x, y, eh, mode, target, cell, mp, rain, max_
             c = cell[r, u]
             left = mp[r, u]
             hours = 0.0
+            dist = 0.0
             tx = x[tg]
             ty = y[tg]
             for _ in range(max_hops):
@@ -638,13 +645,15 @@ def step_toward_cells(nbr, edge_ok, x, y, eh, mode, target, cell, mp, rain, max_
                     cost = bridge_down_hours[w, mode[u], b]
                 if not (best < here - 1e-9 and left >= cost):
                     break
+                dist = dist + ekm[c, k]
                 c = nbr[c, k]
                 left = left - cost
                 hours = hours + cost
             cell_out[r, u] = c
             mp_out[r, u] = left
             moved[r, u] = hours
-    return cell_out, mp_out, moved
+            km[r, u] = dist
+    return cell_out, mp_out, moved, km
 
 
 # ------------------------------------------------------------------ 4. combat (combat.py)

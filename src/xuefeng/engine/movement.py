@@ -99,7 +99,7 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
     the enemy air presence over each side today (air.py); `daylight_share`: the share of the
     day that is daylight; `bypass` (R,U): units marching on past the enemy (ai.bypassing: no
     zone of control stops them, they go round enemy-held cells). Returns the hours each unit
-    moved, (R,U)."""
+    moved and the km it covered as fuel counts them (c.edge_fuel_km, fuel.py), both (R,U)."""
     withdrawing = s.posture == WITHDRAWAL
     speed = march_speed(c, s, p, enemy_presence, daylight_share)
     moving = alive & ~(s.halted & ~withdrawing)
@@ -107,39 +107,42 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
     speed = np.where(withdrawing & in_contact, speed * p.contact_withdrawal_speed, speed)
     chasing = moving & (s.chase >= 0)
     s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
-    cell, mp, moved = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.mode, c.side, c.n_sides,
-                                    np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive,
-                                    s.rain, max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
-                                    c.bridge_down_hours, np.zeros_like(alive) if bypass is None else bypass & ~chasing,
-                                    c.ctg)
+    cell, mp, moved, km = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.edge_fuel_km, c.mode, c.side,
+                                        c.n_sides, np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing,
+                                        alive, s.rain, max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
+                                        c.bridge_down_hours,
+                                        np.zeros_like(alive) if bypass is None else bypass & ~chasing, c.ctg)
     if chasing.any():
-        cell2, mp2, moved2 = kernels.step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours, c.mode,
-                                                       np.where(chasing, s.chase, -1), s.cell, s.mp, s.rain,
-                                                       max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
-                                                       c.bridge_down_hours)
+        cell2, mp2, moved2, km2 = kernels.step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours,
+                                                            c.edge_fuel_km, c.mode, np.where(chasing, s.chase, -1),
+                                                            s.cell, s.mp, s.rain, max_hops(p, c.step_hours),
+                                                            c.bridge_at, s.bridge_blown, c.bridge_down_hours)
         cell = np.where(chasing, cell2, cell)
         mp = np.where(chasing, mp2, mp)
         moved = np.where(chasing, moved2, moved)
+        km = np.where(chasing, km2, km)
     s.cell = cell
     s.mp = np.minimum(mp, p.carry_hours_cap)
-    return moved
+    return moved, km
 
 
 def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np.ndarray, eh: np.ndarray,
-                      mode: np.ndarray, target: np.ndarray, cell: np.ndarray, mp: np.ndarray,
+                      ekm: np.ndarray, mode: np.ndarray, target: np.ndarray, cell: np.ndarray, mp: np.ndarray,
                       rain: np.ndarray, max_hops: int, bridges: tuple | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Greedy hex steps straight toward a target cell (units with target >= 0) for short moves
     with no precomputed field (an envelopment a few hexes away): each hop goes to the passable
     neighbour nearest the target, if nearer than the current cell. `bridges`: (bridge_at,
-    bridge_blown, bridge_down_hours) as kernels.march takes them. Returns (cell, mp, hours).
+    bridge_blown, bridge_down_hours) as kernels.march takes them. Returns (cell, mp, hours, km),
+    the km summed over the hops as `ekm` (C,6) counts each edge, as in kernels.march.
     The rule in NumPy; the engine runs its kernel (kernels.step_toward_cells)."""
     cell = cell.copy()
     mp = mp.copy()
     moved = np.zeros_like(mp)
+    km = np.zeros_like(mp)
     # step the units with a target only (n of them); the others keep cell and mp
     rr, uu = np.nonzero(target >= 0)
-    c_, mp_, mv_ = cell[rr, uu], mp[rr, uu], moved[rr, uu]
+    c_, mp_, mv_, km_ = cell[rr, uu], mp[rr, uu], moved[rr, uu], km[rr, uu]
     m_, wi = mode[uu], rain.astype(np.int64)[rr]
     act = np.ones(rr.shape, bool)
     tx, ty = x[target[rr, uu]], y[target[rr, uu]]
@@ -158,9 +161,10 @@ def step_toward_cells(nbr: np.ndarray, edge_ok: np.ndarray, x: np.ndarray, y: np
             down = (b >= 0) & bridges[1][rr, np.maximum(b, 0)]
             cost = np.where(down, bridges[2][wi, m_, np.maximum(b, 0)], cost)
         go = act & (best < here - 1e-9) & (mp_ >= cost)
+        km_ = np.where(go, km_ + ekm[c_, k], km_)
         c_ = np.where(go, np.take_along_axis(nb, k[..., None], axis=-1)[..., 0], c_)
         mp_ = np.where(go, mp_ - cost, mp_)
         mv_ = np.where(go, mv_ + cost, mv_)
         act = go
-    cell[rr, uu], mp[rr, uu], moved[rr, uu] = c_, mp_, mv_
-    return cell, mp, moved
+    cell[rr, uu], mp[rr, uu], moved[rr, uu], km[rr, uu] = c_, mp_, mv_, km_
+    return cell, mp, moved, km
