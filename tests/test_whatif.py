@@ -65,6 +65,26 @@ def test_set_paths_reach_scenario_params_and_sides(wh) -> None:
     assert s.config.sides["china"] == base.config.sides["china"]
 
 
+def test_a_side_s_doctrine_parameter_can_be_set_and_reaches_the_engine(wh) -> None:
+    """sides.<side>.doctrine.<parameter>: the side's own value of one per-side doctrine parameter,
+    kept beside the doctrine engine.yaml gives it, and compiled for that side only."""
+    from xuefeng.engine.compile import side_doctrines
+
+    base = Setup.baseline(wh)
+    s = apply_set(base, "sides.japan.doctrine.bypass_ratio", 1.0)
+    assert s.config.sides["japan"].doctrine["bypass_ratio"] == 1.0
+    for k, v in (base.config.sides["japan"].doctrine or {}).items():
+        assert s.config.sides["japan"].doctrine[k] == v
+    ids = tuple(x.id for x in wh.meta.sides)
+    got, was = side_doctrines(s.config, ids, s.params), side_doctrines(base.config, ids, base.params)
+    j, c = ids.index("japan"), ids.index("china")
+    assert got["bypass_ratio"][j] == 1.0 and got["bypass_ratio"][c] == was["bypass_ratio"][c]
+    with pytest.raises(OverrideError, match="bypas.*bypass_ratio"):
+        apply_set(base, "sides.japan.doctrine.bypas", 1.0)
+    with pytest.raises(OverrideError, match="sides.japan.doctrine.halt_ratio"):
+        apply_set(base, "sides.japan.doctrine.halt_ratio", -1)
+
+
 @pytest.mark.parametrize(("path", "value", "named", "listed"), [
     ("units.no-such-unit.strength.infantry", 1, "no-such-unit", "116th-division"),
     ("units.116th-division.strength.cavalry", 1, "cavalry", "infantry"),

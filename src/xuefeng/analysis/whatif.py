@@ -7,6 +7,8 @@ An override is a dotted path and a value:
   `params.medical.base_incidence_per_day=0`;
 - `sides.<side>.<field>`        a per-side engine setting (`SideConfig`), e.g.
   `sides.japan.guerrilla_intensity=0` (`sides.*.<field>`: every side);
+- `sides.<side>.doctrine.<parameter>`  the side's own value of a per-side doctrine
+  parameter (ai.SIDE_DOCTRINE), e.g. `sides.germany.doctrine.bypass_ratio=1`;
 - anything else                 a field of the scenario, lists entered by item
   id (or index), e.g. `units.116th-division.strength.infantry=20000`,
   `air_groups.usaaf-14th-air-force.aircraft=0`.
@@ -232,13 +234,16 @@ def _set_side(setup: Setup, parts: list[str], value: Any, path: str) -> Any:
 
     sides = [s.id for s in setup.scenario.meta.sides]
     fields = [f.name for f in dataclasses.fields(SideConfig)]
-    if len(parts) != 3:
-        raise OverrideError(f"{path}: side settings are sides.<side>.<field> (sides: {_known(sides)}; "
-                            f"fields: {_known(fields)})")
+    is_doctrine = len(parts) == 4 and parts[2] == "doctrine"
+    if len(parts) != 3 and not is_doctrine:
+        raise OverrideError(f"{path}: side settings are sides.<side>.<field> or "
+                            f"sides.<side>.doctrine.<parameter> (sides: {_known(sides)}; fields: {_known(fields)})")
     sid, name = parts[1], parts[2]
     targets = sides if sid == "*" else [sid]
     if sid != "*" and sid not in sides:
         raise OverrideError(f"{path}: unknown side '{sid}' (valid keys at sides: {_known(sides)}, *)")
+    if is_doctrine:
+        return _set_doctrine(setup, targets, parts[3], value, path)
     if name not in fields:
         raise OverrideError(f"{path}: unknown side setting '{name}' (valid keys at sides.{sid}: {_known(fields)})")
     cfg = setup.config
@@ -255,6 +260,28 @@ def _set_side(setup: Setup, parts: list[str], value: Any, path: str) -> Any:
             if isinstance(v, float) and v < 0:
                 raise OverrideError(f"{path}={value!r}: expected a value >= 0")
         new_sides[s] = dataclasses.replace(cur, **{name: v})
+    return dataclasses.replace(cfg, sides=new_sides)
+
+
+def _set_doctrine(setup: Setup, targets: list[str], name: str, value: Any, path: str) -> Any:
+    """sides.<side>.doctrine.<name>=VALUE: the side's own value of one ai.SIDE_DOCTRINE parameter,
+    checked as engine.yaml's `doctrine` is (EngineParams.with_overrides)."""
+    from xuefeng.engine.ai import SIDE_DOCTRINE
+    from xuefeng.engine.compile import SideConfig
+
+    if name not in SIDE_DOCTRINE:
+        raise OverrideError(f"{path}: '{name}' is not a per-side doctrine parameter "
+                            f"(valid keys at doctrine: {_known(list(SIDE_DOCTRINE))})")
+    cfg = setup.config
+    new_sides = dict(cfg.sides)
+    for s in targets:
+        cur = new_sides.get(s, SideConfig())
+        doc = {**(cur.doctrine or {}), name: value}
+        try:
+            setup.params.with_overrides({"ai": doc})
+        except ValueError as e:
+            raise OverrideError(f"{path}={value!r}: {str(e).split(': ', 2)[-1]}") from None
+        new_sides[s] = dataclasses.replace(cur, doctrine=doc)
     return dataclasses.replace(cfg, sides=new_sides)
 
 

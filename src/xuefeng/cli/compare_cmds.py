@@ -182,7 +182,8 @@ def register(app: typer.Typer) -> None:
         whatif: list[str] = typer.Option([], "--whatif", metavar="NAME",
                                          help="Apply a named what-if of the scenario (repeatable)."),
         set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
-                                       help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
+                                       help="Override a scenario field, params.<sub>.<field>, sides.<side>.<field> "
+                                            "or sides.<side>.doctrine.<parameter>."),
     ) -> None:
         """The engine's daily casualties against a recorded series, with fitted Lanchester baselines."""
         fd = first_day

@@ -491,7 +491,8 @@ def register(app: typer.Typer) -> None:
         whatif: list[str] = typer.Option([], "--whatif", metavar="NAME",
                                          help="Apply a named what-if of the scenario (repeatable)."),
         set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
-                                       help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
+                                       help="Override a scenario field, params.<sub>.<field>, sides.<side>.<field> "
+                                            "or sides.<side>.doctrine.<parameter>."),
         verify: Path | None = typer.Option(None, "--verify", metavar="DIR",
                                            help="Check an ensemble folder against its manifest's checksums and run "
                                                 "nothing: exit 0 intact, 1 damaged (each file named), 2 unreadable."),

@@ -509,7 +509,8 @@ def register(app: typer.Typer) -> None:
         whatif: list[str] = typer.Option([], "--whatif", metavar="NAME",
                                          help="Apply a named what-if of the scenario (repeatable)."),
         set_: list[str] = typer.Option([], "--set", metavar="PATH=VALUE",
-                                       help="Override a scenario field, params.<sub>.<field> or sides.<side>.<field>."),
+                                       help="Override a scenario field, params.<sub>.<field>, sides.<side>.<field> "
+                                            "or sides.<side>.doctrine.<parameter>."),
     ) -> None:
         """Check an ensemble against what the sources say happened (with --whatif/--set: whether
         they still hold with a change).
