@@ -15,8 +15,8 @@ km, any other (tracks, cross-country) `offroad_factor` times its km
 (`edge_fuel_km`, compiled once). Fuel goes with the ground covered, not with the
 hours: a column waiting at a blown bridge or crawling through forest burns what
 standing burns, not a march's worth every hour. It asks its side's nearest depot
-that still holds fuel for its need plus what refills its load over `refill_days`, and the request
-competes with the general supply for the side's transport capacity
+that still holds fuel for its need plus what refills its load over `refill_days`,
+and the request competes with the general supply for the side's transport capacity
 (supply.supply_step shares the capacity over both); what arrives goes the same
 way as the general supply (distance, air interdiction, guerrillas, lines of
 communication). `s.fuel_ok` (0..1) is the share of its need that its load and
@@ -47,8 +47,9 @@ class FuelParams:
     """Fuel a truck burns per km on roads, kg (a 3 t truck of the era used ~0.3-0.35 l per km;
     assumption)."""
     offroad_factor: float = 1.5
-    """Fuel per km off the roads (tracks, cross-country) against the road figure (the same tanks' cross-country ranges were about 0.5-0.65 of
-    their road ranges; assumption at the low end)."""
+    """Fuel per km off the roads (tracks, cross-country) against the road figure (the same
+    tanks' cross-country ranges were about 0.5-0.65 of their road ranges; assumption at the low
+    end)."""
     idle_kg_per_vehicle_day: float = 3.0
     """Fuel per vehicle and day standing (warming engines, generators, short moves), kg
     (assumption)."""

@@ -537,9 +537,10 @@ def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, 
           max_hops, bridge_at, bridge_blown, bridge_down_hours, bypass, ctg):
     """One step of movement along cost-to-go fields for every unit of every replication (see
     movement.py): returns (cell, mp, hours moved, km moved), the km summed over the hops as ekm
-    (C,6) counts each edge (the engine passes fuel.py's road-equivalent km). The zones of control are those of the live
-    units where they stood when the step's movement began. An edge whose bridge is down
-    (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs bridge_down_hours (2,M,B) instead. A
+    (C,6) counts each edge (the engine passes fuel.py's road-equivalent km). The zones of
+    control are those of the live units where they stood when the step's movement began. An
+    edge whose bridge is down (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs
+    bridge_down_hours (2,M,B) instead. A
     bypassing unit (bypass (R,U)) ignores zones of control but enters no cell an enemy holds:
     where its field leads into one it steps to the free neighbour on the quickest way round
     (edge hours + cost-to-go, ctg (M,F,C); not back where it came from), or stops."""
