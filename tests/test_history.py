@@ -210,3 +210,27 @@ def test_format_value():
     assert format_value(dt.datetime(1945, 6, 7), "time") == "1945-06-07"
     assert format_value(dt.datetime(1945, 6, 7, 18, 0), "time") == "1945-06-07 18:00"
     assert format_value(None, "time") == "never"
+
+
+def test_battle_casualties_to_day_sums_a_side_s_first_days_of_the_daily_record():
+    """battle_casualties_to_day.<side>.<n>: the first n campaign days of Outcome.daily_casualties,
+    per replication; a day count outside 1..days, or not a whole number, is refused by name."""
+    import dataclasses
+
+    from xuefeng.analysis.quantities import QuantityError, evaluate
+
+    base = make_results(5)
+    dc = np.arange(5 * 4 * 2, dtype=float).reshape(5, 4, 2)
+    res = dataclasses.replace(base, outcome=dataclasses.replace(base.outcome, daily_casualties=dc))
+    blue = list(res.sides).index("blue")
+    got = evaluate(res, "battle_casualties_to_day.blue.3")
+    assert got.kind == "number" and np.array_equal(got.values, dc[:, :3, blue].sum(axis=1))
+    assert np.array_equal(evaluate(res, "battle_casualties_to_day.red.4").values, dc[:, :, 1 - blue].sum(axis=1))
+    for bad in ("0", "5", "2.5", "x"):
+        with pytest.raises(QuantityError, match=f"battle_casualties_to_day.blue.{bad}"):
+            evaluate(res, f"battle_casualties_to_day.blue.{bad}")
+    with pytest.raises(QuantityError, match="unknown side"):
+        evaluate(res, "battle_casualties_to_day.green.3")
+    v = verdict(res, {"kind": "median_range", "quantity": "battle_casualties_to_day.blue.2",
+                      "min": float(np.median(dc[:, :2, blue].sum(axis=1)))})
+    assert v.holds

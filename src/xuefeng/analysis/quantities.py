@@ -19,6 +19,11 @@ dotted name evaluated to one value per replication.
                                    the targets file's start town and objective
     end_time, offensive_end_time   times (NaT = never)
     casualties.<side>.<figure>     a side's ledger figure (see FIGURES)
+    battle_casualties_to_day.<side>.<n>
+                                   a side's battle casualties (killed, wounded,
+                                   missing and captured, as a daily record counts
+                                   them: Outcome.daily_casualties) on the
+                                   campaign's first n days, the start day day 1
     unit.<unit>.<figure>           a unit's and its subordinates' figure
     civilian_casualties            civilians
     aircrew_lost.<side>            aircrew lost flying for that side
@@ -266,6 +271,20 @@ def evaluate(results: Results, quantity: str, scenario=None, *,
         need(2)
         s = side_index(results, rest[0])
         return Values(figure_of(results.side_ledger()[:, s, :], rest[1]), "number")
+    if head == "battle_casualties_to_day":
+        need(2)
+        s = side_index(results, rest[0])
+        dc = o.daily_casualties
+        if dc is None:
+            raise QuantityError(f"{quantity}: these results carry no daily series (written by an older version)")
+        try:
+            n = int(rest[1])
+        except ValueError:
+            n = 0
+        if not (1 <= n <= dc.shape[1]) or str(n) != rest[1]:
+            raise QuantityError(f"{quantity}: the number of days must be a whole number from 1 to the "
+                                f"campaign's {dc.shape[1]} days, got '{rest[1]}'")
+        return Values(np.asarray(dc[:, :n, s], dtype=float).sum(axis=1), "number")
     if head == "unit":
         need(2)
         cols = subtree_columns(results, scenario, [rest[0]])

@@ -152,7 +152,8 @@ def check_against(targets: HistoryTargets, scenario, results=None) -> None:
             if not q:
                 continue
             parts = q.split(".")
-            if parts[0] in ("victory", "aircrew_lost", "casualties") and len(parts) > 1 and parts[1] not in sides:
+            if parts[0] in ("victory", "aircrew_lost", "casualties", "battle_casualties_to_day") and len(parts) > 1 \
+                    and parts[1] not in sides:
                 errors.append(f"target '{t.name}': unknown side '{parts[1]}' in '{q}'")
             if results is not None:
                 try:
