@@ -188,3 +188,23 @@ def test_step_toward_cells_kernel_is_the_reference(seed: int, R: int, U: int) ->
     got = kernels.step_toward_cells(*args, bridge_at, blown, down)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+@settings(max_examples=40, deadline=None)
+@cases
+def test_line_share_kernel_is_the_reference(seed: int, R: int, U: int) -> None:
+    """kernels.line_share gives supply.line_share_reference's share exactly, on the West Hunan
+    map's depot routes with random loads (some cells over their roads' capacity)."""
+    from xuefeng.engine import supply
+
+    c = compiled()
+    rng = np.random.default_rng(seed)
+    S = c.n_sides
+    cell = random_cells(rng, c, (R, U), 20)
+    side = rng.integers(0, S, U)
+    depot = rng.integers(0, c.depot_next.shape[0], (R, U))
+    load = np.where(rng.random((R, S, c.n_cells)) < 0.3, rng.uniform(0, 4000, (R, S, c.n_cells)), 0.0)
+    want = supply.line_share_reference(c.depot_next, c.road_capacity, load, cell, side, depot)
+    got = kernels.line_share(c.depot_next, c.road_capacity, load, cell, side, depot)
+    np.testing.assert_array_equal(got, want)
+    assert (want <= 1).all() and (want > 0).all() and (want < 1).any()

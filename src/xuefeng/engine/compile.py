@@ -34,7 +34,7 @@ from xuefeng.engine.fuel import FuelParams, edge_fuel_km
 from xuefeng.engine.guerrillas import GuerrillaParams
 from xuefeng.engine.medical import MedicalParams
 from xuefeng.engine.movement import MovementModelParams
-from xuefeng.engine.supply import SupplyParams
+from xuefeng.engine.supply import SupplyParams, road_capacity
 from xuefeng.scenario.schema import Echelon, Posture, Scenario
 
 MANOEUVRE_ECHELONS = {Echelon.division, Echelon.brigade, Echelon.regiment, Echelon.battalion, Echelon.group}
@@ -386,6 +386,8 @@ class Compiled:
     depot_fuel0: np.ndarray  # (D,) fuel tons (0 where not given)
     fuel_modelled: bool  # any depot gives fuel_tons: fuel is its own supply class (fuel.py)
     depot_ctg: np.ndarray  # (D,C)
+    depot_next: np.ndarray  # (D,C) next cell toward each depot down its depot_ctg (the depot's cell: itself)
+    road_capacity: np.ndarray  # (C,) vehicles a day the cell's roads carry (supply.road_capacity)
     # air
     n_groups: int
     group_side: np.ndarray
@@ -821,7 +823,8 @@ def compile_scenario(scenario: Scenario, hexmap: Any = None, params: EngineParam
         phase_attack=phase_posture == 0, phase_obj_cell=phase_obj, phase_obj_dist=phase_obj_dist,
         n_depots=D, depot_side=depot_side, depot_cell=depot_cell, depot_stock0=depot_stock0,
         depot_fuel0=depot_fuel0, fuel_modelled=fuel_modelled, **br,
-        depot_ctg=np.minimum(depot_ctg, 1e9),
+        depot_ctg=np.minimum(depot_ctg, 1e9), depot_next=_downhill(nbr, np.minimum(depot_ctg, 1e9)),
+        road_capacity=road_capacity(hm.edge_road, p.supply),
         n_groups=G, group_side=group_side, group_side_onehot=np.eye(S)[group_side] if G else np.zeros((0, S)),
         group_aircraft=np.array([g.aircraft for g in sc.air_groups], float),
         group_rate=np.array([g.sorties_per_aircraft_per_day for g in sc.air_groups], float),
@@ -906,6 +909,17 @@ def _compile_bridges(sc, hm, p: EngineParams, eh: np.ndarray, nbr_self: np.ndarr
 
 #: Largest map for which the dense (C,C) adjacency table is built (C*C bytes).
 MAX_DENSE_ADJ_CELLS = 12000
+
+
+def _downhill(nbr: np.ndarray, ctg: np.ndarray) -> np.ndarray:
+    """(D,C) for each field of ctg (D,C) and cell, the neighbour with the least cost-to-go if it
+    is less than the cell's own, else the cell itself (the field's goal, or a cell it cannot
+    reach): following it from any cell ends at the goal, the cost falling at every hop."""
+    nb_ctg = ctg[:, nbr]  # (D,C,6)
+    k = np.argmin(nb_ctg, axis=-1)
+    best = np.take_along_axis(nb_ctg, k[..., None], axis=-1)[..., 0]
+    cells = np.arange(ctg.shape[1])
+    return np.where(best < ctg, nbr[cells[None, :], k], cells[None, :]).astype(np.int64)
 
 
 def _log_quality(quality: np.ndarray, side: np.ndarray, liaison: np.ndarray, factor: float) -> np.ndarray:

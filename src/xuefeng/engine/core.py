@@ -454,16 +454,19 @@ class Simulation:
         # 6. supply (lines of communication checked once a day)
         if c.new_day[t] or t == 1:
             sup_mod.lines_of_communication(c, s, p.supply, self.alive())
+        # the vehicles on the roads the deliveries come up (None: no road over its capacity)
+        load = sup_mod.road_load(c, s, alive) if c.n_depots else None
         if c.fuel_modelled:  # fuel, its own class, shares the transport (fuel.py)
             frac = np.minimum(s.men() / c.men0[None, :], 1.0)
             f_need, f_req = fuel_mod.request_tons_per_day(c, s, p.fuel, frac, moved_km / dt_days, alive)
             sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
                                 airres.supply_tons, fuel_request=f_req,
                                 fuel_delivery=lambda transport, reach_h: fuel_mod.deliver(
-                                    c, s, p.fuel, f_need, f_req, transport, reach_h, frac, alive, dt_days))
+                                    c, s, p.fuel, f_need, f_req, transport, reach_h, frac, alive, dt_days, load),
+                                road_load=load)
         else:
             sup_mod.supply_step(c, s, p.supply, alive, airres.interdiction_cut, gcut, dt_days, cr.engaged,
-                                airres.supply_tons)
+                                airres.supply_tons, road_load=load)
 
         # 7. scheduled events: arrivals
         self._arrivals(t)

@@ -99,16 +99,20 @@ def request_tons_per_day(c, s, p: FuelParams, frac: np.ndarray, km_per_day: np.n
 
 
 def deliver(c, s, p: FuelParams, need: np.ndarray, request: np.ndarray, transport: np.ndarray,
-            reach_hours: np.ndarray, frac: np.ndarray, alive: np.ndarray, dt_days: float) -> None:
+            reach_hours: np.ndarray, frac: np.ndarray, alive: np.ndarray, dt_days: float,
+            road_load: np.ndarray | None = None) -> None:
     """Update s.fuel, s.fuel_ok and s.depot_fuel after dt days. `transport` (R,U): the share of
     a request the side's transport carries this step before distance (capacity, cuts;
     supply.supply_step); `reach_hours` (1,U): the hours at which distance halves a delivery.
-    Fuel comes from the nearest depot that still holds fuel, over the lines of communication."""
+    Fuel comes from the nearest depot that still holds fuel, over the lines of communication and
+    the roads between (supply.line_share of `road_load`)."""
+    from xuefeng.engine.supply import line_share
+
     R = s.cell.shape[0]
     d_best, h_best = kernels.nearest_depot(c.depot_ctg, s.cell, c.depot_side, c.side, s.depot_fuel)
     reachable = np.isfinite(h_best) & s.connected & alive
     reach = np.where(reachable, 1.0 / (1.0 + (np.where(reachable, h_best, 0.0) / reach_hours) ** 2), 0.0)
-    delivered = transport * reach * request
+    delivered = transport * reach * request * line_share(c, road_load, s.cell, d_best)
     load = np.maximum(load_tons(c, p, frac), 1e-9)
     have = s.fuel * load + delivered * dt_days
     want = need * dt_days

@@ -1144,6 +1144,30 @@ def stock_update(supply, men, need, delivered, dt_days, basic_load_days, kg_refe
 
 
 @njit(cache=True, nogil=True)
+def line_share(depot_next, capacity, load, cell, side, depot):
+    """supply.line_share_reference: for each unit, the least over the cells between it and its
+    depot (following depot_next, its own cell excluded) of min(1, capacity / its side's
+    vehicles there), (R,U)."""
+    R, U = cell.shape
+    out = np.ones((R, U))
+    for r in range(R):
+        for u in range(U):
+            d = depot[r, u]
+            here = cell[r, u]
+            share = 1.0
+            for _ in range(depot_next.shape[1]):
+                nxt = depot_next[d, here]
+                if nxt == here:
+                    break
+                here = nxt
+                v = load[r, side[u], here]
+                if v > capacity[here]:
+                    share = min(share, capacity[here] / v)
+            out[r, u] = share
+    return out
+
+
+@njit(cache=True, nogil=True)
 def nearest_depot(depot_ctg, cell, depot_side, side, stock):
     """For each unit: the quickest-reached depot of its side that still holds stock, and the
     hours to it (inf where none: depot index 0), each (R,U)."""
