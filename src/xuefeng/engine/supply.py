@@ -17,9 +17,9 @@ arrives (capacity: tons/day of the side's transport modes in the scenario;
 the reach term: what porters, pack animals or trucks eat and lose on the
 way; the line share: where the side's formations crowd a cell its deliveries
 come up through with more vehicles than its roads carry in a day, only that
-share gets through, `line_share`). Foraging supplies at least `forage_fraction` of the need anywhere. The
-unit consumes its need while its stock is above `ration_stock`; below it, short
-of deliveries, it rations (stock_update), so its stock falls smoothly toward a
+share gets through, `line_share`). Foraging supplies at least
+`forage_fraction` of the need anywhere. The unit consumes its need while its
+stock is above `ration_stock`; below it, short of deliveries, it rations (stock_update), so its stock falls smoothly toward a
 floor instead of running dry; what it lives on this step (`s.fed`, 0..1) is the
 share of its need it consumed — 1 while its stock is above `ration_stock` or
 its deliveries cover its need. Tons delivered are taken from the
