@@ -208,11 +208,13 @@ def test_march_stops_on_entering_an_enemy_zone() -> None:
     cell = np.array([[30, 10]])
     side = np.array([0, 1])
     ekm = np.full((C, 6), 6.0)  # each hop counts 6 km
-    new, mp, moved, km = kernels.march(nbr, NBR_SELF, next_k, eh, ekm, np.zeros(2, np.int64), side, 2,
-                                   np.array([[0, -1]]), cell, np.array([[30.0, 0.0]]), np.array([[True, False]]),
-                                   np.array([[False, False]]), np.array([[True, True]]), np.array([False]), 40,
-                                   np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)),
-                                   np.zeros((1, 2), bool), np.zeros((1, 1, C)))
+    none = np.full((1, 2), -1, np.int64)
+    new, mp, moved, km, _, _ = kernels.march(nbr, NBR_SELF, next_k, eh, ekm, np.zeros(2, np.int64), side, 2,
+                                             np.array([[0, -1]]), cell, np.array([[30.0, 0.0]]),
+                                             np.array([[True, False]]), np.array([[False, False]]),
+                                             np.array([[True, True]]), np.array([False]), 40,
+                                             np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool),
+                                             np.zeros((2, 1, 0)), np.zeros((1, 2), bool), none, none)
     assert new[0, 0] == 13  # 10 + 3: the edge of the enemy's zone
     assert moved[0, 0] == pytest.approx(17.0) and mp[0, 0] == pytest.approx(13.0)
     assert km[0, 0] == pytest.approx(17 * 6.0)  # the km of the hops it made
@@ -222,24 +224,65 @@ def test_march_stops_on_entering_an_enemy_zone() -> None:
 def test_a_bypassing_unit_marches_on_past_the_enemy_without_entering_its_cell() -> None:
     """Two units in an enemy's zone of control on the way to cell 0: the one that stays does
     not march; the bypassing one ignores the zone and, where its field leads into the enemy's
-    cell, steps round it to the nearest free cell nearer its goal, then marches on."""
+    cell, goes round it over the enemy's free neighbours to the cell after it on its field,
+    then marches on."""
     nbr = NBR_SELF[:, 1:]
     next_k = np.full((1, 1, C), -1, np.int8)
     for i in range(1, C):
         next_k[0, 0, i] = list(nbr[i]).index(i - 1)
-    ctg = np.arange(C, dtype=np.float32)[None, None, :]  # hours to cell 0: one per cell
     eh = np.ones((2, 1, C, 6))
     cell = np.array([[12, 12, 10]])
     side = np.array([0, 0, 1])
     go = np.array([[True, True, False]])
-    args = (nbr, NBR_SELF, next_k, eh, np.ones((C, 6)), np.zeros(3, np.int64), side, 2, np.array([[0, 0, -1]]), cell,
-            np.array([[6.0, 6.0, 0.0]]), go, np.zeros((1, 3), bool), np.ones((1, 3), bool), np.array([False]), 40,
-            np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)))
-    new, mp, moved, km = kernels.march(*args, np.array([[False, True, False]]), ctg)
+    none = np.full((1, 3), -1, np.int64)
+    args = (nbr, NBR_SELF, next_k, eh, np.ones((C, 6)), np.zeros(3, np.int64), side, 2, np.array([[0, 0, -1]]),
+            cell, np.array([[6.0, 6.0, 0.0]]), go, np.zeros((1, 3), bool), np.ones((1, 3), bool), np.array([False]),
+            40, np.full((C, 6), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)))
+    new, mp, moved, km, around, to = kernels.march(*args, np.array([[False, True, False]]), none, none)
     assert new[0, 0] == 12 and moved[0, 0] == 0.0  # held in the zone of control
-    # 12 -> 11, round the enemy's cell 10 to 8 (the free neighbour of 11 nearest the goal), 7 ... 4
-    assert new[0, 1] == 4 and moved[0, 1] == pytest.approx(6.0) and km[0, 1] == pytest.approx(6.0)
-    assert new[0, 2] == 10
+    # 12 -> 11, round the enemy's cell 10 to 9 (the cell after it on the field), 8 ... 5
+    assert new[0, 1] == 5 and moved[0, 1] == pytest.approx(6.0) and km[0, 1] == pytest.approx(6.0)
+    assert new[0, 2] == 10 and to[0, 1] == -1 and around[0, 1] == -1  # the detour is over
+
+
+def test_a_detour_round_an_enemy_is_kept_over_steps_until_the_unit_is_past_it() -> None:
+    """With hours for one hop a step, a bypassing unit beside the enemy's cell takes the first
+    hop of its way round and keeps the detour (the enemy's cell and the cell after it) for the
+    next step instead of following its field back; once there, the detour is over."""
+    # a hex ring: cell 0 is the enemy, 1..6 round it in order, 7 beyond 4 toward the goal 8
+    K = 6
+    nbr = np.full((9, K), -1, np.int64)
+    ring = [1, 2, 3, 4, 5, 6]
+    nbr[0] = ring
+    for i, a in enumerate(ring):
+        b, d = ring[(i + 1) % 6], ring[(i - 1) % 6]
+        nbr[a, :3] = [0, b, d]
+    nbr[4, 3] = 7
+    nbr[7, :2] = [4, 8]
+    nbr[8, 0] = 7
+    nbr = np.where(nbr >= 0, nbr, np.arange(9)[:, None])
+    nbr_self = np.concatenate([np.arange(9)[:, None], np.where(nbr != np.arange(9)[:, None], nbr, -2)], axis=1)
+    # the field: 1 -> 0 -> 4 -> 7 -> 8 (straight through the enemy); elsewhere round the ring
+    nxt = {1: 0, 0: 4, 4: 7, 7: 8, 2: 3, 3: 4, 6: 5, 5: 4}
+    next_k = np.full((1, 1, 9), -1, np.int8)
+    for a, b in nxt.items():
+        next_k[0, 0, a] = list(nbr[a]).index(b)
+    eh = np.ones((2, 1, 9, K))
+    side = np.array([0, 1])
+    cell = np.array([[1, 0]])
+    none = np.full((1, 2), -1, np.int64)
+    base = (nbr, nbr_self, next_k, eh, np.ones((9, K)), np.zeros(2, np.int64), side, 2, np.array([[0, -1]]))
+    rest = (np.array([[True, False]]), np.zeros((1, 2), bool), np.ones((1, 2), bool), np.array([False]), 8,
+            np.full((9, K), -1, np.int64), np.zeros((1, 0), bool), np.zeros((2, 1, 0)), np.array([[True, False]]))
+    path = [1]
+    around, to = none, none
+    for _ in range(4):
+        new, mp, moved, km, around, to = kernels.march(*base, cell, np.array([[1.0, 0.0]]), *rest, around, to)
+        cell = new
+        path.append(int(cell[0, 0]))
+    # 1 -> 2 (round 0: 1, 2, 3, 4 is as short as 1, 6, 5, 4), never back to 1, then 3, 4, 7
+    assert path[1] in (2, 6) and 1 not in path[1:] and 0 not in path and path[3] == 4 and path[4] == 7
+    assert to[0, 0] == -1
 
 
 def test_bypassers_leave_enough_men_on_their_target() -> None:

@@ -495,19 +495,56 @@ def _enemy_holds(occ, c, own_side):
 
 
 @njit(cache=True, nogil=True)
-def _sidestep(nbr, eh, ctg_mf, occ, c, prev, own_side, w, m):
-    """The neighbour slot of cell c on the quickest way to the goal (edge hours + the
-    neighbour's cost-to-go ctg_mf) among the cells no enemy holds, other than `prev` (where the
-    unit came from this hop); -1 if there is none (a bypassing unit goes round an enemy's cell)."""
-    best, best_k = np.inf, -1
-    for k in range(nbr.shape[1]):
-        n = nbr[c, k]
-        if n < 0 or n == prev or not np.isfinite(eh[w, m, c, k]) or _enemy_holds(occ, n, own_side):
-            continue
-        score = eh[w, m, c, k] + ctg_mf[n]
-        if score < best:
-            best, best_k = score, k
-    return best_k
+def _hop_cost(eh, bridge_at, bridge_blown_r, bridge_down_hours, w, m, c, k):
+    """Hours of the hop from cell c through its neighbour slot k: the edge's, or, where its
+    bridge is down, bridge_down_hours."""
+    cost = eh[w, m, c, k]
+    b = bridge_at[c, k]
+    if b >= 0 and bridge_blown_r[b]:
+        cost = bridge_down_hours[w, m, b]
+    return cost
+
+
+@njit(cache=True, nogil=True)
+def _ring_step(nbr, eh, occ, c, x, y, own_side, w, m, bridge_at, bridge_blown_r, bridge_down_hours):
+    """The neighbour slot of cell c that begins the quickest way from c to y over the cells
+    round x (x's neighbours, c and y among them) that no enemy holds; -1 if there is none or c
+    is not beside x. A bypassing unit goes round the enemy-held cell x to y, the cell after x
+    on its way, instead of stepping aside where its field would lead it back."""
+    K = nbr.shape[1]
+    ring = nbr[x]
+    start, goal = -1, -1
+    for i in range(K):
+        if ring[i] == c:
+            start = i
+        if ring[i] == y:
+            goal = i
+    if start < 0 or goal < 0:
+        return -1
+    dist = np.full(K, np.inf)
+    first = np.full(K, -1)
+    done = np.zeros(K, np.bool_)
+    dist[start] = 0.0
+    for _ in range(K):
+        a = -1
+        for i in range(K):
+            if not done[i] and np.isfinite(dist[i]) and (a < 0 or dist[i] < dist[a]):
+                a = i
+        if a < 0 or a == goal:
+            break
+        done[a] = True
+        ca = ring[a]
+        for j in range(K):
+            n = nbr[ca, j]
+            if n == ca or n == x:
+                continue
+            for i in range(K):
+                if ring[i] == n and not done[i] and ring[i] != x and not _enemy_holds(occ, n, own_side):
+                    cost = _hop_cost(eh, bridge_at, bridge_blown_r, bridge_down_hours, w, m, ca, j)
+                    if np.isfinite(cost) and dist[a] + cost < dist[i]:
+                        dist[i] = dist[a] + cost
+                        first[i] = j if a == start else first[a]
+    return first[goal] if np.isfinite(dist[goal]) else -1
 
 
 @njit(cache=True, nogil=True)
@@ -534,7 +571,7 @@ def bypassers(target, men, motor, ratio):
 
 @njit(cache=True, nogil=True)
 def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
-          max_hops, bridge_at, bridge_blown, bridge_down_hours, bypass, ctg):
+          max_hops, bridge_at, bridge_blown, bridge_down_hours, bypass, detour_around, detour_to):
     """One step of movement along cost-to-go fields for every unit of every replication (see
     movement.py): returns (cell, mp, hours moved, km moved), the km summed over the hops as ekm
     (C,6) counts each edge (the engine passes fuel.py's road-equivalent km). The zones of
@@ -542,13 +579,18 @@ def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, 
     edge whose bridge is down (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs
     bridge_down_hours (2,M,B) instead. A
     bypassing unit (bypass (R,U)) ignores zones of control but enters no cell an enemy holds:
-    where its field leads into one it steps to the free neighbour on the quickest way round
-    (edge hours + cost-to-go, ctg (M,F,C); not back where it came from), or stops."""
+    where its field leads into one (x), it goes round x by the quickest way over x's free
+    neighbours to the cell after x on its field (_ring_step), over as many steps as that takes
+    (detour_around / detour_to (R,U): x and that cell, -1 none; kept while x is enemy-held and
+    the unit beside it), or stops where there is no way round. Returns (cell, mp, hours moved,
+    km moved, detour_around, detour_to)."""
     R, U = cell.shape
     cell_out = cell.copy()
     mp_out = mp.copy()
     moved = np.zeros((R, U))
     km = np.zeros((R, U))
+    around = detour_around.copy()
+    to = detour_to.copy()
     zone = np.zeros((n_sides, nbr.shape[0]), np.int32)
     occ = np.zeros((n_sides, nbr.shape[0]), np.int32)
     for r in range(R):
@@ -573,26 +615,46 @@ def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, 
             left = mp[r, u]
             hours = 0.0
             dist = 0.0
-            prev = -1
             for _ in range(max_hops):
-                k = next_k[m, f, c]
+                k = -1
+                if byp and to[r, u] >= 0:  # going round an enemy-held cell
+                    x = around[r, u]
+                    if c == to[r, u] or not _enemy_holds(occ, x, side[u]):
+                        to[r, u] = -1
+                        around[r, u] = -1
+                    else:
+                        k = _ring_step(nbr, eh, occ, c, x, to[r, u], side[u], w, m, bridge_at, bridge_blown[r],
+                                       bridge_down_hours)
+                        if k < 0:
+                            to[r, u] = -1
+                            around[r, u] = -1
+                            break
                 if k < 0:
-                    break
-                if byp and _enemy_holds(occ, nbr[c, k], side[u]):
-                    k = _sidestep(nbr, eh, ctg[m, f], occ, c, prev, side[u], w, m)
+                    k = next_k[m, f, c]
                     if k < 0:
                         break
-                cost = eh[w, m, c, k]
-                b = bridge_at[c, k]
-                if b >= 0 and bridge_blown[r, b]:
-                    cost = bridge_down_hours[w, m, b]
+                    x = nbr[c, k]
+                    if byp and _enemy_holds(occ, x, side[u]):
+                        kx = next_k[m, f, x]
+                        y = nbr[x, kx] if kx >= 0 else x
+                        if y == x or y == c or _enemy_holds(occ, y, side[u]):
+                            break  # the enemy holds the goal, or the cell after it too
+                        k = _ring_step(nbr, eh, occ, c, x, y, side[u], w, m, bridge_at, bridge_blown[r],
+                                       bridge_down_hours)
+                        if k < 0:
+                            break
+                        around[r, u] = x
+                        to[r, u] = y
+                cost = _hop_cost(eh, bridge_at, bridge_blown[r], bridge_down_hours, w, m, c, k)
                 if left < cost:
                     break
-                prev = c
                 dist = dist + ekm[c, k]
                 c = nbr[c, k]
                 left = left - cost
                 hours = hours + cost
+                if c == to[r, u]:
+                    to[r, u] = -1
+                    around[r, u] = -1
                 # entering an enemy ZOC ends the march for this step
                 if not ign and _in_enemy_zone(zone, c, side[u]):
                     break
@@ -603,7 +665,7 @@ def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, 
         _clear_zones(zone, nbr_self, cell[r], alive[r], side)
         for u in range(U):
             occ[side[u], cell[r, u]] = 0
-    return cell_out, mp_out, moved, km
+    return cell_out, mp_out, moved, km, around, to
 
 
 @njit(cache=True, nogil=True)

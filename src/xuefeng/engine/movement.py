@@ -9,7 +9,8 @@ rains). speed = (floor + (1-floor)*fed) * (1 - fatigue_penalty*fatigue) * the ai
 A unit that is not withdrawing stops when it enters a cell in an enemy's zone
 of control (the enemy's cell or a neighbour) and does not leave one — unless it
 is bypassing (ai.bypassing: a motorised attacker whose enemy the others hold),
-when it marches on and goes round the cells the enemy holds.
+when it marches on and goes round a cell the enemy holds on its way, over that
+cell's free neighbours to the cell after it (kernels.march, `s.detour_to`).
 
 Fatigue (0..1) grows with hours marched, times a terrain exertion factor, and
 recovers while a unit rests.
@@ -107,11 +108,11 @@ def move_units(c, s, p: MovementModelParams, alive: np.ndarray, enemy_presence: 
     speed = np.where(withdrawing & in_contact, speed * p.contact_withdrawal_speed, speed)
     chasing = moving & (s.chase >= 0)
     s.mp = np.where(moving & ((s.field >= 0) | chasing), s.mp + c.step_hours * speed, 0.0)
-    cell, mp, moved, km = kernels.march(c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.edge_fuel_km, c.mode, c.side,
-                                        c.n_sides, np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing,
-                                        alive, s.rain, max_hops(p, c.step_hours), c.bridge_at, s.bridge_blown,
-                                        c.bridge_down_hours,
-                                        np.zeros_like(alive) if bypass is None else bypass & ~chasing, c.ctg)
+    cell, mp, moved, km, s.detour_around, s.detour_to = kernels.march(
+        c.nbr, c.nbr_self, c.next_k, c.edge_hours, c.edge_fuel_km, c.mode, c.side, c.n_sides,
+        np.where(chasing, -1, s.field), s.cell, s.mp, moving, withdrawing, alive, s.rain, max_hops(p, c.step_hours),
+        c.bridge_at, s.bridge_blown, c.bridge_down_hours,
+        np.zeros_like(alive) if bypass is None else bypass & ~chasing, s.detour_around, s.detour_to)
     if chasing.any():
         cell2, mp2, moved2, km2 = kernels.step_toward_cells(c.nbr, c.edge_ok, c.x_km, c.y_km, c.edge_hours,
                                                             c.edge_fuel_km, c.mode, np.where(chasing, s.chase, -1),

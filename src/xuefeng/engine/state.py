@@ -34,6 +34,8 @@ class State:
     posture: np.ndarray  # (R,U) int index into POSTURE_NAMES
     field: np.ndarray  # (R,U) int field index the unit moves toward (-1 none)
     chase: np.ndarray  # (R,U) int cell of an enemy the unit marches on to envelop it (-1 none)
+    detour_around: np.ndarray  # (R,U) int enemy-held cell a bypassing unit is going round (movement.py)
+    detour_to: np.ndarray  # (R,U) int the cell beyond it on the unit's way, where the detour ends (-1 none)
     phase: np.ndarray  # (R,U) int current phase (-1 none)
     wp: np.ndarray  # (R,U) waypoint index within its phase
     supply: np.ndarray  # (R,U) stock, fraction of the basic load 0..1 (supply.py)
@@ -113,6 +115,7 @@ def initial_state(c, R: int) -> State:
         arrived_step=np.where(present, 0, -1),
         posture=np.full((R, U), 1, np.int64), field=np.full((R, U), -1, np.int64),
         chase=np.full((R, U), -1, np.int64),
+        detour_around=np.full((R, U), -1, np.int64), detour_to=np.full((R, U), -1, np.int64),
         phase=np.full((R, U), -1, np.int64), wp=np.zeros((R, U), np.int64),
         supply=np.full((R, U), c.params.supply.start_supply), fed=np.ones((R, U)), flow=np.ones((R, U)),
         fuel=np.full((R, U), c.params.fuel.start_fuel), fuel_ok=np.ones((R, U)), morale=np.ones((R, U)),
