@@ -573,11 +573,10 @@ def bypassers(target, men, motor, ratio):
 def march(nbr, nbr_self, next_k, eh, ekm, mode, side, n_sides, field, cell, mp, moving, ignore_zoc, alive, rain,
           max_hops, bridge_at, bridge_blown, bridge_down_hours, bypass, detour_around, detour_to):
     """One step of movement along cost-to-go fields for every unit of every replication (see
-    movement.py): returns (cell, mp, hours moved, km moved), the km summed over the hops as ekm
-    (C,6) counts each edge (the engine passes fuel.py's road-equivalent km). The zones of
-    control are those of the live units where they stood when the step's movement began. An
-    edge whose bridge is down (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs
-    bridge_down_hours (2,M,B) instead. A
+    movement.py); the km moved are summed over the hops as ekm (C,6) counts each edge (the
+    engine passes fuel.py's road-equivalent km). The zones of control are those of the live
+    units where they stood when the step's movement began. An edge whose bridge is down
+    (bridge_at (C,6) >= 0, bridge_blown (R,B)) costs bridge_down_hours (2,M,B) instead. A
     bypassing unit (bypass (R,U)) ignores zones of control but enters no cell an enemy holds:
     where its field leads into one (x), it goes round x by the quickest way over x's free
     neighbours to the cell after x on its field (_ring_step), over as many steps as that takes
