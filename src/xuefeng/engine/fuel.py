@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xuefeng.engine import kernels
+from xuefeng.engine.supply import line_share
 from xuefeng.geo.movement import ROAD_CODES
 
 
@@ -106,8 +107,6 @@ def deliver(c, s, p: FuelParams, need: np.ndarray, request: np.ndarray, transpor
     supply.supply_step); `reach_hours` (1,U): the hours at which distance halves a delivery.
     Fuel comes from the nearest depot that still holds fuel, over the lines of communication and
     the roads between (supply.line_share of `road_load`)."""
-    from xuefeng.engine.supply import line_share
-
     R = s.cell.shape[0]
     d_best, h_best = kernels.nearest_depot(c.depot_ctg, s.cell, c.depot_side, c.side, s.depot_fuel)
     reachable = np.isfinite(h_best) & s.connected & alive

@@ -701,10 +701,7 @@ def step_toward_cells(nbr, edge_ok, x, y, eh, ekm, mode, target, cell, mp, rain,
                         best = d
                         k = j
                 here = np.hypot(x[c] - tx, y[c] - ty)
-                cost = eh[w, mode[u], c, k]
-                b = bridge_at[c, k]
-                if b >= 0 and bridge_blown[r, b]:
-                    cost = bridge_down_hours[w, mode[u], b]
+                cost = _hop_cost(eh, bridge_at, bridge_blown[r], bridge_down_hours, w, mode[u], c, k)
                 if not (best < here - 1e-9 and left >= cost):
                     break
                 dist = dist + ekm[c, k]
